@@ -127,7 +127,9 @@ def _check_container(path: Path) -> None:
 
 def save(path: Path, model: torch.nn.Module, summary: dict | None = None) -> None:
     """Save a model's weights, its config and a training summary to one file."""
-    write_tensors(path, model.state_dict(), {"config": model.config.to_dict(), "summary": summary or {}})
+    write_tensors(
+        path, model.state_dict(), {"config": model.config.to_dict(), "summary": summary or {}}
+    )
 
 
 def load(path: Path | str) -> Checkpoint:
@@ -145,12 +147,15 @@ def load(path: Path | str) -> Checkpoint:
     return Checkpoint(model, config, meta.get("summary", {}), path, file_sha256(path))
 
 
-def _check_state(path: Path, expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> None:
+def _check_state(
+    path: Path, expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]
+) -> None:
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
     if missing or unexpected:
         raise CheckpointError(
-            f"{path}: tensors do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})"
+            f"{path}: tensors do not match the config "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
     for key, tensor in expected.items():
         if tuple(found[key].shape) != tuple(tensor.shape):

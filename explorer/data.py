@@ -149,7 +149,12 @@ def _load_idx_folder(folder: Path, spec: str) -> Digits:
 
 
 def _find_idx(folder: Path, stem: str) -> Path:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+    for name in (
+        stem,
+        stem + ".gz",
+        stem.replace("-idx", ".idx"),
+        stem.replace("-idx", ".idx") + ".gz",
+    ):
         if (folder / name).is_file():
             return folder / name
     raise DatasetError(f"{folder}: missing IDX file {stem} (or {stem}.gz)")
@@ -168,9 +173,7 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
         raise DatasetError(f"{path}: too short to be an IDX file ({len(raw)} bytes)")
     magic = int.from_bytes(raw[:4], "big")
     if magic != expected_magic:
-        raise DatasetError(
-            f"{path}: magic number {magic:#010x}, expected {expected_magic:#010x}"
-        )
+        raise DatasetError(f"{path}: magic number {magic:#010x}, expected {expected_magic:#010x}")
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     if len(raw) < header:

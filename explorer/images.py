@@ -65,7 +65,12 @@ def gif_bytes(frames: torch.Tensor, scale: int = DISPLAY_SCALE, ms_per_frame: in
     sequence = tiles + tiles[-2:0:-1]
     buffer = io.BytesIO()
     sequence[0].save(
-        buffer, format="GIF", save_all=True, append_images=sequence[1:], duration=ms_per_frame, loop=0
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=sequence[1:],
+        duration=ms_per_frame,
+        loop=0,
     )
     return buffer.getvalue()
 
@@ -85,7 +90,9 @@ def upload_to_digit(data: bytes) -> torch.Tensor:
             if probe.format not in ("PNG", "JPEG"):
                 raise UploadError(f"a {probe.format} file; upload a PNG or JPEG")
             if probe.width * probe.height > MAX_UPLOAD_PIXELS:
-                raise UploadError(f"the image is {probe.width}x{probe.height}; too large to be a digit")
+                raise UploadError(
+                    f"the image is {probe.width}x{probe.height}; too large to be a digit"
+                )
             probe.load()
             image = _grayscale(probe)
     except UploadError:
@@ -123,4 +130,3 @@ def _center_in_box(array: np.ndarray) -> torch.Tensor:
     canvas = Image.new("L", (28, 28), 0)
     canvas.paste(small, ((28 - size[0]) // 2, (28 - size[1]) // 2))
     return torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0).unsqueeze(0)
-

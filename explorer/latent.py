@@ -105,18 +105,35 @@ def slider_space(model: LatentModel, n_directions: int = 8, seed: int = 0) -> Sl
     """
     d = model.latent_dim
     if isinstance(model, AutoEncoder):
-        return SliderSpace(torch.zeros(d), torch.eye(d), model.code_low.clone(),
-                           model.code_high.clone(), [f"z{i}" for i in range(d)])
+        return SliderSpace(
+            torch.zeros(d),
+            torch.eye(d),
+            model.code_low.clone(),
+            model.code_high.clone(),
+            [f"z{i}" for i in range(d)],
+        )
     if model.config.kind == "vae":
-        return SliderSpace(torch.zeros(d), torch.eye(d), torch.full((d,), -VAE_RANGE),
-                           torch.full((d,), VAE_RANGE), [f"z{i}" for i in range(d)])
+        return SliderSpace(
+            torch.zeros(d),
+            torch.eye(d),
+            torch.full((d,), -VAE_RANGE),
+            torch.full((d,), VAE_RANGE),
+            [f"z{i}" for i in range(d)],
+        )
     codes = model.sample(2000, torch.Generator().manual_seed(seed))
-    mean, components, std = principal_directions(codes, n_directions)
-    return SliderSpace(torch.zeros(d), components, -VAE_RANGE * std, VAE_RANGE * std,
-                       [f"PC{i + 1}" for i in range(len(components))])
+    _, components, std = principal_directions(codes, n_directions)
+    return SliderSpace(
+        torch.zeros(d),
+        components,
+        -VAE_RANGE * std,
+        VAE_RANGE * std,
+        [f"PC{i + 1}" for i in range(len(components))],
+    )
 
 
-def principal_directions(codes: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def principal_directions(
+    codes: torch.Tensor, k: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(mean (d,), top-k unit directions (k, d), std along each (k,)) by SVD of centred codes."""
     mean = codes.mean(0)
     _, singular, vh = torch.linalg.svd(codes - mean, full_matrices=False)

@@ -24,7 +24,9 @@ def frame_changes(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def classifier_confidence(classifier: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def classifier_confidence(
+    classifier: nn.Module, images: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(predicted digit, top softmax probability) for each image: each (n,)."""
     probs = torch.softmax(classifier(images), dim=1)
     confidence, label = probs.max(1)
@@ -32,7 +34,9 @@ def classifier_confidence(classifier: nn.Module, images: torch.Tensor) -> tuple[
 
 
 @torch.no_grad()
-def classifier_features(classifier: nn.Module, images: torch.Tensor, batch: int = 500) -> np.ndarray:
+def classifier_features(
+    classifier: nn.Module, images: torch.Tensor, batch: int = 500
+) -> np.ndarray:
     """Penultimate-layer features (n, width) as float64 numpy."""
     parts = [classifier.features(images[i : i + batch]) for i in range(0, len(images), batch)]
     return torch.cat(parts).double().numpy()

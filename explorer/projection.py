@@ -93,7 +93,9 @@ def tsne_place(
     return np.asarray(embedding.transform(np.asarray(new_codes, dtype=np.float64)))
 
 
-def place(codes: np.ndarray, coords: np.ndarray, new_codes: np.ndarray, params: MapParams) -> np.ndarray:
+def place(
+    codes: np.ndarray, coords: np.ndarray, new_codes: np.ndarray, params: MapParams
+) -> np.ndarray:
     """New codes in the coordinates of a map made with ``params``."""
     if params.method == "pca":
         mean, axes = pca_fit(codes)
@@ -101,7 +103,9 @@ def place(codes: np.ndarray, coords: np.ndarray, new_codes: np.ndarray, params: 
     return tsne_place(codes, coords, new_codes, params.perplexity, params.seed)
 
 
-def compute(codes: np.ndarray, params: MapParams, progress: Callable[[float], None] | None = None) -> np.ndarray:
+def compute(
+    codes: np.ndarray, params: MapParams, progress: Callable[[float], None] | None = None
+) -> np.ndarray:
     if params.method == "pca":
         return pca_map(codes)
     if params.method != "tsne":

@@ -91,7 +91,9 @@ def validate(args: TrainArgs) -> None:
         raise ValueError(f"unknown model {args.model!r}; choose one of {', '.join(KINDS)}")
     for name in ("epochs", "batch_size", "log_every"):
         if getattr(args, name) <= 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+            raise ValueError(
+                f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}"
+            )
     if not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
     if args.beta < 0:
@@ -121,7 +123,9 @@ def run(
     if args.resume:
         start_epoch, global_step, seconds, history = _restore(args, model, optimizers, shuffle)
     trainee = _wrap_ddp(args.model, model, device) if world > 1 else model
-    log = MetricsLog(Path(args.run_dir) / "metrics.jsonl", append=args.resume) if rank == 0 else None
+    log = (
+        MetricsLog(Path(args.run_dir) / "metrics.jsonl", append=args.resume) if rank == 0 else None
+    )
     x_train, y_train = train_set.images.to(device), train_set.labels.to(device)
     x_test, y_test = test_set.images.to(device), test_set.labels.to(device)
     summary: dict = {}
@@ -132,24 +136,43 @@ def run(
         order = order[: len(order) // world * world][rank::world]  # equal share per rank
         batches = order.split(args.batch_size)
         rows = []
-        bar = tqdm(batches, desc=f"{args.model} epoch {epoch + 1}/{args.epochs}",
-                   disable=not args.progress or rank != 0, leave=False)
+        bar = tqdm(
+            batches,
+            desc=f"{args.model} epoch {epoch + 1}/{args.epochs}",
+            disable=not args.progress or rank != 0,
+            leave=False,
+        )
         for index in bar:
             if stop is not None and stop.is_set():
                 raise TrainingStopped(f"stopped during epoch {epoch + 1}")
             try:
-                rows.append(objectives.step(
-                    args.model, trainee, optimizers, x_train[index], y_train[index], args.beta))
+                rows.append(
+                    objectives.step(
+                        args.model, trainee, optimizers, x_train[index], y_train[index], args.beta
+                    )
+                )
             except objectives.TrainingDiverged as err:
                 raise objectives.TrainingDiverged(
-                    f"{err} at epoch {epoch + 1}, step {global_step + 1}") from err
+                    f"{err} at epoch {epoch + 1}, step {global_step + 1}"
+                ) from err
             global_step += 1
             if log and global_step % args.log_every == 0:
                 log.write({"type": "step", "epoch": epoch + 1, "step": global_step, **rows[-1]})
         seconds += time.perf_counter() - began
         if rank == 0:
-            summary = _finish_epoch(args, model, optimizers, shuffle, history, epoch, global_step,
-                                    seconds, rows, (x_train, x_test, y_test), log)
+            summary = _finish_epoch(
+                args,
+                model,
+                optimizers,
+                shuffle,
+                history,
+                epoch,
+                global_step,
+                seconds,
+                rows,
+                (x_train, x_test, y_test),
+                log,
+            )
             if on_epoch:
                 on_epoch(history[-1])
         if world > 1:
@@ -159,16 +182,21 @@ def run(
     return summary
 
 
-def _finish_epoch(args, model, optimizers, shuffle, history, epoch, global_step, seconds, rows,
-                  tensors, log) -> dict:
+def _finish_epoch(
+    args, model, optimizers, shuffle, history, epoch, global_step, seconds, rows, tensors, log
+) -> dict:
     """Evaluate, log, write samples, checkpoint and resume state (rank 0 only)."""
     x_train, x_test, y_test = tensors
     if args.model == "ae":
         with torch.no_grad():
             model.set_code_statistics(model.encode(x_train))
-    record = {"epoch": epoch + 1, "step": global_step, "seconds": round(seconds, 2),
-              **objectives.mean_metrics(rows),
-              **objectives.evaluate(args.model, model, x_test, y_test)}
+    record = {
+        "epoch": epoch + 1,
+        "step": global_step,
+        "seconds": round(seconds, 2),
+        **objectives.mean_metrics(rows),
+        **objectives.evaluate(args.model, model, x_test, y_test),
+    }
     history.append(record)
     log.write({"type": "epoch", **record})
     if args.model != "classifier":
@@ -213,8 +241,14 @@ def _save_resume(args, model, optimizers, shuffle, history, epoch, global_step, 
                 tensors[f"optim.{name}.{pid}.{slot}"] = torch.as_tensor(value)
     tensors["rng.torch"] = torch.get_rng_state()
     tensors["rng.shuffle"] = shuffle.get_state()
-    meta = {"train": asdict(args), "epoch": epoch, "step": global_step, "seconds": seconds,
-            "history": history, "optim_groups": groups}
+    meta = {
+        "train": asdict(args),
+        "epoch": epoch,
+        "step": global_step,
+        "seconds": seconds,
+        "history": history,
+        "optim_groups": groups,
+    }
     checkpoints.write_tensors(args.resume_path, tensors, meta)
 
 
@@ -225,16 +259,20 @@ def _restore(args, model, optimizers, shuffle) -> tuple[int, int, float, list]:
     saved = meta["train"]
     for key in ("model", "latent_dim", "width", "dataset", "seed", "test_size"):
         if saved[key] != getattr(args, key):
-            raise ValueError(f"{path}: saved run has {key}={saved[key]!r}, this run {getattr(args, key)!r}")
+            raise ValueError(
+                f"{path}: saved run has {key}={saved[key]!r}, this run {getattr(args, key)!r}"
+            )
     if meta["epoch"] >= args.epochs:
-        raise ValueError(f"{path}: already trained {meta['epoch']} epochs; ask for more with --epochs")
+        raise ValueError(
+            f"{path}: already trained {meta['epoch']} epochs; ask for more with --epochs"
+        )
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     for name, optimizer in optimizers.items():
         state: dict = {}
         prefix = f"optim.{name}."
         for key, value in tensors.items():
             if key.startswith(prefix):
-                pid, slot = key[len(prefix):].split(".")
+                pid, slot = key[len(prefix) :].split(".")
                 state.setdefault(int(pid), {})[slot] = value
         optimizer.load_state_dict({"state": state, "param_groups": meta["optim_groups"][name]})
     torch.set_rng_state(tensors["rng.torch"])
@@ -280,14 +318,18 @@ def _wrap_ddp(kind: str, model, device):
 
     ids = [device.index] if device.type == "cuda" else None
     if kind == "gan":
-        return SimpleNamespace(generator=DDP(model.generator, device_ids=ids),
-                               discriminator=DDP(model.discriminator, device_ids=ids),
-                               latent_dim=model.latent_dim)
+        return SimpleNamespace(
+            generator=DDP(model.generator, device_ids=ids),
+            discriminator=DDP(model.discriminator, device_ids=ids),
+            latent_dim=model.latent_dim,
+        )
     return DDP(model, device_ids=ids)
 
 
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
-    parser = argparse.ArgumentParser(prog="python -m explorer.train", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m explorer.train", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("model", choices=KINDS)
     parser.add_argument("--latent-dim", type=int)
     parser.add_argument("--width", type=int)
@@ -295,26 +337,44 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--beta", type=float, default=1.0, help="KL weight (β-VAE)")
-    parser.add_argument("--dataset", default="mnist",
-                        help="mnist (bundled, 5,000 digits), digits (sklearn), idx:<folder>, "
-                             "or torchvision:mnist|fashion (needs internet and torchvision)")
+    parser.add_argument(
+        "--dataset",
+        default="mnist",
+        help="mnist (bundled, 5,000 digits), digits (sklearn), idx:<folder>, "
+        "or torchvision:mnist|fashion (needs internet and torchvision)",
+    )
     parser.add_argument("--test-size", type=int, default=data.DEFAULT_TEST_SIZE)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="checkpoint file (default checkpoints/<model>.safetensors)")
     parser.add_argument("--run-dir", help="metrics.jsonl and samples/ (default runs/<out name>)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--resume", action="store_true", help="continue from <out>.resume.safetensors")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from <out>.resume.safetensors"
+    )
     parser.add_argument("--log-every", type=int, default=10, help="steps between metrics lines")
     parser.add_argument("--no-progress", action="store_true")
     ns = parser.parse_args(argv)
     try:
         if ns.dataset.startswith("torchvision:"):
             ns.dataset = data.fetch_with_torchvision(ns.dataset.split(":", 1)[1], Path("data"))
-        return make_args(ns.model, latent_dim=ns.latent_dim, width=ns.width, epochs=ns.epochs,
-                         batch_size=ns.batch_size, lr=ns.lr, beta=ns.beta, dataset=ns.dataset,
-                         seed=ns.seed, test_size=ns.test_size, out=ns.out, run_dir=ns.run_dir,
-                         device=ns.device, resume=ns.resume, log_every=ns.log_every,
-                         progress=not ns.no_progress)
+        return make_args(
+            ns.model,
+            latent_dim=ns.latent_dim,
+            width=ns.width,
+            epochs=ns.epochs,
+            batch_size=ns.batch_size,
+            lr=ns.lr,
+            beta=ns.beta,
+            dataset=ns.dataset,
+            seed=ns.seed,
+            test_size=ns.test_size,
+            out=ns.out,
+            run_dir=ns.run_dir,
+            device=ns.device,
+            resume=ns.resume,
+            log_every=ns.log_every,
+            progress=not ns.no_progress,
+        )
     except ValueError as err:
         parser.error(str(err))
         raise  # unreachable: parser.error exits
@@ -340,8 +400,12 @@ def main(argv: list[str] | None = None) -> int:
         if dist.is_initialized():
             dist.destroy_process_group()
     if summary:
-        metrics = ", ".join(f"{k}={v:.4g}" for k, v in summary["metrics"].items() if isinstance(v, float))
-        print(f"wrote {args.out} after {summary['epochs']} epochs ({summary['seconds']} s): {metrics}")
+        metrics = ", ".join(
+            f"{k}={v:.4g}" for k, v in summary["metrics"].items() if isinstance(v, float)
+        )
+        print(
+            f"wrote {args.out} after {summary['epochs']} epochs ({summary['seconds']} s): {metrics}"
+        )
     return 0
 
 

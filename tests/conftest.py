@@ -23,8 +23,15 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     paths = {}
     for kind, extra in [("ae", {}), ("vae", {}), ("gan", {"width": 16}), ("classifier", {})]:
         out = folder / f"{kind}.safetensors"
-        args = train.make_args(kind, epochs=1, dataset="digits", out=str(out),
-                               run_dir=str(folder / f"run-{kind}"), progress=False, **extra)
+        args = train.make_args(
+            kind,
+            epochs=1,
+            dataset="digits",
+            out=str(out),
+            run_dir=str(folder / f"run-{kind}"),
+            progress=False,
+            **extra,
+        )
         train.run(args)
         paths[kind] = out
     return paths

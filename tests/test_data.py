@@ -40,7 +40,9 @@ def _write_idx_folder(folder, n=12, gz=False):
     rng = np.random.default_rng(0)
     suffix = ".gz" if gz else ""
     for stem, count in (("train", n), ("t10k", n // 2)):
-        data.write_idx(folder / f"{stem}-images-idx3-ubyte{suffix}", rng.integers(0, 256, (count, 28, 28)))
+        data.write_idx(
+            folder / f"{stem}-images-idx3-ubyte{suffix}", rng.integers(0, 256, (count, 28, 28))
+        )
         data.write_idx(folder / f"{stem}-labels-idx1-ubyte{suffix}", rng.integers(0, 10, count))
 
 

@@ -33,7 +33,9 @@ def test_bernoulli_log_likelihood_is_the_summed_log_probability():
     x = torch.tensor([1.0, 0.0, 0.25]).reshape(1, 1, 1, 3)
     p = torch.sigmoid(logits)
     expected = (x * p.log() + (1 - x) * (1 - p).log()).sum()
-    assert losses.bernoulli_log_likelihood(logits, x).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert losses.bernoulli_log_likelihood(logits, x).item() == pytest.approx(
+        expected.item(), rel=1e-6
+    )
 
 
 def test_elbo_terms_combine_as_named():

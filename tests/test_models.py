@@ -37,7 +37,11 @@ def test_vae_reparameterization_has_the_posterior_moments():
 
 def test_ae_code_statistics_set_ranges_and_sampling():
     ae = AutoEncoder(ModelConfig("ae", 3))
-    codes = torch.randn(1000, 3, generator=torch.Generator().manual_seed(0)) * torch.tensor([1.0, 2.0, 5.0]) + 4
+    codes = (
+        torch.randn(1000, 3, generator=torch.Generator().manual_seed(0))
+        * torch.tensor([1.0, 2.0, 5.0])
+        + 4
+    )
     ae.set_code_statistics(codes)
     assert ae.code_mean.tolist() == pytest.approx(codes.mean(0).tolist())
     assert ae.code_low[2].item() == pytest.approx(torch.quantile(codes[:, 2], 0.01).item())

@@ -14,8 +14,14 @@ from tests.conftest import ROOT
 
 def _args(tmp_path, kind="vae", **kw):
     kw.setdefault("epochs", 1)
-    return train.make_args(kind, dataset="digits", out=str(tmp_path / f"{kind}.safetensors"),
-                           run_dir=str(tmp_path / "run"), progress=False, **kw)
+    return train.make_args(
+        kind,
+        dataset="digits",
+        out=str(tmp_path / f"{kind}.safetensors"),
+        run_dir=str(tmp_path / "run"),
+        progress=False,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize(
@@ -29,9 +35,13 @@ def _args(tmp_path, kind="vae", **kw):
     ],
 )
 def test_bad_arguments_get_one_clear_error_before_any_work(argv, message, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "explorer.train", *argv, "--out",
-                             str(tmp_path / "x.safetensors")], capture_output=True, text=True,
-                            cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "explorer.train", *argv, "--out", str(tmp_path / "x.safetensors")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert message in result.stderr.splitlines()[-1]
     assert not (tmp_path / "x.safetensors").exists()
@@ -43,7 +53,9 @@ def test_a_run_writes_checkpoint_metrics_log_and_samples(tmp_path):
     assert ckpt.meta["epochs"] == 2 and ckpt.meta["split"]["dataset"] == "digits"
     assert [h["epoch"] for h in ckpt.meta["history"]] == [1, 2]
     assert summary["metrics"]["test_elbo"] == ckpt.meta["metrics"]["test_elbo"] < 0
-    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    ]
     steps = [r for r in rows if r["type"] == "step"]
     epochs = [r for r in rows if r["type"] == "epoch"]
     assert len(epochs) == 2 and len(steps) >= 4
@@ -101,7 +113,9 @@ def test_a_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkey
 
     monkeypatch.setattr(losses, "bernoulli_log_likelihood", poisoned)
     # Epoch 1 took 11 steps (1,297 digits in batches of 128); the 4th call of epoch 2 is step 15.
-    with pytest.raises(objectives.TrainingDiverged, match="VAE loss became nan at epoch 2, step 15"):
+    with pytest.raises(
+        objectives.TrainingDiverged, match="VAE loss became nan at epoch 2, step 15"
+    ):
         train.run(_args(tmp_path, epochs=3, resume=True))
     assert (tmp_path / "vae.safetensors").read_bytes() == good
 
@@ -113,9 +127,14 @@ def test_cli_reports_a_nan_in_one_line(tmp_path):
         f"sys.exit(train.main(['vae','--dataset','digits','--epochs','1','--no-progress',"
         f"'--out',{str(tmp_path / 'v.safetensors')!r},'--run-dir',{str(tmp_path / 'r')!r}]))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert result.returncode == 1
-    assert "VAE loss became inf at epoch 1, step 1; stopped. No checkpoint was written." in result.stderr
+    assert (
+        "VAE loss became inf at epoch 1, step 1; stopped. No checkpoint was written."
+        in result.stderr
+    )
 
 
 @pytest.mark.slow
@@ -123,14 +142,39 @@ def test_torchrun_with_two_cpu_processes_writes_a_loadable_checkpoint(tmp_path):
     out = tmp_path / "ddp.safetensors"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "explorer.train", "vae", "--dataset", "digits", "--epochs", "1", "--device", "cpu",
-         "--out", str(out), "--run-dir", str(tmp_path / "run"), "--no-progress"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "explorer.train",
+            "vae",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     ckpt = checkpoints.load(out)
     assert ckpt.meta["epochs"] == 1
     # Two ranks share the 1,297 training digits: 648 each, 6 batches of up to 128 per rank.
     assert ckpt.meta["history"][0]["step"] == 6
-    assert -784 * 0.7 < ckpt.meta["metrics"]["test_elbo"] < 0  # finite and better than uniform pixels
+    assert (
+        -784 * 0.7 < ckpt.meta["metrics"]["test_elbo"] < 0
+    )  # finite and better than uniform pixels
