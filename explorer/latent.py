@@ -39,6 +39,13 @@ def slerp(a: torch.Tensor, b: torch.Tensor, lam: float | torch.Tensor) -> torch.
     return (torch.sin(lam * omega) * a + torch.sin((1.0 - lam) * omega) * b) / sin
 
 
+def interpolate(a: torch.Tensor, b: torch.Tensor, lam: float, mode: str = "linear") -> torch.Tensor:
+    """One point w* between a and b, linear or spherical."""
+    if mode not in MODES:
+        raise ValueError(f"unknown interpolation mode {mode!r}; choose linear or spherical")
+    return (lerp if mode == "linear" else slerp)(a, b, lam)
+
+
 def lambdas(n: int) -> torch.Tensor:
     """λ for n frames from a (λ = 1) to b (λ = 0)."""
     if n < 2:
@@ -48,11 +55,7 @@ def lambdas(n: int) -> torch.Tensor:
 
 def path(a: torch.Tensor, b: torch.Tensor, n: int, mode: str = "linear") -> torch.Tensor:
     """n codes (n, d) from a to b, linear or spherical."""
-    if mode not in MODES:
-        raise ValueError(f"unknown interpolation mode {mode!r}; choose linear or spherical")
-    lam = lambdas(n).unsqueeze(1)
-    fn = lerp if mode == "linear" else slerp
-    return fn(a.reshape(1, -1), b.reshape(1, -1), lam)
+    return interpolate(a.reshape(1, -1), b.reshape(1, -1), lambdas(n).unsqueeze(1), mode)
 
 
 def traversal(z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,221 @@
+"""The one Streamlit-aware module: cached loaders, shared pickers and display helpers.
+
+Models load once per server (``st.cache_resource``), in eval mode; torch uses one thread per call
+so that several sessions share the machine's cores. Test digits, codes and maps are cached too.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer import checkpoints, data, images, views
+from explorer.checkpoints import Checkpoint, CheckpointError
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINT_DIR = Path(os.environ.get("LATENT_EXPLORER_CHECKPOINTS", ROOT / "checkpoints"))
+RUNS_DIR = Path(os.environ.get("LATENT_EXPLORER_RUNS", ROOT / "runs"))
+CACHE_DIR = CHECKPOINT_DIR / ".cache"
+LABELS = {
+    "ae": "AE (d=16)",
+    "vae": "VAE (d=16)",
+    "vae2d": "VAE (d=2)",
+    "gan": "DCGAN (z=100)",
+    "classifier": "Digit classifier",
+}
+
+torch.set_num_threads(1)
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
+def available(kinds: tuple[str, ...] = ("ae", "vae", "gan")) -> list[str]:
+    """Names of bundled checkpoints whose file name suggests one of ``kinds``."""
+    names = checkpoints.discover(CHECKPOINT_DIR)
+    return [n for n in names if any(n.startswith(k) for k in kinds)]
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def _load(path: str, mtime: float) -> Checkpoint:
+    return checkpoints.load(path)
+
+
+def load(name: str) -> Checkpoint:
+    """A bundled checkpoint by name; raises CheckpointError with a clear message."""
+    path = CHECKPOINT_DIR / f"{name}.safetensors"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    return _load(str(path), path.stat().st_mtime)
+
+
+def load_or_explain(name: str) -> Checkpoint | None:
+    """The checkpoint, or None after one clear error on the page that needs it."""
+    try:
+        return load(name)
+    except CheckpointError as err:
+        st.error(f"Cannot load the **{label(name)}** checkpoint: {err}")
+        st.caption("Re-create it with the command in checkpoints/README.md.")
+        return None
+
+
+@st.cache_data(show_spinner=False)
+def test_digits(dataset: str, seed: int, test_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out images (N, 1, 28, 28) and labels of a split, as numpy (cache-friendly)."""
+    _, test = data.load_split(data.Split(dataset, seed, test_size))
+    return test.images.numpy(), test.labels.numpy()
+
+
+def held_out(ckpt: Checkpoint) -> tuple[torch.Tensor, np.ndarray]:
+    """The digits this checkpoint never saw in training."""
+    split = ckpt.meta.get("split", data.Split().to_dict())
+    pixels, labels = test_digits(split["dataset"], split["seed"], split["test_size"])
+    return torch.from_numpy(pixels), labels
+
+
+@st.cache_data(show_spinner="Encoding held-out digits…")
+def held_out_codes(name: str, sha: str) -> np.ndarray:
+    ckpt = load(name)
+    pixels, _ = held_out(ckpt)
+    return views.encode(ckpt.model, pixels).numpy()
+
+
+def pick(label_text: str, options: list, key: str, fmt=str, sidebar: bool = False, **kw):
+    """A selectbox whose choice survives page switches (kept under a non-widget key)."""
+    if not options:
+        return None
+    store = f"keep_{key}"
+    current = st.session_state.get(store, options[0])
+    index = options.index(current) if current in options else 0
+    where = st.sidebar if sidebar else st
+    choice = where.selectbox(label_text, options, index=index, key=key, format_func=fmt, **kw)
+    st.session_state[store] = choice
+    return choice
+
+
+def pick_digit(labels: np.ndarray, key: str, title: str = "Held-out digit", default: int = 0) -> int:
+    """Choose a held-out digit by class and index within that class; returns its row."""
+    c1, c2 = st.columns(2)
+    digit = c1.selectbox(f"{title}: class", list(range(10)), index=default, key=f"{key}_class")
+    rows = np.flatnonzero(labels == digit)
+    k = c2.number_input("index", 0, len(rows) - 1, 0, key=f"{key}_index")
+    return int(rows[int(k)])
+
+
+def show_digit(image: torch.Tensor, caption: str = "", scale: int = images.DISPLAY_SCALE) -> None:
+    st.image(images.digit_png(image, scale), caption=caption, output_format="PNG")
+
+
+def show_strip(frames: torch.Tensor, caption: str = "", scale: int = 3) -> None:
+    st.image(
+        images.png_bytes(images.grid(frames, ncol=len(frames)), scale),
+        caption=caption,
+        output_format="PNG",
+    )
+
+
+def formula(latex: str, text: str) -> None:
+    """The formula a view uses, and a sentence or two for a student."""
+    st.latex(latex)
+    st.caption(text)
+
+
+@st.cache_resource(show_spinner=False)
+def slider_space(name: str, sha: str):
+    """The sliders of a model (see :func:`explorer.latent.slider_space`), once per checkpoint."""
+    from explorer import latent
+
+    return latent.slider_space(load(name).model)
+
+
+def upload_digit(key: str) -> torch.Tensor | None:
+    """A file uploader that returns a 28x28 digit, or None after one clear message."""
+    upload = st.file_uploader(
+        "PNG or JPEG of a digit (at most 5 MB)", type=["png", "jpg", "jpeg"], key=key
+    )
+    if upload is None:
+        return None
+    try:
+        return images.upload_to_digit(upload.getvalue())
+    except images.UploadError as err:
+        st.error(f"Cannot use **{upload.name}**: {err}")
+        return None
+
+
+def latent_map(ckpt: Checkpoint, codes: np.ndarray, params) -> np.ndarray:
+    """Map coordinates from the disk cache, or computed now behind a progress bar."""
+    from explorer import projection
+
+    slot = st.empty()
+
+    def progress(fraction: float) -> None:
+        slot.progress(
+            fraction, text=f"Computing the {params.method.upper()} map of {len(codes)} codes…"
+        )
+
+    coords, _ = projection.cached_map(codes, params, ckpt.sha256, CACHE_DIR, progress)
+    slot.empty()
+    return coords
+
+
+@st.cache_data(show_spinner="Placing points into the map…")
+def place_points(
+    sha: str, codes: np.ndarray, coords: np.ndarray, new: np.ndarray, _params
+) -> np.ndarray:
+    """New codes placed into an existing map (openTSNE transform, or PCA projection)."""
+    from explorer import projection
+
+    return projection.place(codes, coords, new, _params)
+
+
+@st.cache_resource
+def live_runs():
+    """The server-wide registry of live training runs (caps shared by every session)."""
+    from explorer import live
+
+    return live.LiveRuns()
+
+
+def session_id() -> str:
+    if "session_id" not in st.session_state:
+        import uuid
+
+        st.session_state["session_id"] = uuid.uuid4().hex[:12]
+    return st.session_state["session_id"]
+
+
+def metrics_dashboard(path: Path, key: str) -> None:
+    """Reconstruction, KL and ELBO curves and a KL heat-map from a metrics JSONL."""
+    from explorer import live, plots
+
+    steps, epochs = live.read_metrics(path)
+    rows = [r for r in steps + epochs if "kl_per_dim" in r]
+    rows.sort(key=lambda r: r["step"])
+    if not steps and not epochs:
+        st.caption(f"Waiting for {path} …")
+        return
+    last = (epochs or steps)[-1]
+    st.caption(f"{path}: epoch {last.get('epoch')}, step {last.get('step')}")
+    c1, c2 = st.columns(2)
+    keys = ["recon", "kl", "elbo"] if rows else ["d_loss", "g_loss", "recon", "loss"]
+    c1.plotly_chart(plots.curves(steps, keys, "per step", x="step"), key=f"{key}_steps")
+    c2.plotly_chart(
+        plots.curves(
+            epochs, ["test_elbo", "test_recon", "test_kl", "test_accuracy"], "held out, per epoch"
+        ),
+        key=f"{key}_epochs",
+    )
+    if rows:
+        st.plotly_chart(
+            plots.kl_heatmap(
+                [r["step"] for r in rows],
+                [r["kl_per_dim"] for r in rows],
+                "KL per dimension while training",
+            ),
+            key=f"{key}_heat",
+        )

@@ -1,0 +1,137 @@
+"""What each page computes, as plain functions of models and tensors (no Streamlit).
+
+All inference runs under ``torch.inference_mode`` on the CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from explorer import latent, losses, metrics
+from explorer.models import LatentModel
+
+
+@torch.inference_mode()
+def decode(model: LatentModel, codes: torch.Tensor) -> torch.Tensor:
+    """Images (n, 1, 28, 28) for codes (n, d) or one code (d,)."""
+    return model.decode(codes.reshape(-1, model.latent_dim).float())
+
+
+@torch.inference_mode()
+def encode(model: LatentModel, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """Codes (n, d): the AE's code or the VAE's posterior mean."""
+    return torch.cat([model.encode(images[i : i + batch]) for i in range(0, len(images), batch)])
+
+
+@torch.inference_mode()
+def reconstruct(model: LatentModel, images: torch.Tensor) -> torch.Tensor:
+    return model.decode(model.encode(images))
+
+
+@dataclass(frozen=True)
+class Strip:
+    """Frames of an interpolation from a (λ = 1) to b (λ = 0) with their smoothness."""
+
+    lams: np.ndarray  # (n,)
+    codes: torch.Tensor  # (n, d)
+    frames: torch.Tensor  # (n, 1, 28, 28)
+    max_change: np.ndarray  # (n−1,)
+    mean_change: np.ndarray  # (n−1,)
+    labels: np.ndarray  # (n,) classifier's digit per frame
+    confidence: np.ndarray  # (n,) its top probability
+
+
+def strip(
+    model: LatentModel,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    n: int,
+    mode: str,
+    classifier: nn.Module | None = None,
+) -> Strip:
+    """Interpolate codes a and b in n frames and measure the path's smoothness."""
+    codes = latent.path(a, b, n, mode)
+    frames = decode(model, codes)
+    max_change, mean_change = metrics.frame_changes(frames)
+    if classifier is not None:
+        with torch.inference_mode():
+            labels, confidence = metrics.classifier_confidence(classifier, frames)
+        labels, confidence = labels.numpy(), confidence.numpy()
+    else:
+        labels, confidence = np.full(n, -1), np.full(n, np.nan)
+    return Strip(
+        latent.lambdas(n).numpy(),
+        codes,
+        frames,
+        max_change.numpy(),
+        mean_change.numpy(),
+        labels,
+        confidence,
+    )
+
+
+@torch.inference_mode()
+def filmstrips(
+    model: LatentModel, space: latent.SliderSpace, coeffs: torch.Tensor, k: int
+) -> torch.Tensor:
+    """For each slider, the images of the current code with that slider at k values across its
+    range, the others fixed: (sliders, k, 28, 28) floats. The browser shows the frame under the
+    pointer while dragging."""
+    n = len(coeffs)
+    grid = coeffs.reshape(1, 1, n).repeat(n, k, 1)
+    for i in range(n):
+        grid[i, :, i] = space.values(i, k)
+    codes = space.to_code(grid.reshape(n * k, n))
+    return model.decode(codes).reshape(n, k, 28, 28)
+
+
+@dataclass(frozen=True)
+class ElboReport:
+    """ELBO terms of one digit, in nats."""
+
+    reconstruction: float
+    kl_per_dim: np.ndarray
+    kl_monte_carlo: np.ndarray
+    image: torch.Tensor  # reconstruction from the posterior mean
+
+    @property
+    def kl(self) -> float:
+        return float(self.kl_per_dim.sum())
+
+    @property
+    def elbo(self) -> float:
+        return self.reconstruction - self.kl
+
+    @property
+    def bits_per_dim(self) -> float:
+        return -self.elbo / (losses.PIXELS * losses.LOG2)
+
+    def objective(self, beta: float) -> float:
+        """β-weighted loss −E[log p(x|z)] + β·KL."""
+        return -self.reconstruction + beta * self.kl
+
+
+@torch.inference_mode()
+def elbo_report(vae: nn.Module, x: torch.Tensor, samples: int = 64, seed: int = 0) -> ElboReport:
+    """Terms for one image (1, 28, 28); the reconstruction term averages ``samples`` draws of z."""
+    gen = torch.Generator().manual_seed(seed)
+    mu, logvar = vae.posterior(x.unsqueeze(0))
+    z = vae.reparameterize(mu.expand(samples, -1), logvar.expand(samples, -1), gen)
+    recon = losses.bernoulli_log_likelihood(vae.decode_logits(z), x.expand(samples, -1, -1, -1))
+    return ElboReport(
+        reconstruction=float(recon.mean()),
+        kl_per_dim=losses.kl_per_dim(mu, logvar)[0].numpy(),
+        kl_monte_carlo=losses.kl_monte_carlo(mu, logvar, 2000, gen)[0].numpy(),
+        image=torch.sigmoid(vae.decode_logits(mu))[0],
+    )
+
+
+@torch.inference_mode()
+def dataset_kl(vae: nn.Module, images: torch.Tensor) -> np.ndarray:
+    """Average closed-form KL per dimension over a set of images: (d,)."""
+    mu, logvar = vae.posterior(images)
+    return losses.kl_per_dim(mu, logvar).mean(0).numpy()

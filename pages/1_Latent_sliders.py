@@ -1,0 +1,105 @@
+"""Latent sliders: move one latent coordinate at a time and watch the decoded digit change."""
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer import images, latent, ui, views
+
+st.title("Latent sliders")
+ui.formula(
+    r"\hat{x} = \sigma(\mathrm{decoder}(z)), \quad z = (z_0, \dots, z_{d-1})",
+    "Every point z of the latent space decodes to an image. Each slider moves one coordinate "
+    "(for the 100-d GAN: one principal direction of its prior). VAE sliders span ±3 around the "
+    "N(0, I) prior; AE sliders span the 1st to 99th percentile of its training codes, because an "
+    "AE has no prior and codes outside that range decode to noise.",
+)
+
+name = ui.pick("Model", ui.available(), "sl_model", ui.label)
+ckpt = ui.load_or_explain(name) if name else None
+if ckpt is None:
+    st.stop()
+model, space = ckpt.model, ui.slider_space(name, ckpt.sha256)
+pixels, labels = ui.held_out(ckpt)
+
+sources = ["Held-out digit", "Random sample", "Upload"] if model.has_encoder else ["Random sample"]
+source = st.radio("Start from", sources, horizontal=True, key=f"sl_source_{name}")
+if source == "Held-out digit":
+    row = ui.pick_digit(labels, f"sl_digit_{name}")
+    start_image, start_code, origin = (
+        pixels[row],
+        views.encode(model, pixels[row : row + 1])[0],
+        f"digit{row}",
+    )
+elif source == "Upload":
+    start_image = ui.upload_digit(f"sl_upload_{name}")
+    if start_image is None:
+        st.info("Upload a photo or drawing of a digit to start from its code.")
+        st.stop()
+    start_code = views.encode(model, start_image.unsqueeze(0))[0]
+    origin = hashlib.sha256(start_image.numpy().tobytes()).hexdigest()[:12]
+else:
+    seed = int(st.number_input("Seed", 0, 1_000_000, 0, key=f"sl_seed_{name}"))
+    start_code = model.sample(1, torch.Generator().manual_seed(seed))[0]
+    start_image, origin = None, f"seed{seed}"
+
+keys = [f"sl_{name}_{i}" for i in range(len(space.labels))]
+start = space.from_code(start_code).clamp(space.low, space.high)
+b1, b2, _ = st.columns([1, 1, 6])
+reset = b1.button("Reset", key="sl_reset")
+if reset or st.session_state.get(f"sl_origin_{name}") != origin:
+    st.session_state[f"sl_origin_{name}"] = origin
+    for key, value in zip(keys, start.tolist(), strict=True):
+        st.session_state[key] = round(value, 2)
+if b2.button("Random", key="sl_random"):
+    coeffs = space.from_code(model.sample(1)[0]).clamp(space.low, space.high)
+    for key, value in zip(keys, coeffs.tolist(), strict=True):
+        st.session_state[key] = round(value, 2)
+
+sliders, view = st.columns([3, 2])
+with sliders:
+    cols = st.columns(4)
+    coeffs = torch.tensor(
+        [
+            cols[i % 4].slider(
+                space.labels[i], float(space.low[i]), float(space.high[i]), step=0.01, key=key
+            )
+            for i, key in enumerate(keys)
+        ]
+    )
+with view:
+    z = space.to_code(coeffs)
+    image = views.decode(model, z)[0]
+    c1, c2 = st.columns(2)
+    with c1:
+        ui.show_digit(image, "decoded from the sliders")
+    if start_image is not None:
+        with c2:
+            ui.show_digit(start_image, "start image")
+    st.session_state["sl_current_code"] = z.tolist()
+
+st.subheader("Traversal")
+dim = st.selectbox(
+    "Slider to sweep", range(len(keys)), format_func=lambda i: space.labels[i], key="sl_dim"
+)
+values = space.values(dim, 11)
+frames = views.decode(model, space.to_code(latent.traversal(coeffs, dim, values)))
+ui.show_strip(
+    frames, f"{space.labels[dim]} from {values[0]:.2f} to {values[-1]:.2f}, the others fixed"
+)
+
+if model.latent_dim == 2 and ckpt.config.kind == "vae":
+    st.subheader("The 2-D manifold")
+    ui.formula(
+        r"z = \left(\Phi^{-1}(u_1), \Phi^{-1}(u_2)\right), \quad u_i \in \{0.05, \dots, 0.95\}",
+        "Each cell decodes a point placed at evenly spaced quantiles of the prior (Φ is the "
+        "normal CDF), so every cell covers the same prior mass, as in Kingma & Welling's Fig. 4.",
+    )
+    n = st.slider("Grid size", 5, 25, 15, key="sl_grid")
+    grid = views.decode(model, latent.manifold_grid(n))
+    st.image(images.png_bytes(images.grid(grid, ncol=n, pad=0), scale=2), output_format="PNG")
+    st.caption(
+        f"z₁ grows left to right, z₂ top to bottom falls; the sliders point at {np.round(z.numpy(), 2)}"
+    )

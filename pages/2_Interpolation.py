@@ -1,0 +1,110 @@
+"""Interpolation: decode the path between two codes, for the AE and VAE side by side."""
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer import images, latent, plots, ui, views
+
+st.title("Interpolation")
+ui.formula(
+    r"w^* = \lambda a + (1-\lambda)\, b \qquad \text{slerp: } "
+    r"w^* = \frac{\sin(\lambda\Omega)}{\sin\Omega} a + \frac{\sin((1-\lambda)\Omega)}{\sin\Omega} b",
+    "λ = 1 gives a, λ = 0 gives b. Each model encodes the same two digits itself and decodes the "
+    "points in between. A smooth latent space changes the image a little at every step and keeps "
+    "the classifier confident; gaps show up as jumps and as frames no digit class claims. Spherical "
+    "interpolation (Ω: the angle between a and b) keeps Gaussian codes at a typical norm.",
+)
+
+encoders = [n for n in ui.available(("ae", "vae")) if n in ("ae", "vae")] or ui.available(
+    ("ae", "vae")
+)
+ref = ui.load_or_explain(encoders[0]) if encoders else None
+classifier = ui.load_or_explain("classifier")
+if ref is None:
+    st.stop()
+pixels, labels = ui.held_out(ref)
+
+pair = st.session_state.get("map_pair")
+sources = ["Two held-out digits"] + (["Map selection"] if pair else [])
+source = st.radio("Endpoints", sources, horizontal=True, key="ip_source")
+if source == "Map selection":
+    row_a, row_b = pair
+    st.caption(f"From the Latent map: held-out #{row_a} (a) and #{row_b} (b).")
+else:
+    c1, c2 = st.columns(2)
+    with c1:
+        row_a = ui.pick_digit(labels, "ip_a", "a", default=1)
+    with c2:
+        row_b = ui.pick_digit(labels, "ip_b", "b", default=7)
+        if row_b == row_a:
+            st.caption("Pick a different digit for b.")
+c1, c2, c3 = st.columns(3)
+lam = c1.slider("λ", 0.0, 1.0, 0.5, step=0.01, key="ip_lambda")
+n = c2.slider("Frames", 3, 25, 11, key="ip_frames")
+mode = c3.radio("Mode", ["linear", "spherical"], horizontal=True, key="ip_mode")
+a_img, b_img = pixels[row_a : row_a + 1], pixels[row_b : row_b + 1]
+
+clf = classifier.model if classifier else None
+columns = st.columns(len(encoders))
+for name, column in zip(encoders, columns, strict=True):
+    ckpt = ui.load_or_explain(name)
+    if ckpt is None:
+        continue
+    with column:
+        st.subheader(ui.label(name))
+        a, b = views.encode(ckpt.model, a_img)[0], views.encode(ckpt.model, b_img)[0]
+        w = latent.interpolate(a, b, lam, mode)
+        point = views.decode(ckpt.model, w)[0]
+        st.session_state[f"ip_code_{name}"] = w.tolist()
+        ui.show_digit(point, f"w* at λ = {lam:.2f}")
+        path = views.strip(ckpt.model, a, b, n, mode, clf)
+        ui.show_strip(path.frames, "a → b")
+        st.session_state[f"ip_path_{name}"] = path.codes.tolist()
+        st.plotly_chart(
+            plots.smoothness(
+                path.lams,
+                {"max": path.max_change, "mean": path.mean_change},
+                "pixel change between frames",
+                "|Δ pixel|",
+            ),
+            key=f"ip_s_{name}",
+        )
+        if clf is not None:
+            st.plotly_chart(
+                plots.smoothness(
+                    path.lams,
+                    {"confidence": path.confidence},
+                    "classifier confidence",
+                    "p(top class)",
+                ),
+                key=f"ip_c_{name}",
+            )
+            st.caption("Classifier reads: " + " ".join(str(d) for d in path.labels))
+        d1, d2 = st.columns(2)
+        d1.download_button(
+            "Strip (PNG)",
+            images.png_bytes(images.grid(path.frames, ncol=n), 3),
+            f"{name}_strip.png",
+            "image/png",
+            key=f"ip_png_{name}",
+        )
+        d2.download_button(
+            "Animation (GIF)",
+            images.gif_bytes(path.frames, 4),
+            f"{name}_path.gif",
+            "image/gif",
+            key=f"ip_gif_{name}",
+        )
+
+gan = ui.available(("gan",))
+if gan and (ckpt := ui.load_or_explain(gan[0])):
+    st.subheader(ui.label(gan[0]) + ": between two seeds")
+    c1, c2 = st.columns(2)
+    seed_a = int(c1.number_input("Seed a", 0, 1_000_000, 1, key="ip_seed_a"))
+    seed_b = int(c2.number_input("Seed b", 0, 1_000_000, 2, key="ip_seed_b"))
+    a = ckpt.model.sample(1, torch.Generator().manual_seed(seed_a))[0]
+    b = ckpt.model.sample(1, torch.Generator().manual_seed(seed_b))[0]
+    path = views.strip(ckpt.model, a, b, n, mode, clf)
+    ui.show_strip(path.frames, f"seed {seed_a} → seed {seed_b} ({mode})")
+    st.caption(f"Mean pixel change per step: {np.round(path.mean_change, 3)}")

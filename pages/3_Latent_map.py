@@ -1,0 +1,74 @@
+"""Latent map: t-SNE and PCA of the held-out codes, AE and VAE side by side, clickable."""
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer import plots, projection, ui, views
+
+st.title("Latent map")
+ui.formula(
+    r"p_{j|i} \propto \exp\!\left(-\tfrac{\|z_i - z_j\|^2}{2\sigma_i^2}\right), \quad "
+    r"q_{ij} \propto \left(1 + \|y_i - y_j\|^2\right)^{-1}",
+    "t-SNE places each code z in 2-D so that codes that are neighbours in the latent space stay "
+    "neighbours on the map (van der Maaten & Hinton, 2008); perplexity sets how many neighbours "
+    "count. PCA is the linear view: the two directions of largest variance. Click or lasso points "
+    "to see the digits; send two of them to the Interpolation page.",
+)
+
+c1, c2, c3 = st.columns(3)
+method = c1.radio(
+    "Method",
+    ["tsne", "pca"],
+    format_func=lambda m: {"tsne": "t-SNE", "pca": "PCA"}[m],
+    horizontal=True,
+    key="map_method",
+)
+perplexity = c2.slider(
+    "Perplexity",
+    5,
+    50,
+    int(projection.DEFAULT_PERPLEXITY),
+    key="map_perplexity",
+    disabled=method == "pca",
+)
+overlay = c3.multiselect("Overlay", ["prior samples", "interpolation path"], key="map_overlay")
+params = projection.MapParams(method, float(perplexity) if method == "tsne" else 0.0)
+
+names = [n for n in ui.available(("ae", "vae")) if n in ("ae", "vae")]
+if not names:
+    st.error("No AE or VAE checkpoint found; the map needs an encoder.")
+for name, column in zip(names, st.columns(max(len(names), 1)), strict=False):
+    ckpt = ui.load_or_explain(name)
+    if ckpt is None:
+        continue
+    with column:
+        codes = ui.held_out_codes(name, ckpt.sha256)
+        pixels, labels = ui.held_out(ckpt)
+        coords = ui.latent_map(ckpt, codes, params)
+        extra = {}
+        if "prior samples" in overlay:
+            samples = ckpt.model.sample(50, torch.Generator().manual_seed(0)).numpy()
+            extra["prior samples"] = ui.place_points(ckpt.sha256, codes, coords, samples, params)
+        if "interpolation path" in overlay and f"ip_path_{name}" in st.session_state:
+            path = np.asarray(st.session_state[f"ip_path_{name}"], dtype=np.float32)
+            extra["path a→b"] = ui.place_points(ckpt.sha256, codes, coords, path, params)
+        fig = plots.latent_map(
+            coords, labels, f"{ui.label(name)}: {len(codes)} held-out codes", extra
+        )
+        event = st.plotly_chart(
+            fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"map_{name}"
+        )
+        rows = plots.selected_rows(event)
+        if rows:
+            shown = torch.as_tensor(rows[:10])
+            ui.show_strip(pixels[shown], f"selected originals: #{', #'.join(map(str, rows[:10]))}")
+            ui.show_strip(views.reconstruct(ckpt.model, pixels[shown]), "their reconstructions")
+            if len(rows) >= 2 and st.button(
+                "Interpolate between the first two", key=f"map_send_{name}"
+            ):
+                st.session_state["map_pair"] = rows[:2]
+                st.session_state["ip_source"] = "Map selection"
+                st.switch_page("pages/2_Interpolation.py")
+        else:
+            st.caption("Click a point, or drag a box or lasso, to see digits.")

@@ -1,0 +1,113 @@
+"""KL / ELBO: the terms of a VAE's objective for one digit, over the test set, and live."""
+
+import streamlit as st
+import torch
+
+from explorer import live, losses, plots, train, ui, views
+
+st.title("KL and ELBO")
+ui.formula(
+    r"\mathrm{ELBO}(x) = \underbrace{\mathbb{E}_{q(z|x)}[\log p(x|z)]}_{\text{reconstruction}}"
+    r" - \sum_{j} \underbrace{\tfrac12\left(\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2\right)}_{"
+    r"\mathrm{KL}(\mathcal{N}(\mu_j,\sigma_j^2)\,\|\,\mathcal{N}(0,1))}",
+    "The reconstruction term rewards decoding the digit well; each KL term is what it costs, in "
+    "nats, to describe coordinate j more precisely than the prior does. Dimensions with KL near "
+    "zero are unused ('inactive'). β-VAE weighs the KL by β: more than 1 trades detail for a "
+    "smoother, more disentangled space.",
+)
+
+names = ui.available(("vae",))
+name = ui.pick("VAE", names, "kl_model", ui.label)
+ckpt = ui.load_or_explain(name) if name else None
+if ckpt is not None:
+    pixels, labels = ui.held_out(ckpt)
+    row = ui.pick_digit(labels, "kl_digit")
+    report = views.elbo_report(ckpt.model, pixels[row])
+    c1, c2, c3 = st.columns([1, 1, 3])
+    with c1:
+        ui.show_digit(pixels[row], "digit", scale=5)
+    with c2:
+        ui.show_digit(report.image, "reconstruction", scale=5)
+    with c3:
+        m = st.columns(4)
+        m[0].metric("reconstruction E[log p(x|z)]", f"{report.reconstruction:.1f} nats")
+        m[1].metric("KL total", f"{report.kl:.2f} nats")
+        m[2].metric("ELBO", f"{report.elbo:.1f} nats")
+        m[3].metric("bits / dim", f"{report.bits_per_dim:.3f}")
+        beta = st.slider("β", 0.0, 5.0, 1.0, step=0.1, key="kl_beta")
+        st.metric(
+            f"β-weighted loss −E[log p(x|z)] + {beta:g}·KL", f"{report.objective(beta):.1f} nats"
+        )
+    st.plotly_chart(
+        plots.kl_bars(
+            report.kl_per_dim,
+            report.kl_monte_carlo,
+            "KL per dimension: closed form and Monte Carlo (2,000 samples)",
+        ),
+        key="kl_bars",
+    )
+    st.subheader("Over the held-out set")
+    mean_kl = views.dataset_kl(ckpt.model, pixels)
+    active = losses.active_dimensions(torch.from_numpy(mean_kl))
+    st.metric("Active dimensions (average KL > 0.01 nats)", f"{active} of {len(mean_kl)}")
+    st.plotly_chart(
+        plots.kl_bars(mean_kl, None, f"average KL per dimension over {len(labels)} digits"),
+        key="kl_dataset",
+    )
+
+st.subheader("Live training")
+train_tab, follow_tab = st.tabs(["Train a VAE here", "Follow a run"])
+runs = ui.live_runs()
+me = ui.session_id()
+with train_tab:
+    c1, c2, c3 = st.columns(3)
+    dim = int(c1.number_input("Latent dim", 1, 32, 8, key="kl_live_dim"))
+    live_beta = float(c2.number_input("β", 0.0, 10.0, 1.0, step=0.5, key="kl_live_beta"))
+    epochs = int(c3.number_input("Epochs", 1, 30, 5, key="kl_live_epochs"))
+    b1, b2, _ = st.columns([1, 1, 4])
+    if b1.button("Start", key="kl_live_start"):
+        run_dir = ui.RUNS_DIR / f"live-{me}"
+        args = train.make_args(
+            "vae",
+            latent_dim=dim,
+            beta=live_beta,
+            epochs=epochs,
+            progress=False,
+            out=str(run_dir / "vae.safetensors"),
+            run_dir=str(run_dir),
+            log_every=5,
+        )
+        try:
+            runs.start(me, args)
+        except live.CapacityError as err:
+            st.warning(str(err))
+    if b2.button("Stop", key="kl_live_stop"):
+        runs.stop(me)
+    mine = runs.get(me)
+
+    @st.fragment(run_every=1.0 if mine is not None and mine.running else None)
+    def live_panel() -> None:
+        run = runs.get(me)
+        if run is None:
+            st.caption(f"No live run yet. Up to {runs.max_runs} runs train at once on this server.")
+            return
+        status = "running" if run.running else (run.error or "finished")
+        st.caption(f"Live run: {status}")
+        ui.metrics_dashboard(run.metrics_path, "kl_live")
+
+    live_panel()
+with follow_tab:
+    logs = live.discover_runs(ui.RUNS_DIR)
+    if not logs:
+        st.caption(
+            f"No runs under {ui.RUNS_DIR}. Start one with `python -m explorer.train vae`; "
+            "its metrics appear here while it trains."
+        )
+    else:
+        chosen = st.selectbox("Run", list(logs), key="kl_follow")
+
+        @st.fragment(run_every=2.0)
+        def follow_panel() -> None:
+            ui.metrics_dashboard(logs[chosen], "kl_follow")
+
+        follow_panel()
