@@ -97,7 +97,9 @@ def upload_to_digit(data: bytes) -> torch.Tensor:
             image = _grayscale(probe)
     except UploadError:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+    except Image.DecompressionBombError as err:
+        raise UploadError("the image's dimensions are too large to be a digit") from err
+    except (OSError, SyntaxError, ValueError) as err:
         raise UploadError(f"not a readable PNG or JPEG ({err})") from err
     array = np.asarray(image, dtype=np.float32) / 255.0
     if array.mean() > 0.5:  # dark ink on light paper: invert to MNIST's white on black

@@ -1,0 +1,131 @@
+"""Pure functions behind the pages: plot selections, views, live-run caps and metrics logs."""
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from explorer import checkpoints, live, plots, train, views
+from explorer.models import ModelConfig, build
+
+
+def test_selected_rows_reads_plotly_selection_events():
+    event = {"selection": {"points": [
+        {"curve_number": 3, "point_index": 5, "customdata": 42},
+        {"curve_number": 1, "point_index": 0, "customdata": [7]},
+        {"curve_number": 10, "point_index": 2},  # an overlay trace: no customdata
+        {"curve_number": 3, "point_index": 5, "customdata": 42},
+    ]}}  # fmt: skip
+    assert plots.selected_rows(event) == [42, 7]
+    assert plots.selected_rows(None) == [] and plots.selected_rows({"selection": {}}) == []
+
+
+def test_latent_map_figure_carries_row_indices():
+    coords = np.arange(12.0).reshape(6, 2)
+    labels = np.array([0, 1, 0, 2, 1, 0])
+    fig = plots.latent_map(coords, labels, "t", {"prior samples": np.zeros((2, 2))})
+    zeros = fig.data[0]
+    assert list(zeros.customdata) == [0, 2, 5] and list(zeros.x) == [0.0, 4.0, 10.0]
+    assert fig.data[-1].name == "prior samples"
+
+
+def test_strip_measures_the_path(tiny_runs):
+    vae = checkpoints.load(tiny_runs["vae"]).model
+    clf = checkpoints.load(tiny_runs["classifier"]).model
+    a, b = torch.zeros(16), torch.ones(16)
+    result = views.strip(vae, a, b, 5, "linear", clf)
+    torch.testing.assert_close(result.frames[0], views.decode(vae, a)[0])
+    torch.testing.assert_close(result.frames[-1], views.decode(vae, b)[0])
+    assert result.lams.tolist() == [1.0, 0.75, 0.5, 0.25, 0.0]
+    expected = (result.frames[1:] - result.frames[:-1]).abs().flatten(1).mean(1).numpy()
+    np.testing.assert_allclose(result.mean_change, expected, rtol=1e-6)
+    assert ((result.confidence > 0) & (result.confidence <= 1)).all()
+
+
+def test_filmstrips_vary_one_slider_each(tiny_runs):
+    from explorer import latent
+
+    ae = checkpoints.load(tiny_runs["ae"]).model
+    space = latent.slider_space(ae)
+    coeffs = (space.low + space.high) / 2
+    strips = views.filmstrips(ae, space, coeffs, 5)
+    assert strips.shape == (16, 5, 28, 28)
+    z = coeffs.clone()
+    z[3] = space.high[3]
+    torch.testing.assert_close(strips[3, -1], views.decode(ae, space.to_code(z))[0, 0])
+
+
+def test_elbo_report_matches_the_loss_functions(tiny_runs):
+    from explorer import losses
+
+    vae = checkpoints.load(tiny_runs["vae"]).model
+    x = torch.rand(1, 28, 28)
+    report = views.elbo_report(vae, x, samples=256)
+    mu, logvar = vae.posterior(x.unsqueeze(0))
+    np.testing.assert_allclose(
+        report.kl_per_dim, losses.kl_per_dim(mu, logvar)[0].detach().numpy(), rtol=1e-5
+    )
+    # 2,000 samples: the estimate lands within a few percent of the closed form.
+    np.testing.assert_allclose(report.kl_monte_carlo, report.kl_per_dim, rtol=0.1, atol=0.05)
+    assert report.elbo == pytest.approx(report.reconstruction - report.kl)
+    assert report.objective(2.0) == pytest.approx(-report.reconstruction + 2 * report.kl)
+
+
+def test_metrics_log_reader_skips_a_half_written_line(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(json.dumps({"type": "step", "step": 1}) + "\n" + json.dumps({"type": "epoch", "epoch": 1})
+                    + "\n" + '{"type": "st')  # fmt: skip
+    steps, epochs = live.read_metrics(path)
+    assert steps == [{"type": "step", "step": 1}] and epochs == [{"type": "epoch", "epoch": 1}]
+    assert live.read_metrics(tmp_path / "absent.jsonl") == ([], [])
+    assert live.discover_runs(tmp_path.parent)[tmp_path.name] == path
+
+
+def test_live_runs_respect_the_caps_and_stop(tmp_path, monkeypatch):
+    release = threading.Event()
+
+    def fake_run(args, stop=None, on_epoch=None):
+        while not (stop.is_set() or release.is_set()):
+            time.sleep(0.01)
+        if stop.is_set():
+            raise train.TrainingStopped("stopped")
+        return {}
+
+    monkeypatch.setattr(train, "run", fake_run)
+    runs = live.LiveRuns(max_runs=2)
+    args = train.make_args("vae", dataset="digits", out=str(tmp_path / "v.safetensors"))
+    first = runs.start("alice", args)
+    with pytest.raises(live.CapacityError, match="already have a live run"):
+        runs.start("alice", args)
+    runs.start("bob", args)
+    with pytest.raises(live.CapacityError, match="already training 2 live runs"):
+        runs.start("carol", args)
+    runs.stop("alice")
+    first.thread.join(5)
+    assert first.error == "stopped" and runs.active() == 1
+    runs.start("carol", args)
+    release.set()
+    for run in (runs.get("bob"), runs.get("carol")):
+        run.thread.join(5)
+    assert runs.active() == 0
+
+
+def test_a_real_live_run_trains_and_logs(tmp_path):
+    runs = live.LiveRuns()
+    args = train.make_args("vae", dataset="digits", epochs=1, latent_dim=2, progress=False,
+                           out=str(tmp_path / "v.safetensors"), run_dir=str(tmp_path), log_every=2)  # fmt: skip
+    run = runs.start("s", args)
+    run.thread.join(120)
+    assert run.finished and run.error == ""
+    steps, epochs = live.read_metrics(run.metrics_path)
+    assert len(epochs) == 1 and len(steps) == 5 and len(steps[0]["kl_per_dim"]) == 2
+
+
+def test_decode_accepts_one_code_or_many():
+    vae = build(ModelConfig("vae", 4)).eval()
+    z = torch.randn(4)
+    assert views.decode(vae, z).shape == (1, 1, 28, 28)
+    torch.testing.assert_close(views.decode(vae, z.repeat(3, 1))[2], views.decode(vae, z)[0])
