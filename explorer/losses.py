@@ -92,9 +92,16 @@ def active_dimensions(mean_kl_per_dim: torch.Tensor, threshold: float = 0.01) ->
     return int((mean_kl_per_dim > threshold).sum())
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """−log D(x) − log(1 − D(G(z))), averaged over the batch."""
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+def discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0
+) -> torch.Tensor:
+    """−log D(x) − log(1 − D(G(z))), averaged over the batch.
+
+    ``real_label`` < 1 is one-sided label smoothing (Salimans et al., "Improved Techniques for
+    Training GANs", NeurIPS 2016): the target for real images becomes, say, 0.9, which keeps a
+    discriminator from growing so confident that the generator's gradients vanish.
+    """
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real + fake
 

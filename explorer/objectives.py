@@ -15,6 +15,8 @@ from torch import nn
 
 from explorer import losses
 
+REAL_LABEL = 0.9  # one-sided label smoothing for the DCGAN discriminator
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
@@ -84,7 +86,7 @@ def _gan_step(
     fake = torch.sigmoid(generator(z))
     # One discriminator pass over real and fake together keeps DDP to one forward per backward.
     real_logits, fake_logits = discriminator(torch.cat([x, fake.detach()])).split(len(x))
-    d_loss = losses.discriminator_loss(real_logits, fake_logits)
+    d_loss = losses.discriminator_loss(real_logits, fake_logits, real_label=REAL_LABEL)
     _update(optimizers["discriminator"], d_loss, "discriminator loss")
     g_logits = discriminator(fake)
     g_loss = losses.generator_loss(g_logits)

@@ -98,7 +98,9 @@ def pick(label_text: str, options: list, key: str, fmt=str, sidebar: bool = Fals
     return choice
 
 
-def pick_digit(labels: np.ndarray, key: str, title: str = "Held-out digit", default: int = 0) -> int:
+def pick_digit(
+    labels: np.ndarray, key: str, title: str = "Held-out digit", default: int = 0
+) -> int:
     """Choose a held-out digit by class and index within that class; returns its row."""
     c1, c2 = st.columns(2)
     digit = c1.selectbox(f"{title}: class", list(range(10)), index=default, key=f"{key}_class")

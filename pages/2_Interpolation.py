@@ -57,7 +57,7 @@ for name, column in zip(encoders, columns, strict=True):
         w = latent.interpolate(a, b, lam, mode)
         point = views.decode(ckpt.model, w)[0]
         st.session_state[f"ip_code_{name}"] = w.tolist()
-        ui.show_digit(point, f"w* at λ = {lam:.2f}")
+        ui.show_digit(point, f"{ui.label(name)}: w* at λ = {lam:.2f}")
         path = views.strip(ckpt.model, a, b, n, mode, clf)
         ui.show_strip(path.frames, "a → b")
         st.session_state[f"ip_path_{name}"] = path.codes.tolist()

@@ -64,3 +64,12 @@ def test_gan_losses_match_hand_worked_values():
     fake = torch.tensor([math.log(0.2 / 0.8)])
     expected = -math.log(0.9) - math.log(0.8)
     assert losses.discriminator_loss(real, fake).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_one_sided_label_smoothing_targets_the_smoothed_label():
+    real = torch.tensor([math.log(0.9 / 0.1)])  # D(x) = 0.9, exactly the smoothed target
+    fake = torch.tensor([-30.0])  # D(G(z)) ≈ 0
+    expected = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
+    assert losses.discriminator_loss(real, fake, real_label=0.9).item() == pytest.approx(
+        expected, rel=1e-5
+    )

@@ -1,0 +1,185 @@
+"""Every page in Streamlit's AppTest: it loads, and an interaction changes what is shown.
+
+Streamlit names each media file by a hash of its bytes, so comparing an image element's URL with
+the id of the PNG we expect checks the exact pixels the page shows.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+from streamlit.testing.v1 import AppTest
+
+from explorer import checkpoints, data, images, latent, ui, views
+from tests.conftest import BUNDLED, ROOT
+
+PAGES = {
+    "sliders": ROOT / "pages" / "1_Latent_sliders.py",
+    "interpolation": ROOT / "pages" / "2_Interpolation.py",
+    "map": ROOT / "pages" / "3_Latent_map.py",
+    "kl": ROOT / "pages" / "4_KL_and_ELBO.py",
+}
+
+
+def _run(path: Path, **state) -> AppTest:
+    at = AppTest.from_file(str(path), default_timeout=180)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _images(at: AppTest) -> dict[str, str]:
+    """Caption -> media id of every image on the page."""
+    found: dict[str, str] = {}
+
+    def walk(node):
+        if type(node).__name__ == "Image":
+            for url, caption in zip(node.value, node.captions, strict=True):
+                found[caption] = url.rsplit("/", 1)[-1].split(".")[0]
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return found
+
+
+def _id(image: torch.Tensor) -> str:
+    return _calculate_file_id(images.digit_png(image), "image/png")
+
+
+def _sliders(at: AppTest, name: str) -> list:
+    """The page's sliders for a model, in dimension order (the tree lists them by column)."""
+    found = [s for s in at.slider if s.key.startswith(f"sl_{name}_")]
+    return sorted(found, key=lambda s: int(s.key.rsplit("_", 1)[1]))
+
+
+def _bundled(name: str):
+    ckpt = checkpoints.load(BUNDLED / f"{name}.safetensors")
+    _, test = data.load_split(data.Split(**ckpt.meta["split"]))
+    return ckpt, test
+
+
+def test_home_page():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180).run()
+    assert not at.exception
+    titles = [s.value for s in at.subheader]
+    assert titles == [ui.label(n) for n in checkpoints.discover(BUNDLED)]
+    before = _images(at)
+    at.number_input(key="home_seed").set_value(5).run()
+    after = _images(at)
+    assert before["random samples"] != after["random samples"]
+
+
+def test_sliders_decode_exactly_what_they_show_and_switch_models():
+    at = _run(PAGES["sliders"])
+    ckpt, _ = _bundled("ae")
+    sliders = _sliders(at, "ae")
+    assert len(sliders) == 16
+    assert sliders[0].min == pytest.approx(float(ckpt.model.code_low[0])) and sliders[
+        0
+    ].max == pytest.approx(float(ckpt.model.code_high[0]))
+    coeffs = torch.tensor([s.value for s in sliders])
+    assert _images(at)["decoded from the sliders"] == _id(views.decode(ckpt.model, coeffs)[0])
+    sliders[3].set_value(round(float(ckpt.model.code_high[3]), 2)).run()
+    coeffs[3] = round(float(ckpt.model.code_high[3]), 2)
+    assert _images(at)["decoded from the sliders"] == _id(views.decode(ckpt.model, coeffs)[0])
+
+    at.selectbox(key="sl_model").set_value("vae").run()
+    vae_sliders = _sliders(at, "vae")
+    assert len(vae_sliders) == 16 and {(s.min, s.max) for s in vae_sliders} == {(-3.0, 3.0)}
+    at.selectbox(key="sl_model").set_value("gan").run()
+    gan_sliders = _sliders(at, "gan")
+    assert [s.label for s in gan_sliders] == [f"PC{i}" for i in range(1, 9)]
+    assert at.radio(key="sl_source_gan").options == ["Random sample"]
+
+
+def test_sliders_reset_and_random_buttons():
+    at = _run(PAGES["sliders"])
+    first = at.slider(key="sl_ae_0").value
+    at.button(key="sl_random").click().run()
+    randomised = [at.slider(key=f"sl_ae_{i}").value for i in range(16)]
+    at.button(key="sl_reset").click().run()
+    assert at.slider(key="sl_ae_0").value == first
+    assert randomised != [at.slider(key=f"sl_ae_{i}").value for i in range(16)]
+
+
+def test_vae2d_shows_the_manifold_grid():
+    at = _run(PAGES["sliders"], keep_sl_model="vae2d")
+    assert len(_sliders(at, "vae2d")) == 2
+    assert any("manifold" in s.value for s in at.subheader)
+
+
+@pytest.mark.parametrize("lam,endpoint", [(1.0, "a"), (0.0, "b")])
+def test_interpolation_at_the_ends_shows_exactly_a_or_b(lam, endpoint):
+    at = _run(PAGES["interpolation"])
+    at.slider(key="ip_lambda").set_value(lam).run()
+    shown = [v for k, v in _images(at).items() if ": w* at" in k]
+    expected = []
+    for name in ("ae", "vae"):
+        ckpt, test = _bundled(name)
+        digit = 1 if endpoint == "a" else 7
+        row = int(np.flatnonzero(test.labels.numpy() == digit)[0])
+        code = views.encode(ckpt.model, test.images[row : row + 1])[0]
+        expected.append(_id(views.decode(ckpt.model, code)[0]))
+    assert shown == expected
+
+
+def test_interpolation_uses_the_map_selection():
+    at = _run(PAGES["interpolation"], map_pair=[3, 400], ip_source="Map selection")
+    assert any("held-out #3 (a) and #400 (b)" in c.value for c in at.caption)
+    ckpt, test = _bundled("vae")
+    a = views.encode(ckpt.model, test.images[3:4])[0]
+    b = views.encode(ckpt.model, test.images[400:401])[0]
+    assert at.session_state["ip_code_vae"] == pytest.approx(
+        latent.lerp(a, b, 0.5).tolist(), abs=1e-5
+    )
+
+
+def test_latent_map_switches_method():
+    at = _run(PAGES["map"], map_method="pca")
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2 and "500 held-out codes" in charts[0].proto.spec
+    at.radio(key="map_method").set_value("tsne").run()
+    assert not at.exception and at.get("plotly_chart")[0].proto.spec != charts[0].proto.spec
+
+
+def test_kl_page_metrics_follow_the_formulas():
+    at = _run(PAGES["kl"])
+    values = {m.label: float(m.value.split()[0]) for m in at.metric}
+    recon = values["reconstruction E[log p(x|z)]"]
+    kl = values["KL total"]
+    assert values["ELBO"] == pytest.approx(recon - kl, abs=0.15)
+    at.slider(key="kl_beta").set_value(3.0).run()
+    beta3 = {m.label: float(m.value.split()[0]) for m in at.metric}
+    key = "β-weighted loss −E[log p(x|z)] + 3·KL"
+    assert beta3[key] == pytest.approx(-recon + 3 * kl, abs=0.3)
+    active = next(m for m in at.metric if m.label.startswith("Active dimensions"))
+    assert active.value.endswith("of 16")
+
+
+def test_missing_checkpoints_give_one_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(ui, "CHECKPOINT_DIR", tmp_path)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    assert not at.exception and "No checkpoints found" in at.error[0].value
+    for page in PAGES.values():
+        at = AppTest.from_file(str(page), default_timeout=60).run()
+        assert not at.exception
+
+
+def test_a_broken_checkpoint_breaks_only_its_own_view(tmp_path, monkeypatch):
+    for name in ("ae", "vae", "classifier"):
+        (tmp_path / f"{name}.safetensors").write_bytes(
+            (BUNDLED / f"{name}.safetensors").read_bytes()
+        )
+    (tmp_path / "ae.safetensors").write_bytes(b"\x80\x04not really a checkpoint")
+    monkeypatch.setattr(ui, "CHECKPOINT_DIR", tmp_path)
+    at = AppTest.from_file(str(PAGES["sliders"]), default_timeout=120).run()
+    assert not at.exception
+    assert "Cannot load the **AE (d=16)** checkpoint" in at.error[0].value
+    assert "refusing to unpickle" in at.error[0].value
+    at = AppTest.from_file(str(PAGES["kl"]), default_timeout=120).run()
+    assert not at.exception and not at.error
