@@ -5,97 +5,64 @@ import torch
 
 from explorer import plots, ui, views
 
+ui.page_setup("Home")
+st.title("Latent Explorer")
+st.markdown(
+    "Explore the latent spaces of an **autoencoder**, a **variational autoencoder** and a "
+    "**DCGAN** trained on handwritten digits. Use the pages on the left: drag latent sliders, "
+    "interpolate between digits, map the codes with t-SNE, and break the ELBO into its terms."
+)
+ui.formula(
+    r"\mathcal{L}(x) = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))",
+    "A VAE is trained to maximise this lower bound on log p(x): reconstruct well, and keep each "
+    "code's distribution close to the N(0, I) prior. An AE only reconstructs, so nothing makes "
+    "its latent space smooth; a GAN has no encoder at all.",
+)
 
-def home() -> None:
-    st.title("Latent Explorer")
-    st.markdown(
-        "Explore the latent spaces of an **autoencoder**, a **variational autoencoder** and a "
-        "**DCGAN** trained on handwritten digits. Use the pages on the left: drag latent sliders, "
-        "interpolate between digits, map the codes with t-SNE, and break the ELBO into its terms."
+names = ui.available(("ae", "vae", "gan", "classifier"))
+if not names:
+    st.error(
+        f"No checkpoints found in {ui.CHECKPOINT_DIR}. Create them with checkpoints/train_all.sh."
     )
-    ui.formula(
-        r"\mathcal{L}(x) = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))",
-        "A VAE is trained to maximise this lower bound on log p(x): reconstruct well, and keep each "
-        "code's distribution close to the N(0, I) prior. An AE only reconstructs, so nothing makes "
-        "its latent space smooth; a GAN has no encoder at all.",
-    )
-
-    names = ui.available(("ae", "vae", "gan", "classifier"))
-    if not names:
-        st.error(
-            f"No checkpoints found in {ui.CHECKPOINT_DIR}. Create them with checkpoints/train_all.sh."
+seed = st.number_input("Sample seed", 0, 10_000, 0, key="home_seed")
+for name in names:
+    ckpt = ui.load_or_explain(name)
+    if ckpt is None:
+        continue
+    st.subheader(ui.label(name))
+    meta, config = ckpt.meta, ckpt.config
+    left, middle, right = st.columns([2, 3, 2])
+    with left:
+        split = meta.get("split", {})
+        st.markdown(
+            f"- kind: **{config.kind}**, latent dim **{config.latent_dim or '–'}**\n"
+            f"- data: **{split.get('dataset', '?')}**, {split.get('test_size', '?')} held out "
+            f"(seed {split.get('seed', '?')})\n"
+            f"- trained **{meta.get('epochs', '?')}** epochs in {meta.get('seconds', '?')} s"
         )
-    seed = st.number_input("Sample seed", 0, 10_000, 0, key="home_seed")
-    for name in names:
-        ckpt = ui.load_or_explain(name)
-        if ckpt is None:
-            continue
-        st.subheader(ui.label(name))
-        meta, config = ckpt.meta, ckpt.config
-        left, middle, right = st.columns([2, 3, 2])
-        with left:
-            split = meta.get("split", {})
-            st.markdown(
-                f"- kind: **{config.kind}**, latent dim **{config.latent_dim or '–'}**\n"
-                f"- data: **{split.get('dataset', '?')}**, {split.get('test_size', '?')} held out "
-                f"(seed {split.get('seed', '?')})\n"
-                f"- trained **{meta.get('epochs', '?')}** epochs in {meta.get('seconds', '?')} s"
+        numbers = {k: v for k, v in meta.get("metrics", {}).items() if not isinstance(v, list)}
+        st.dataframe(
+            {"held-out metric": list(numbers), "value": [f"{v:.4g}" for v in numbers.values()]},
+            hide_index=True,
+        )
+    with middle:
+        keys = {
+            "vae": ["elbo", "test_elbo"],
+            "ae": ["recon", "test_recon"],
+            "gan": ["d_loss", "g_loss"],
+            "classifier": ["accuracy", "test_accuracy"],
+        }[config.kind]
+        st.plotly_chart(
+            plots.curves(meta.get("history", []), keys, "training curves"), key=f"curve_{name}"
+        )
+    with right:
+        if config.kind == "classifier":
+            st.caption(
+                "Used for classifier confidence along interpolation paths and the Fréchet distance."
             )
-            numbers = {k: v for k, v in meta.get("metrics", {}).items() if not isinstance(v, list)}
-            st.dataframe(
-                {"held-out metric": list(numbers), "value": [f"{v:.4g}" for v in numbers.values()]},
-                hide_index=True,
+        else:
+            frames = views.decode(
+                ckpt.model, ckpt.model.sample(16, torch.Generator().manual_seed(int(seed)))
             )
-        with middle:
-            keys = {
-                "vae": ["elbo", "test_elbo"],
-                "ae": ["recon", "test_recon"],
-                "gan": ["d_loss", "g_loss"],
-                "classifier": ["accuracy", "test_accuracy"],
-            }[config.kind]
-            st.plotly_chart(
-                plots.curves(meta.get("history", []), keys, "training curves"), key=f"curve_{name}"
-            )
-        with right:
-            if config.kind == "classifier":
-                st.caption(
-                    "Used for classifier confidence along interpolation paths and the Fréchet distance."
-                )
-            else:
-                frames = views.decode(
-                    ckpt.model, ckpt.model.sample(16, torch.Generator().manual_seed(int(seed)))
-                )
-                ui.show_strip(frames[:8], "random samples", scale=2)
-                ui.show_strip(frames[8:], "", scale=2)
-
-
-st.set_page_config(page_title="Latent Explorer", page_icon=":material/scatter_plot:", layout="wide")
-st.navigation(
-    [
-        st.Page(home, title="Home", icon=":material/home:", default=True),
-        st.Page(
-            "pages/1_Latent_sliders.py",
-            title="Latent sliders",
-            icon=":material/tune:",
-            url_path="sliders",
-        ),
-        st.Page(
-            "pages/2_Interpolation.py",
-            title="Interpolation",
-            icon=":material/linear_scale:",
-            url_path="interpolation",
-        ),
-        st.Page(
-            "pages/3_Latent_map.py",
-            title="Latent map",
-            icon=":material/scatter_plot:",
-            url_path="map",
-        ),
-        st.Page(
-            "pages/4_KL_and_ELBO.py",
-            title="KL and ELBO",
-            icon=":material/functions:",
-            url_path="kl-elbo",
-        ),
-    ]
-).run()
+            ui.show_strip(frames[:8], "random samples", scale=2)
+            ui.show_strip(frames[8:], "", scale=2)

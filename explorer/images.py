@@ -132,3 +132,25 @@ def _center_in_box(array: np.ndarray) -> torch.Tensor:
     canvas = Image.new("L", (28, 28), 0)
     canvas.paste(small, ((28 - size[0]) // 2, (28 - size[1]) // 2))
     return torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0).unsqueeze(0)
+
+
+def data_url(array: np.ndarray) -> str:
+    """A 2-D uint8 array as a PNG data URL, at model resolution (the browser scales it)."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png_bytes(array, scale=1)).decode()
+
+
+def sprite(frames: torch.Tensor | np.ndarray, ncol: int | None = None) -> str:
+    """Frames (K, 28, 28) side by side without gaps (or ``ncol`` per row) as one data URL."""
+    tiles = to_uint8(frames)
+    if tiles.ndim == 2:
+        tiles = tiles[None]
+    k, h, w = tiles.shape
+    ncol = ncol or k
+    nrow = -(-k // ncol)
+    out = np.zeros((nrow * h, ncol * w), dtype=np.uint8)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, ncol)
+        out[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
+    return data_url(out)

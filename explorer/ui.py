@@ -6,6 +6,7 @@ so that several sessions share the machine's cores. Test digits, codes and maps 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -221,3 +222,78 @@ def metrics_dashboard(path: Path, key: str) -> None:
             ),
             key=f"{key}_heat",
         )
+
+
+FILM_FRAMES = 25  # frames per filmstrip: a step of 4% of a slider's range
+PAD_FRAMES = 21  # the 2-D pad's grid is PAD_FRAMES x PAD_FRAMES decodes
+LIVE_SIZE = 168
+
+
+@functools.cache
+def _live_component():
+    """Register the live control once per server; None when this Streamlit cannot host it."""
+    static = Path(__file__).parent / "static"
+    try:
+        return st.components.v2.component(
+            "latent_explorer.live_control",
+            html="",
+            css=(static / "live_control.css").read_text(),
+            js=(static / "live_control.js").read_text(),
+        )
+    except (AttributeError, OSError, st.errors.StreamlitAPIException):
+        return None
+
+
+def live_control(
+    key: str,
+    sliders: list[dict],
+    channels: list[str],
+    frames: list[list[str]],
+    exact: list[str],
+    on_change,
+    pad: dict | None = None,
+) -> bool:
+    """Mount the live control; False (after a short note) when it cannot load.
+
+    ``frames[i][c]`` is the sprite of slider i for channel c (FILM_FRAMES frames across the
+    slider's range); on release ``on_change(values)`` receives the exact values.
+    """
+    component = _live_component()
+    if component is None:
+        st.caption("The live control could not load here; showing standard sliders instead.")
+        return False
+
+    def changed() -> None:
+        state = st.session_state.get(key) or {}
+        values = state.get("values") if hasattr(state, "get") else None
+        if values:
+            on_change([float(v) for v in values])
+
+    data = {"sliders": sliders, "channels": channels, "frames": frames, "exact": exact,
+            "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad}  # fmt: skip
+    component(key=key, data=data, on_values_change=changed)
+    return True
+
+
+PAGES = [
+    ("streamlit_app.py", "Home", ":material/home:"),
+    ("pages/1_Latent_sliders.py", "Latent sliders", ":material/tune:"),
+    ("pages/2_Interpolation.py", "Interpolation", ":material/linear_scale:"),
+    ("pages/3_Latent_map.py", "Latent map", ":material/scatter_plot:"),
+    ("pages/4_KL_and_ELBO.py", "KL and ELBO", ":material/functions:"),
+]
+
+
+def page_setup(title: str) -> None:
+    """Page config and the sidebar menu (friendly names for the pages/ folder's scripts).
+
+    The classic pages/ folder is used rather than st.navigation because st.navigation shows a
+    spurious "Page not found" dialog, which makes the page inert, when a fresh browser opens a
+    deep link (streamlit/streamlit#8860): a class following a shared link would hit it.
+    """
+    st.set_page_config(
+        page_title=f"{title} · Latent Explorer", page_icon=":material/scatter_plot:", layout="wide"
+    )
+    with st.sidebar:
+        for path, label_text, icon in PAGES:
+            st.page_link(path, label=label_text, icon=icon)

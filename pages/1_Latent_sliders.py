@@ -8,6 +8,7 @@ import torch
 
 from explorer import images, latent, ui, views
 
+ui.page_setup("Latent sliders")
 st.title("Latent sliders")
 ui.formula(
     r"\hat{x} = \sigma(\mathrm{decoder}(z)), \quad z = (z_0, \dots, z_{d-1})",
@@ -46,39 +47,75 @@ else:
     start_image, origin = None, f"seed{seed}"
 
 keys = [f"sl_{name}_{i}" for i in range(len(space.labels))]
+truth = f"sl_coeffs_{name}"  # the one copy of the slider values, shared by both controls
 start = space.from_code(start_code).clamp(space.low, space.high)
+
+
+def set_coeffs(values: list[float]) -> None:
+    rounded = torch.tensor([round(float(v), 2) for v in values])
+    st.session_state[truth] = rounded.clamp(
+        space.low, space.high
+    ).tolist()  # rounding may cross a bound
+
+
+def set_one(i: int, key: str) -> None:
+    st.session_state[truth][i] = round(float(st.session_state[key]), 2)
+
+
 b1, b2, _ = st.columns([1, 1, 6])
 reset = b1.button("Reset", key="sl_reset")
-if reset or st.session_state.get(f"sl_origin_{name}") != origin:
+if reset or st.session_state.get(f"sl_origin_{name}") != origin or truth not in st.session_state:
     st.session_state[f"sl_origin_{name}"] = origin
-    for key, value in zip(keys, start.tolist(), strict=True):
-        st.session_state[key] = round(value, 2)
+    set_coeffs(start.tolist())
 if b2.button("Random", key="sl_random"):
-    coeffs = space.from_code(model.sample(1)[0]).clamp(space.low, space.high)
-    for key, value in zip(keys, coeffs.tolist(), strict=True):
-        st.session_state[key] = round(value, 2)
+    set_coeffs(space.from_code(model.sample(1)[0]).clamp(space.low, space.high).tolist())
+live = st.toggle("Live dragging", value=True, key="sl_live",
+                 help="The digit follows the pointer while you drag; turn off for standard sliders.")  # fmt: skip
+coeffs = torch.tensor(st.session_state[truth])
+z = space.to_code(coeffs)
+image = views.decode(model, z)[0]
+st.session_state["sl_current_code"] = z.tolist()
 
-sliders, view = st.columns([3, 2])
-with sliders:
-    cols = st.columns(4)
-    coeffs = torch.tensor(
+if live:
+    pad = None
+    if model.latent_dim == 2 and ckpt.config.kind == "vae":
+        grid_codes = latent.manifold_grid(ui.PAD_FRAMES, low=0.00135, high=0.99865)  # ±3σ
+        pad = {"sprites": [images.sprite(views.decode(model, grid_codes)[:, 0], ui.PAD_FRAMES)],
+               "n": ui.PAD_FRAMES, "low": -3.0, "high": 3.0, "x": float(coeffs[0]), "y": float(coeffs[1]),
+               "labels": space.labels, "size": 240}  # fmt: skip
+    films = views.filmstrips(model, space, coeffs, ui.FILM_FRAMES)
+    live = ui.live_control(
+        f"sl_live_control_{name}",
         [
-            cols[i % 4].slider(
-                space.labels[i], float(space.low[i]), float(space.high[i]), step=0.01, key=key
-            )
-            for i, key in enumerate(keys)
-        ]
+            {
+                "label": space.labels[i],
+                "low": float(space.low[i]),
+                "high": float(space.high[i]),
+                "step": 0.01,
+                "value": float(coeffs[i]),
+            }
+            for i in range(len(keys))
+        ],
+        ["decoded (live)"],
+        [[images.sprite(film)] for film in films],
+        [images.data_url(images.to_uint8(image))],
+        set_coeffs,
+        pad,
     )
-with view:
-    z = space.to_code(coeffs)
-    image = views.decode(model, z)[0]
-    c1, c2 = st.columns(2)
-    with c1:
-        ui.show_digit(image, "decoded from the sliders")
-    if start_image is not None:
-        with c2:
-            ui.show_digit(start_image, "start image")
-    st.session_state["sl_current_code"] = z.tolist()
+if not live:
+    sliders, _ = st.columns([3, 2])
+    with sliders:
+        cols = st.columns(4)
+        for i, key in enumerate(keys):
+            st.session_state[key] = float(coeffs[i])
+            cols[i % 4].slider(space.labels[i], float(space.low[i]), float(space.high[i]), step=0.01, key=key,
+                               on_change=set_one, args=(i, key))  # fmt: skip
+c1, c2, _ = st.columns([1, 1, 2])
+with c1:
+    ui.show_digit(image, "decoded from the sliders")
+if start_image is not None:
+    with c2:
+        ui.show_digit(start_image, "start image")
 
 st.subheader("Traversal")
 dim = st.selectbox(

@@ -6,6 +6,7 @@ import torch
 
 from explorer import images, latent, plots, ui, views
 
+ui.page_setup("Interpolation")
 st.title("Interpolation")
 ui.formula(
     r"w^* = \lambda a + (1-\lambda)\, b \qquad \text{slerp: } "
@@ -39,63 +40,70 @@ else:
         row_b = ui.pick_digit(labels, "ip_b", "b", default=7)
         if row_b == row_a:
             st.caption("Pick a different digit for b.")
-c1, c2, c3 = st.columns(3)
-lam = c1.slider("λ", 0.0, 1.0, 0.5, step=0.01, key="ip_lambda")
-n = c2.slider("Frames", 3, 25, 11, key="ip_frames")
-mode = c3.radio("Mode", ["linear", "spherical"], horizontal=True, key="ip_mode")
+c1, c2 = st.columns(2)
+n = c1.slider("Frames", 3, 25, 11, key="ip_frames")
+mode = c2.radio("Mode", ["linear", "spherical"], horizontal=True, key="ip_mode")
 a_img, b_img = pixels[row_a : row_a + 1], pixels[row_b : row_b + 1]
+models = {name: ckpt for name in encoders if (ckpt := ui.load_or_explain(name)) is not None}
+ends = {
+    name: (views.encode(c.model, a_img)[0], views.encode(c.model, b_img)[0])
+    for name, c in models.items()
+}
+st.session_state.setdefault("ip_lam", 0.5)
+
+
+def set_lam(values: list[float]) -> None:
+    st.session_state["ip_lam"] = round(float(values[0]), 2)
+
+
+lam = float(st.session_state["ip_lam"])
+points = {name: latent.interpolate(*ends[name], lam, mode) for name in models}
+live = st.toggle("Live dragging", value=True, key="ip_live",
+                 help="Both images follow the λ slider while you drag; turn off for a standard slider.")  # fmt: skip
+if live:
+    live = ui.live_control(
+        "ip_live_control",
+        [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam}],
+        [ui.label(name) for name in models],
+        [
+            [
+                images.sprite(views.lambda_frames(c.model, *ends[name], ui.FILM_FRAMES, mode))
+                for name, c in models.items()
+            ]
+        ],
+        [
+            images.data_url(images.to_uint8(views.decode(c.model, points[name])[0]))
+            for name, c in models.items()
+        ],
+        set_lam,
+    )
+if not live:
+    st.session_state["ip_lambda"] = lam
+    st.slider("λ", 0.0, 1.0, step=0.01, key="ip_lambda",
+              on_change=lambda: set_lam([st.session_state["ip_lambda"]]))  # fmt: skip
 
 clf = classifier.model if classifier else None
-columns = st.columns(len(encoders))
-for name, column in zip(encoders, columns, strict=True):
-    ckpt = ui.load_or_explain(name)
-    if ckpt is None:
-        continue
+for (name, ckpt), column in zip(models.items(), st.columns(max(len(models), 1)), strict=False):
     with column:
         st.subheader(ui.label(name))
-        a, b = views.encode(ckpt.model, a_img)[0], views.encode(ckpt.model, b_img)[0]
-        w = latent.interpolate(a, b, lam, mode)
-        point = views.decode(ckpt.model, w)[0]
-        st.session_state[f"ip_code_{name}"] = w.tolist()
-        ui.show_digit(point, f"{ui.label(name)}: w* at λ = {lam:.2f}")
-        path = views.strip(ckpt.model, a, b, n, mode, clf)
+        ui.show_digit(
+            views.decode(ckpt.model, points[name])[0], f"{ui.label(name)}: w* at λ = {lam:.2f}"
+        )
+        st.session_state[f"ip_code_{name}"] = points[name].tolist()
+        path = views.strip(ckpt.model, *ends[name], n, mode, clf)
         ui.show_strip(path.frames, "a → b")
         st.session_state[f"ip_path_{name}"] = path.codes.tolist()
-        st.plotly_chart(
-            plots.smoothness(
-                path.lams,
-                {"max": path.max_change, "mean": path.mean_change},
-                "pixel change between frames",
-                "|Δ pixel|",
-            ),
-            key=f"ip_s_{name}",
-        )
+        st.plotly_chart(plots.smoothness(path.lams, {"max": path.max_change, "mean": path.mean_change},
+                                         "pixel change between frames", "|Δ pixel|"), key=f"ip_s_{name}")  # fmt: skip
         if clf is not None:
-            st.plotly_chart(
-                plots.smoothness(
-                    path.lams,
-                    {"confidence": path.confidence},
-                    "classifier confidence",
-                    "p(top class)",
-                ),
-                key=f"ip_c_{name}",
-            )
+            st.plotly_chart(plots.smoothness(path.lams, {"confidence": path.confidence},
+                                             "classifier confidence", "p(top class)"), key=f"ip_c_{name}")  # fmt: skip
             st.caption("Classifier reads: " + " ".join(str(d) for d in path.labels))
         d1, d2 = st.columns(2)
-        d1.download_button(
-            "Strip (PNG)",
-            images.png_bytes(images.grid(path.frames, ncol=n), 3),
-            f"{name}_strip.png",
-            "image/png",
-            key=f"ip_png_{name}",
-        )
-        d2.download_button(
-            "Animation (GIF)",
-            images.gif_bytes(path.frames, 4),
-            f"{name}_path.gif",
-            "image/gif",
-            key=f"ip_gif_{name}",
-        )
+        d1.download_button("Strip (PNG)", images.png_bytes(images.grid(path.frames, ncol=n), 3),
+                           f"{name}_strip.png", "image/png", key=f"ip_png_{name}")  # fmt: skip
+        d2.download_button("Animation (GIF)", images.gif_bytes(path.frames, 4), f"{name}_path.gif",
+                           "image/gif", key=f"ip_gif_{name}")  # fmt: skip
 
 gan = ui.available(("gan",))
 if gan and (ckpt := ui.load_or_explain(gan[0])):

@@ -6,6 +6,7 @@ import torch
 
 from explorer import plots, projection, ui, views
 
+ui.page_setup("Latent map")
 st.title("Latent map")
 ui.formula(
     r"p_{j|i} \propto \exp\!\left(-\tfrac{\|z_i - z_j\|^2}{2\sigma_i^2}\right), \quad "

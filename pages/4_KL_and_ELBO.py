@@ -5,6 +5,7 @@ import torch
 
 from explorer import live, losses, plots, train, ui, views
 
+ui.page_setup("KL and ELBO")
 st.title("KL and ELBO")
 ui.formula(
     r"\mathrm{ELBO}(x) = \underbrace{\mathbb{E}_{q(z|x)}[\log p(x|z)]}_{\text{reconstruction}}"

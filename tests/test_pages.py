@@ -4,8 +4,6 @@ Streamlit names each media file by a hash of its bytes, so comparing an image el
 the id of the PNG we expect checks the exact pixels the page shows.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -16,15 +14,22 @@ from explorer import checkpoints, data, images, latent, ui, views
 from tests.conftest import BUNDLED, ROOT
 
 PAGES = {
-    "sliders": ROOT / "pages" / "1_Latent_sliders.py",
-    "interpolation": ROOT / "pages" / "2_Interpolation.py",
-    "map": ROOT / "pages" / "3_Latent_map.py",
-    "kl": ROOT / "pages" / "4_KL_and_ELBO.py",
+    "sliders": "pages/1_Latent_sliders.py",
+    "interpolation": "pages/2_Interpolation.py",
+    "map": "pages/3_Latent_map.py",
+    "kl": "pages/4_KL_and_ELBO.py",
 }
 
 
-def _run(path: Path, **state) -> AppTest:
-    at = AppTest.from_file(str(path), default_timeout=180)
+def _page(page: str, timeout: float = 180) -> AppTest:
+    """AppTest of one page of the multipage app (entrypoint first, then switch_page)."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
+    at.switch_page(page)
+    return at
+
+
+def _run(page: str, **state) -> AppTest:
+    at = _page(page)
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -75,7 +80,7 @@ def test_home_page():
 
 
 def test_sliders_decode_exactly_what_they_show_and_switch_models():
-    at = _run(PAGES["sliders"])
+    at = _run(PAGES["sliders"], sl_live=False)
     ckpt, _ = _bundled("ae")
     sliders = _sliders(at, "ae")
     assert len(sliders) == 16
@@ -98,7 +103,7 @@ def test_sliders_decode_exactly_what_they_show_and_switch_models():
 
 
 def test_sliders_reset_and_random_buttons():
-    at = _run(PAGES["sliders"])
+    at = _run(PAGES["sliders"], sl_live=False)
     first = at.slider(key="sl_ae_0").value
     at.button(key="sl_random").click().run()
     randomised = [at.slider(key=f"sl_ae_{i}").value for i in range(16)]
@@ -108,14 +113,14 @@ def test_sliders_reset_and_random_buttons():
 
 
 def test_vae2d_shows_the_manifold_grid():
-    at = _run(PAGES["sliders"], keep_sl_model="vae2d")
+    at = _run(PAGES["sliders"], keep_sl_model="vae2d", sl_live=False)
     assert len(_sliders(at, "vae2d")) == 2
     assert any("manifold" in s.value for s in at.subheader)
 
 
 @pytest.mark.parametrize("lam,endpoint", [(1.0, "a"), (0.0, "b")])
 def test_interpolation_at_the_ends_shows_exactly_a_or_b(lam, endpoint):
-    at = _run(PAGES["interpolation"])
+    at = _run(PAGES["interpolation"], ip_live=False)
     at.slider(key="ip_lambda").set_value(lam).run()
     shown = [v for k, v in _images(at).items() if ": w* at" in k]
     expected = []
@@ -129,7 +134,7 @@ def test_interpolation_at_the_ends_shows_exactly_a_or_b(lam, endpoint):
 
 
 def test_interpolation_uses_the_map_selection():
-    at = _run(PAGES["interpolation"], map_pair=[3, 400], ip_source="Map selection")
+    at = _run(PAGES["interpolation"], map_pair=[3, 400], ip_source="Map selection", ip_live=False)
     assert any("held-out #3 (a) and #400 (b)" in c.value for c in at.caption)
     ckpt, test = _bundled("vae")
     a = views.encode(ckpt.model, test.images[3:4])[0]
@@ -166,7 +171,7 @@ def test_missing_checkpoints_give_one_clear_message(tmp_path, monkeypatch):
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
     assert not at.exception and "No checkpoints found" in at.error[0].value
     for page in PAGES.values():
-        at = AppTest.from_file(str(page), default_timeout=60).run()
+        at = _page(page, 60).run()
         assert not at.exception
 
 
@@ -177,9 +182,9 @@ def test_a_broken_checkpoint_breaks_only_its_own_view(tmp_path, monkeypatch):
         )
     (tmp_path / "ae.safetensors").write_bytes(b"\x80\x04not really a checkpoint")
     monkeypatch.setattr(ui, "CHECKPOINT_DIR", tmp_path)
-    at = AppTest.from_file(str(PAGES["sliders"]), default_timeout=120).run()
+    at = _page(PAGES["sliders"]).run()
     assert not at.exception
     assert "Cannot load the **AE (d=16)** checkpoint" in at.error[0].value
     assert "refusing to unpickle" in at.error[0].value
-    at = AppTest.from_file(str(PAGES["kl"]), default_timeout=120).run()
+    at = _page(PAGES["kl"]).run()
     assert not at.exception and not at.error

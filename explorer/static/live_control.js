@@ -1,0 +1,235 @@
+// Live latent control (Streamlit components v2). While a slider or the 2-D pad moves, each
+// canvas shows the filmstrip frame under the pointer, drawn on the next animation frame from
+// sprites the browser already holds; on release the exact value goes back to Python, which
+// decodes it exactly and sends fresh filmstrips. Timings land in window.__leStats for bench/.
+
+const stats = (window.__leStats = window.__leStats || { inputToFrame: [], releaseToExact: [], frames: 0 });
+
+function loadImage(src) {
+  const img = new Image();
+  img.src = src;
+  return img;
+}
+
+function frameIndex(value, low, high, k) {
+  if (high <= low) return 0;
+  const t = (value - low) / (high - low);
+  return Math.max(0, Math.min(k - 1, Math.round(t * (k - 1))));
+}
+
+function build(root, data) {
+  root.innerHTML = "";
+  const views = document.createElement("div");
+  views.className = "le-views";
+  const canvases = data.channels.map((caption) => {
+    const figure = document.createElement("figure");
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = data.size;
+    canvas.className = "le-canvas";
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", caption);
+    const label = document.createElement("figcaption");
+    label.textContent = caption;
+    figure.append(canvas, label);
+    views.append(figure);
+    return canvas;
+  });
+  const controls = document.createElement("div");
+  controls.className = "le-controls";
+  const inputs = data.sliders.map((s, i) => {
+    const row = document.createElement("label");
+    row.className = "le-row";
+    const name = document.createElement("span");
+    name.className = "le-name";
+    name.textContent = s.label;
+    const input = document.createElement("input");
+    input.type = "range";
+    input.className = "le-range";
+    input.dataset.index = String(i);
+    input.setAttribute("aria-label", s.label);
+    const out = document.createElement("output");
+    out.className = "le-value";
+    row.append(name, input, out);
+    controls.append(row);
+    return { input, out };
+  });
+  let pad = null;
+  if (data.pad) {
+    pad = document.createElement("canvas");
+    pad.className = "le-pad";
+    pad.width = pad.height = data.pad.size;
+    pad.tabIndex = 0;
+    pad.setAttribute("role", "slider");
+    pad.setAttribute("aria-label", `2-D pad: ${data.pad.labels.join(", ")}`);
+    controls.prepend(pad);
+  }
+  root.append(views, controls);
+  return { canvases, inputs, pad, signature: signature(data) };
+}
+
+function signature(data) {
+  return JSON.stringify([data.channels, data.sliders.map((s) => s.label), !!data.pad, data.size]);
+}
+
+export default function ({ data, parentElement, setStateValue }) {
+  let root = parentElement.querySelector(".le-root");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "le-root";
+    parentElement.appendChild(root);
+  }
+  const st = root.__le || (root.__le = { dragging: false, pending: null, sent: null, dom: null });
+  if (!st.dom || st.dom.signature !== signature(data)) {
+    st.dom = build(root, data);
+    wire(root, st, setStateValue);
+  }
+  st.data = data;
+  st.sprites = data.frames.map((perChannel) => perChannel.map(loadImage));
+  st.padSprites = data.pad ? data.pad.sprites.map(loadImage) : [];
+  const exact = data.exact.map(loadImage);
+  st.dom.inputs.forEach(({ input, out }, i) => {
+    const s = data.sliders[i];
+    input.min = s.low;
+    input.max = s.high;
+    input.step = s.step;
+    if (!st.dragging) input.value = s.value;
+    out.textContent = Number(input.value).toFixed(2);
+  });
+  const drawExact = () => {
+    if (st.dragging) return;
+    exact.forEach((img, c) => {
+      const canvas = st.dom.canvases[c];
+      const ctx = canvas.getContext("2d");
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+      canvas.dataset.source = "exact";
+      canvas.dataset.exact = data.exact[c];
+    });
+    if (st.sent !== null) {
+      stats.releaseToExact.push(performance.now() - st.sent);
+      st.sent = null;
+    }
+    root.dataset.values = JSON.stringify(data.sliders.map((s) => s.value));
+  };
+  Promise.all(exact.map((img) => img.decode().catch(() => null))).then(drawExact);
+  if (data.pad) drawPad(st);
+  return undefined;
+}
+
+function drawFrames(st, index, value, eventTime) {
+  const s = st.data.sliders[index];
+  const k = st.data.k;
+  const f = frameIndex(value, s.low, s.high, k);
+  st.dom.canvases.forEach((canvas, c) => {
+    const sprite = st.sprites[index][c];
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(sprite, f * 28, 0, 28, 28, 0, 0, canvas.width, canvas.height);
+    canvas.dataset.source = "film";
+    canvas.dataset.frame = String(f);
+  });
+  stats.frames += 1;
+  stats.inputToFrame.push(performance.now() - eventTime);
+}
+
+function drawPad(st) {
+  const { pad } = st.dom;
+  const p = st.data.pad;
+  const ctx = pad.getContext("2d");
+  ctx.clearRect(0, 0, pad.width, pad.height);
+  ctx.strokeStyle = "rgba(128,128,128,0.6)";
+  ctx.strokeRect(0.5, 0.5, pad.width - 1, pad.height - 1);
+  const x = ((st.padValue?.[0] ?? p.x) - p.low) / (p.high - p.low) * pad.width;
+  const y = (1 - ((st.padValue?.[1] ?? p.y) - p.low) / (p.high - p.low)) * pad.height;
+  ctx.fillStyle = "#ff4b4b";
+  ctx.beginPath();
+  ctx.arc(x, y, 6, 0, 2 * Math.PI);
+  ctx.fill();
+}
+
+function wire(root, st, setStateValue) {
+  let raf = 0;
+  const schedule = (fn) => {
+    cancelAnimationFrame(raf);
+    raf = requestAnimationFrame(fn);
+  };
+  const release = () => {
+    st.dragging = false;
+    st.sent = performance.now();
+    const values = st.dom.inputs.map(({ input }) => Number(input.value));
+    if (st.padValue) {
+      values[0] = st.padValue[0];
+      values[1] = st.padValue[1];
+    }
+    setStateValue("values", values);
+  };
+  st.dom.inputs.forEach(({ input, out }, i) => {
+    input.addEventListener("input", (event) => {
+      st.dragging = true;
+      out.textContent = Number(input.value).toFixed(2);
+      const t = event.timeStamp;
+      schedule(() => drawFrames(st, i, Number(input.value), t));
+    });
+    input.addEventListener("change", release);
+  });
+  if (st.dom.pad) wirePad(st, schedule, release);
+}
+
+function wirePad(st, schedule, release) {
+  const { pad } = st.dom;
+  const toValue = (event) => {
+    const rect = pad.getBoundingClientRect();
+    const p = st.data.pad;
+    const fx = Math.max(0, Math.min(1, (event.clientX - rect.left) / rect.width));
+    const fy = Math.max(0, Math.min(1, (event.clientY - rect.top) / rect.height));
+    return [p.low + fx * (p.high - p.low), p.low + (1 - fy) * (p.high - p.low)];
+  };
+  const show = (value, t) => {
+    st.padValue = value;
+    const p = st.data.pad;
+    const n = p.n;
+    const col = frameIndex(value[0], p.low, p.high, n);
+    const row = n - 1 - frameIndex(value[1], p.low, p.high, n);
+    st.dom.canvases.forEach((canvas, c) => {
+      const ctx = canvas.getContext("2d");
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(st.padSprites[c], col * 28, row * 28, 28, 28, 0, 0, canvas.width, canvas.height);
+      canvas.dataset.source = "film";
+      canvas.dataset.frame = `${col},${row}`;
+    });
+    st.dom.inputs.slice(0, 2).forEach(({ input, out }, i) => {
+      input.value = value[i];
+      out.textContent = value[i].toFixed(2);
+    });
+    drawPad(st);
+    stats.frames += 1;
+    stats.inputToFrame.push(performance.now() - t);
+  };
+  pad.addEventListener("pointerdown", (event) => {
+    st.dragging = true;
+    pad.setPointerCapture(event.pointerId);
+    const v = toValue(event);
+    const t = event.timeStamp;
+    schedule(() => show(v, t));
+  });
+  pad.addEventListener("pointermove", (event) => {
+    if (!st.dragging) return;
+    const v = toValue(event);
+    const t = event.timeStamp;
+    schedule(() => show(v, t));
+  });
+  pad.addEventListener("pointerup", release);
+  pad.addEventListener("keydown", (event) => {
+    const p = st.data.pad;
+    const step = (p.high - p.low) / (p.n - 1);
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    const base = st.padValue || [p.x, p.y];
+    const clamp = (v) => Math.max(p.low, Math.min(p.high, v));
+    const v = [clamp(base[0] + moves[event.key][0]), clamp(base[1] + moves[event.key][1])];
+    st.dragging = true;
+    show(v, event.timeStamp);
+    release();
+  });
+}

@@ -1,0 +1,185 @@
+"""The app in a real browser: `streamlit run` driven by headless Chromium through Playwright.
+
+Every page opens without an exception element, shows images, and reacts to one control.
+"""
+
+import os
+
+import pytest
+
+from tests.browser import chromium_available, launch, streamlit_server, wait_idle
+
+pytestmark = pytest.mark.browser
+
+if not chromium_available():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
+    pytest.skip("no /usr/bin/chromium here (apt-get install -y chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with streamlit_server() as (url, _), sync_playwright() as playwright:
+        browser = launch(playwright)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.base_url = url
+        yield tab
+        browser.close()
+
+
+def _open(page, path: str) -> None:
+    page.goto(f"{page.base_url}/{path}")
+    wait_idle(page, 120_000)
+    page.wait_for_selector('[data-testid="stImage"] img', timeout=120_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _image_src(page, caption: str) -> str:
+    figure = page.locator('[data-testid="stImage"]').filter(has_text=caption).first
+    return figure.locator("img").get_attribute("src")
+
+
+def _changes(page, read, before, timeout_s: float = 30.0) -> str:
+    deadline = page.evaluate("Date.now()") + timeout_s * 1000
+    while page.evaluate("Date.now()") < deadline:
+        now = read()
+        if now != before:
+            return now
+        page.wait_for_timeout(200)
+    raise AssertionError(f"nothing changed within {timeout_s} s")
+
+
+def _nudge_slider(page, label: str, key: str = "ArrowRight", times: int = 5) -> None:
+    slider = page.locator(f'input[type="range"][aria-label="{label}"]').first
+    slider.focus()
+    for _ in range(times):
+        slider.press(key)
+
+
+def test_home(page):
+    _open(page, "")
+    assert page.get_by_text("DCGAN (z=100)").count() + page.get_by_text("VAE (d=16)").count() >= 1
+    before = _image_src(page, "random samples")
+    page.get_by_label("Sample seed").fill("7")
+    page.get_by_label("Sample seed").press("Enter")
+    _changes(page, lambda: _image_src(page, "random samples"), before)
+
+
+def test_latent_sliders(page):
+    _open(page, "Latent_sliders")
+    before = _image_src(page, "decoded from the sliders")
+    _nudge_slider(page, "z0", times=40)
+    _changes(page, lambda: _image_src(page, "decoded from the sliders"), before)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_interpolation(page):
+    _open(page, "Interpolation")
+    before = _image_src(page, "VAE (d=16): w* at")
+    _nudge_slider(page, "λ", times=10)
+    _changes(page, lambda: _image_src(page, "VAE (d=16): w* at"), before)
+    assert page.locator('[data-testid="stDownloadButton"]').count() >= 4
+
+
+def test_latent_map(page):
+    page.goto(f"{page.base_url}/Latent_map")
+    wait_idle(page, 120_000)
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot .xtick').length > 0", timeout=120_000
+    )
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot').length == 2", timeout=120_000
+    )
+    wait_idle(page, 120_000)
+
+    def ticks() -> str:
+        return (
+            page.locator(".js-plotly-plot").first.locator(".xtick text").all_inner_texts().__str__()
+        )
+
+    before = ticks()
+    page.get_by_text("PCA", exact=True).click()
+    _changes(page, ticks, before, timeout_s=60)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_kl_and_elbo(page):
+    _open(page, "KL_and_ELBO")
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="β-weighted loss")
+    before = metric.inner_text()
+    _nudge_slider(page, "β", times=5)
+    _changes(page, metric.inner_text, before)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _png_pixels(data_url: str):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))))
+
+
+def _expected_ae_pixels(values):
+    import torch
+
+    from explorer import checkpoints, images, latent, views
+    from tests.conftest import BUNDLED
+
+    ae = checkpoints.load(BUNDLED / "ae.safetensors").model
+    space = latent.slider_space(ae)
+    return images.to_uint8(views.decode(ae, space.to_code(torch.tensor(values)))[0])
+
+
+def test_live_slider_follows_a_drag_and_lands_on_the_exact_decode(page):
+    import json
+
+    import numpy as np
+
+    _open(page, "Latent_sliders")
+    canvas = page.locator(".le-canvas").first
+    canvas.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    assert canvas.get_attribute("data-source") == "exact"
+    slider = page.locator(".le-range").nth(1)
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 4, y)
+    page.mouse.down()
+    seen = set()
+    for step in range(1, 16):
+        page.mouse.move(box["x"] + 4 + step * (box["width"] - 8) / 15, y)
+        page.wait_for_timeout(30)
+        seen.add(canvas.get_attribute("data-frame"))
+    # Before release the canvas already shows filmstrip frames, several different ones.
+    stats = page.evaluate("JSON.stringify(window.__leStats && window.__leStats.frames)")
+    assert canvas.get_attribute("data-source") == "film" and len(seen - {None}) >= 5, (seen, stats)
+    before = page.locator(".le-root").get_attribute("data-values")
+    page.mouse.up()
+    # Locators reach into the component's shadow root; document.querySelector would not.
+    root = page.locator(".le-root")
+    _changes(page, lambda: root.get_attribute("data-values"), before, timeout_s=60)
+    _changes(page, lambda: canvas.get_attribute("data-source"), "film", timeout_s=60)
+    values = json.loads(page.locator(".le-root").get_attribute("data-values"))
+    assert values[1] == pytest.approx(float(slider.input_value()), abs=0.011)
+    shown = _png_pixels(canvas.get_attribute("data-exact"))
+    # Exact up to one gray level (thread counts may round the last bit differently).
+    assert np.abs(shown.astype(int) - _expected_ae_pixels(values).astype(int)).max() <= 1
+
+
+def test_live_slider_steps_with_the_keyboard(page):
+    _open(page, "Latent_sliders")
+    slider = page.locator(".le-range").first
+    slider.wait_for(timeout=60_000)
+    start = float(slider.input_value())
+    before = page.locator(".le-root").get_attribute("data-values")
+    slider.focus()
+    slider.press("ArrowRight")
+    _changes(
+        page, lambda: page.locator(".le-root").get_attribute("data-values"), before, timeout_s=60
+    )
+    assert float(slider.input_value()) == pytest.approx(start + 0.01, abs=1e-6)
