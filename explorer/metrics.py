@@ -47,8 +47,16 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     mu_a, mu_b = features_a.mean(0), features_b.mean(0)
     cov_a = np.cov(features_a, rowvar=False)
     cov_b = np.cov(features_b, rowvar=False)
+    if _singular(cov_a @ cov_b):
+        # ReLU features can be constant (dead units): regularise as pytorch-fid does.
+        offset = np.eye(len(cov_a)) * 1e-6
+        cov_a, cov_b = cov_a + offset, cov_b + offset
     covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
     if np.iscomplexobj(covmean):
         covmean = covmean.real  # tiny imaginary parts from numerical error
     value = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * covmean))
     return max(value, 0.0)
+
+
+def _singular(matrix: np.ndarray) -> bool:
+    return np.linalg.matrix_rank(matrix) < len(matrix)

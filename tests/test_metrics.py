@@ -35,3 +35,11 @@ def test_classifier_confidence_is_the_top_softmax_probability():
     assert torch.equal(labels, probs.argmax(1))
     torch.testing.assert_close(confidence, probs.max(1).values)
     assert metrics.classifier_features(clf, x).shape == (4, 16)
+
+
+def test_frechet_distance_survives_dead_feature_units():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(500, 8)), rng.normal(1.0, 1.0, size=(500, 8))
+    a[:, 3] = b[:, 3] = 0.0  # a ReLU unit that never fires: singular covariances
+    value = metrics.frechet_distance(a, b)
+    assert np.isfinite(value) and value == pytest.approx(7.0, rel=0.15)  # 7 live dims, Δμ = 1 each
