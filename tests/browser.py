@@ -63,6 +63,17 @@ def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
 
 
+def require_chromium() -> None:
+    """Skip without Chromium on a developer machine; in CI (CI=true) its absence is a failure."""
+    import pytest
+
+    if chromium_available():
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
+    pytest.skip("no /usr/bin/chromium here (apt-get install -y chromium)", allow_module_level=True)
+
+
 def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 

@@ -3,18 +3,12 @@
 Every page opens without an exception element, shows images, and reacts to one control.
 """
 
-import os
-
 import pytest
 
-from tests.browser import chromium_available, launch, streamlit_server, wait_idle
+from tests.browser import launch, require_chromium, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
-
-if not chromium_available():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must install Debian's chromium (see .ci/run)")
-    pytest.skip("no /usr/bin/chromium here (apt-get install -y chromium)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,10 @@ def test_reported_held_out_metrics_reproduce(name):
 def test_bundled_quality_floor():
     vae = checkpoints.load(BUNDLED / "vae.safetensors").meta["metrics"]
     assert vae["test_elbo"] > -120 and vae["active_dims"] >= 8
-    assert checkpoints.load(BUNDLED / "classifier.safetensors").meta["metrics"]["test_accuracy"] >= 0.97
+    assert (
+        checkpoints.load(BUNDLED / "classifier.safetensors").meta["metrics"]["test_accuracy"]
+        >= 0.97
+    )
     gan = checkpoints.load(BUNDLED / "gan.safetensors").model
     with torch.no_grad():
         samples = gan.decode(gan.sample(256, torch.Generator().manual_seed(0)))

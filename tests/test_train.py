@@ -178,3 +178,30 @@ def test_torchrun_with_two_cpu_processes_writes_a_loadable_checkpoint(tmp_path):
     assert (
         -784 * 0.7 < ckpt.meta["metrics"]["test_elbo"] < 0
     )  # finite and better than uniform pixels
+
+
+def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one_and_resume_continues(tmp_path):
+    """A process killed mid-write leaves only a stray temp file; the old checkpoint still loads."""
+    import signal
+
+    train.run(_args(tmp_path))
+    good = (tmp_path / "vae.safetensors").read_bytes()
+    killer = (
+        "import os, signal, sys\n"
+        "from explorer import checkpoints, train\n"
+        "def half_then_die(tensors, path, metadata=None):\n"
+        "    open(path, 'wb').write(b'partial safetensors bytes')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "checkpoints.save_file = half_then_die\n"
+        f"sys.exit(train.main(['vae','--dataset','digits','--epochs','2','--resume','--no-progress',"
+        f"'--out',{str(tmp_path / 'vae.safetensors')!r},'--run-dir',{str(tmp_path / 'run')!r}]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", killer], cwd=ROOT, timeout=120, capture_output=True
+    )
+    assert result.returncode == -signal.SIGKILL
+    assert (tmp_path / "vae.safetensors").read_bytes() == good
+    assert checkpoints.load(tmp_path / "vae.safetensors").meta["epochs"] == 1
+    assert train.main(["vae", "--dataset", "digits", "--epochs", "2", "--resume", "--no-progress",
+                       "--out", str(tmp_path / "vae.safetensors"), "--run-dir", str(tmp_path / "run")]) == 0  # fmt: skip
+    assert checkpoints.load(tmp_path / "vae.safetensors").meta["epochs"] == 2

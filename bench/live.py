@@ -1,0 +1,206 @@
+"""Performance benchmark: `python -m bench.live` (about 2 minutes; needs /usr/bin/chromium).
+
+Measures, against a real `streamlit run` server driven by headless Chromium (Playwright):
+- the live control while dragging: image updates per second and pointer-move -> frame latency,
+  and release -> exact image latency; the stock Streamlit slider in the same run for the ratio;
+- cold start: process start -> first decoded image on the Latent sliders page;
+- server RSS with every model loaded, and per additional session;
+and in this process, on the bundled VAE's codes of all 5,000 digits: the t-SNE map from cache,
+recomputed, and 50 new points placed into it.
+Timings are medians (and p95) over repeats; results go to bench/results/live.json.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import torch
+
+from explorer import checkpoints, data, projection, views
+from tests.browser import launch, streamlit_server, wait_idle
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+REPEATS = 10
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def _drag(page, slider, steps: int = 60) -> tuple[float, float]:
+    """Drag a range input end to end; (start, before release) in the page's clock, ms."""
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 3, y)
+    page.mouse.down()
+    began = page.evaluate("performance.now()")
+    page.mouse.move(box["x"] + box["width"] - 3, y, steps=steps)
+    ended = page.evaluate("performance.now()")
+    page.mouse.up()
+    return began, ended
+
+
+def live_control(page, url: str) -> dict:
+    page.goto(f"{url}/Latent_sliders")
+    wait_idle(page, 120_000)
+    page.locator(".le-canvas").first.wait_for(timeout=120_000)
+    page.wait_for_timeout(1000)
+    ups, move_to_frame, release = [], [], []
+    for trial in range(REPEATS):
+        page.evaluate("window.__leStats = {inputToFrame: [], releaseToExact: [], frames: 0}")
+        slider = page.locator(".le-range").nth(trial % 4)
+        began, ended = _drag(page, slider)
+        page.wait_for_function("window.__leStats.releaseToExact.length > 0", timeout=60_000)
+        stats = page.evaluate("window.__leStats")
+        ups.append(stats["frames"] / ((ended - began) / 1000))
+        move_to_frame.extend(stats["inputToFrame"])
+        release.extend(stats["releaseToExact"])
+        wait_idle(page, 60_000)
+    return {
+        "updates_per_s_median": statistics.median(ups),
+        "move_to_frame_ms_median": statistics.median(move_to_frame),
+        "move_to_frame_ms_p95": pct(move_to_frame, 95),
+        "release_to_exact_ms_median": statistics.median(release),
+        "release_to_exact_ms_p95": pct(release, 95),
+    }
+
+
+_WATCH = """() => {
+  window.__stock = {changes: []};
+  const img = [...document.querySelectorAll('[data-testid="stImage"]')]
+      .find(f => f.innerText.includes('decoded from the sliders')).querySelector('img');
+  new MutationObserver(() => window.__stock.changes.push(performance.now()))
+      .observe(img, {attributes: true, attributeFilter: ['src']});
+}"""
+
+
+def stock_slider(page, url: str) -> dict:
+    page.goto(f"{url}/Latent_sliders")
+    wait_idle(page, 120_000)
+    page.get_by_text("Live dragging").click()
+    page.wait_for_selector('[data-testid="stSlider"]', timeout=60_000)
+    wait_idle(page, 60_000)
+    latencies, ups = [], []
+    for trial in range(REPEATS):
+        page.evaluate(_WATCH)
+        slider = page.locator('[data-testid="stSlider"] input[type="range"]').nth(trial % 4)
+        slider.focus()
+        t0 = page.evaluate("performance.now()")
+        slider.press("ArrowRight" if trial % 2 == 0 else "ArrowLeft")
+        page.wait_for_function("window.__stock.changes.length > 0", timeout=60_000)
+        latencies.append(page.evaluate("window.__stock.changes[0]") - t0)
+        wait_idle(page, 60_000)
+        page.evaluate(_WATCH)
+        began, ended = _drag(page, slider)
+        during = page.evaluate(
+            f"window.__stock.changes.filter(t => t >= {began} && t <= {ended}).length"
+        )
+        ups.append(during / ((ended - began) / 1000))
+        wait_idle(page, 60_000)
+        page.reload()
+        wait_idle(page, 120_000)
+        page.wait_for_selector('[data-testid="stSlider"]', timeout=60_000)
+    return {
+        "step_to_image_ms_median": statistics.median(latencies),
+        "step_to_image_ms_p95": pct(latencies, 95),
+        "updates_per_s_while_dragging": statistics.median(ups),
+    }
+
+
+def cold_start(playwright) -> float:
+    began = time.perf_counter()
+    with streamlit_server() as (url, _):
+        browser = launch(playwright)
+        page = browser.new_page()
+        page.goto(f"{url}/Latent_sliders")
+        page.locator(".le-canvas[data-source='exact']").first.wait_for(timeout=120_000)
+        elapsed = time.perf_counter() - began
+        browser.close()
+    return elapsed
+
+
+def memory(playwright, url: str, proc) -> dict:
+    server = psutil.Process(proc.pid)
+    browser = launch(playwright)
+    page = browser.new_page()
+    for path in ("", "Latent_sliders", "Interpolation", "Latent_map", "KL_and_ELBO"):
+        page.goto(f"{url}/{path}")
+        wait_idle(page, 120_000)
+        page.wait_for_timeout(500)
+    loaded = server.memory_info().rss
+    extra = []
+    for _ in range(5):
+        context = browser.new_context()
+        tab = context.new_page()
+        tab.goto(f"{url}/Latent_sliders")
+        wait_idle(tab, 120_000)
+        tab.locator(".le-canvas").first.wait_for(timeout=120_000)
+        extra.append(context)
+    more = server.memory_info().rss
+    browser.close()
+    return {
+        "server_rss_mb_all_models": loaded / 2**20,
+        "rss_mb_per_extra_session": (more - loaded) / 2**20 / 5,
+    }
+
+
+def latent_map() -> dict:
+    ckpt = checkpoints.load(ROOT / "checkpoints" / "vae.safetensors")
+    codes = views.encode(ckpt.model, data.load("mnist").images).numpy()
+    params = projection.MapParams("tsne", 30.0)
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        coords, cached = projection.cached_map(codes, params, ckpt.sha256, Path(cache))
+        recompute = time.perf_counter() - start
+        reads = []
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            _, cached = projection.cached_map(codes, params, ckpt.sha256, Path(cache))
+            reads.append(time.perf_counter() - start)
+            assert cached, "the second read must come from the cache"
+    new = ckpt.model.sample(50, torch.Generator().manual_seed(0)).numpy()
+    places = []
+    for _ in range(3):
+        start = time.perf_counter()
+        projection.place(codes, coords, new, params)
+        places.append(time.perf_counter() - start)
+    return {"tsne_5000_recompute_s": recompute, "map_from_cache_s_median": statistics.median(reads),
+            "place_50_points_s_median": statistics.median(places)}  # fmt: skip
+
+
+def main() -> dict:
+    from playwright.sync_api import sync_playwright
+
+    torch.set_num_threads(2)
+    results: dict = {"machine": f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+                                f"{platform.processor() or platform.machine()}, headless Chromium"}  # fmt: skip
+    with sync_playwright() as playwright:
+        results["cold_start_s"] = cold_start(playwright)
+        with streamlit_server() as (url, proc):
+            browser = launch(playwright)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            results["live"] = live_control(page, url)
+            results["stock"] = stock_slider(page, url)
+            browser.close()
+            results["memory"] = memory(playwright, url, proc)
+    results["map"] = latent_map()
+    live, stock = results["live"], results["stock"]
+    results["release_latency_ratio_stock_over_live"] = (
+        stock["step_to_image_ms_median"] / live["release_to_exact_ms_median"]
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "live.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()

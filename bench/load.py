@@ -1,0 +1,152 @@
+"""Classroom load: `python -m bench.load --sessions 20 --seconds 60 [--with-training]`.
+
+N concurrent real sessions (headless Chromium pages, one browser context each) against one
+`streamlit run` server on loopback, for a bounded time. Each session loops: Latent sliders (one
+arrow-key step on the live control, timed until the exact image is back), Interpolation (one λ
+step, timed the same way), Latent map (timed until both maps are drawn). Reports exception
+elements seen (goal 0), p50/p95 latency of a control change, and server RSS over time, including
+after every session has closed. With --with-training one more session starts a live VAE run on
+the KL and ELBO page first, so the others' latency shows whether training starves them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
+EXCEPTION = '[data-testid="stException"]'
+
+
+async def _idle(page, timeout: float = 120_000) -> None:
+    await page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    await page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
+    )
+
+
+async def _step_live(page, path: str, latencies: list[float]) -> int:
+    """Open a page with a live control, step it with the keyboard, time the exact image."""
+    await page.goto(path)
+    await _idle(page)
+    slider = page.locator(".le-range").first
+    await slider.wait_for(timeout=120_000)
+    root = page.locator(".le-root")
+    before = await root.get_attribute("data-values")
+    await slider.focus()
+    start = time.perf_counter()
+    await slider.press("ArrowRight" if np.random.rand() < 0.5 else "ArrowLeft")
+    while await root.get_attribute("data-values") == before:
+        if time.perf_counter() - start > 60:
+            raise TimeoutError(f"no exact image 60 s after a step on {path}")
+        await asyncio.sleep(0.01)
+    latencies.append((time.perf_counter() - start) * 1000)
+    return await page.locator(EXCEPTION).count()
+
+
+async def _session(browser, url: str, deadline: float, out: dict) -> None:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    try:
+        while time.monotonic() < deadline:
+            out["exceptions"] += await _step_live(page, f"{url}/Latent_sliders", out["latency_ms"])
+            out["exceptions"] += await _step_live(page, f"{url}/Interpolation", out["latency_ms"])
+            start = time.perf_counter()
+            await page.goto(f"{url}/Latent_map")
+            await page.wait_for_function(
+                "document.querySelectorAll('.js-plotly-plot').length == 2", timeout=120_000
+            )
+            out["map_ms"].append((time.perf_counter() - start) * 1000)
+            out["exceptions"] += await page.locator(EXCEPTION).count()
+            out["rounds"] += 1
+    except Exception as err:  # a failed session is a result, not a crash of the benchmark
+        out["errors"].append(f"{type(err).__name__}: {str(err)[:200]}")
+    finally:
+        await context.close()
+
+
+async def _start_training(browser, url: str) -> str:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{url}/KL_and_ELBO")
+    await _idle(page)
+    await page.get_by_role("button", name="Start").click()
+    await page.get_by_text("Live run: running").wait_for(timeout=60_000)
+    return "running"
+
+
+async def _drive(url: str, sessions: int, seconds: float, with_training: bool) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        training = await _start_training(browser, url) if with_training else "off"
+        out = {"latency_ms": [], "map_ms": [], "exceptions": 0, "rounds": 0, "errors": []}
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(_session(browser, url, deadline, out) for _ in range(sessions)))
+        await browser.close()
+    out["training"] = training
+    return out
+
+
+def run(sessions: int, seconds: float, with_training: bool = False) -> dict:
+    """Drive the load and return the report (used by the CI test with a small load)."""
+    with streamlit_server() as (url, proc):
+        server = psutil.Process(proc.pid)
+        rss: list[tuple[float, float]] = []
+        stop = threading.Event()
+        began = time.monotonic()
+
+        def sample() -> None:
+            while not stop.is_set():
+                rss.append((round(time.monotonic() - began, 1), server.memory_info().rss / 2**20))
+                stop.wait(1.0)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        out = asyncio.run(_drive(url, sessions, seconds, with_training))
+        time.sleep(5)  # sessions have closed; give the server a moment to drop them
+        after_close = server.memory_info().rss / 2**20
+        stop.set()
+        sampler.join()
+    lat = out["latency_ms"]
+    return {
+        "sessions": sessions, "seconds": seconds, "training": out["training"],
+        "rounds": out["rounds"], "exceptions": out["exceptions"], "session_errors": out["errors"],
+        "control_change_ms_p50": float(np.percentile(lat, 50)) if lat else None,
+        "control_change_ms_p95": float(np.percentile(lat, 95)) if lat else None,
+        "map_ms_p50": float(np.percentile(out["map_ms"], 50)) if out["map_ms"] else None,
+        "rss_mb_start": rss[0][1] if rss else None, "rss_mb_peak": max(r for _, r in rss) if rss else None,
+        "rss_mb_after_close": after_close, "rss_mb_over_time": rss,
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--with-training", action="store_true")
+    args = parser.parse_args(argv)
+    if args.sessions < 1 or args.seconds <= 0:
+        parser.error("--sessions must be at least 1 and --seconds positive")
+    report = run(args.sessions, args.seconds, args.with_training)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = (
+        f"load-{args.sessions}x{int(args.seconds)}{'-training' if args.with_training else ''}.json"
+    )
+    (RESULTS / name).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "rss_mb_over_time"}, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()
