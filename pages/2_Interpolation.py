@@ -27,11 +27,19 @@ if ref is None:
 pixels, labels = ui.held_out(ref)
 
 pair = st.session_state.get("map_pair")
-sources = ["Two held-out digits"] + (["Map selection"] if pair else [])
+sources = ["Two held-out digits", "Two seeds"] + (["Map selection"] if pair else [])
 source = st.radio("Endpoints", sources, horizontal=True, key="ip_source")
+seeds = None
 if source == "Map selection":
     row_a, row_b = pair
     st.caption(f"From the Latent map: held-out #{row_a} (a) and #{row_b} (b).")
+elif source == "Two seeds":
+    c1, c2 = st.columns(2)
+    seeds = (int(c1.number_input("Seed a", 0, 1_000_000, 1, key="ip_code_seed_a")),
+             int(c2.number_input("Seed b", 0, 1_000_000, 2, key="ip_code_seed_b")))  # fmt: skip
+    st.caption(
+        "Each model draws a and b from its own prior (the AE: a Gaussian fitted to its codes)."
+    )
 else:
     c1, c2 = st.columns(2)
     with c1:
@@ -43,12 +51,16 @@ else:
 c1, c2 = st.columns(2)
 n = c1.slider("Frames", 3, 25, 11, key="ip_frames")
 mode = c2.radio("Mode", ["linear", "spherical"], horizontal=True, key="ip_mode")
-a_img, b_img = pixels[row_a : row_a + 1], pixels[row_b : row_b + 1]
 models = {name: ckpt for name in encoders if (ckpt := ui.load_or_explain(name)) is not None}
-ends = {
-    name: (views.encode(c.model, a_img)[0], views.encode(c.model, b_img)[0])
-    for name, c in models.items()
-}
+if seeds is None:
+    a_img, b_img = pixels[row_a : row_a + 1], pixels[row_b : row_b + 1]
+    ends = {
+        name: (views.encode(c.model, a_img)[0], views.encode(c.model, b_img)[0])
+        for name, c in models.items()
+    }
+else:
+    ends = {name: tuple(c.model.sample(1, torch.Generator().manual_seed(s))[0] for s in seeds)
+            for name, c in models.items()}  # fmt: skip
 st.session_state.setdefault("ip_lam", 0.5)
 
 

@@ -188,3 +188,11 @@ def test_a_broken_checkpoint_breaks_only_its_own_view(tmp_path, monkeypatch):
     assert "refusing to unpickle" in at.error[0].value
     at = _page(PAGES["kl"]).run()
     assert not at.exception and not at.error
+
+
+def test_interpolation_between_two_seeds_uses_each_prior():
+    at = _run(PAGES["interpolation"], ip_live=False, ip_source="Two seeds")
+    at.slider(key="ip_lambda").set_value(1.0).run()
+    ckpt, _ = _bundled("vae")
+    a = ckpt.model.sample(1, torch.Generator().manual_seed(1))[0]
+    assert at.session_state["ip_code_vae"] == pytest.approx(a.tolist(), abs=1e-6)
