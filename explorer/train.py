@@ -12,7 +12,6 @@ DistributedDataParallel (Li et al., "PyTorch Distributed", VLDB 2020), gloo on C
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
@@ -25,7 +24,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from explorer import checkpoints, data, images, objectives
+from explorer import checkpoints, data, images, objectives, trainstate
 from explorer.models import DEFAULT_LATENT, KINDS, ModelConfig, build
 
 DEFAULTS = {
@@ -121,10 +120,14 @@ def run(
     history: list[dict] = []
     start_epoch, global_step, seconds = 0, 0, 0.0
     if args.resume:
-        start_epoch, global_step, seconds, history = _restore(args, model, optimizers, shuffle)
+        start_epoch, global_step, seconds, history = trainstate.restore(
+            args, model, optimizers, shuffle
+        )
     trainee = _wrap_ddp(args.model, model, device) if world > 1 else model
     log = (
-        MetricsLog(Path(args.run_dir) / "metrics.jsonl", append=args.resume) if rank == 0 else None
+        trainstate.MetricsLog(Path(args.run_dir) / "metrics.jsonl", append=args.resume)
+        if rank == 0
+        else None
     )
     x_train, y_train = train_set.images.to(device), train_set.labels.to(device)
     x_test, y_test = test_set.images.to(device), test_set.labels.to(device)
@@ -210,7 +213,9 @@ def _finish_epoch(
         "history": [_history_row(r) for r in history],
     }
     checkpoints.save(Path(args.out), model, summary)
-    _save_resume(args, model, optimizers, shuffle, history, epoch + 1, global_step, seconds)
+    trainstate.save_resume(
+        args, model, optimizers, shuffle, history, epoch + 1, global_step, seconds
+    )
     return summary
 
 
@@ -228,71 +233,6 @@ def _write_samples(model, path: Path) -> None:
     model.train(was_training)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(images.png_bytes(tiles, scale=2))
-
-
-def _save_resume(args, model, optimizers, shuffle, history, epoch, global_step, seconds) -> None:
-    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-    groups = {}
-    for name, optimizer in optimizers.items():
-        state = optimizer.state_dict()
-        groups[name] = state["param_groups"]
-        for pid, slots in state["state"].items():
-            for slot, value in slots.items():
-                tensors[f"optim.{name}.{pid}.{slot}"] = torch.as_tensor(value)
-    tensors["rng.torch"] = torch.get_rng_state()
-    tensors["rng.shuffle"] = shuffle.get_state()
-    meta = {
-        "train": asdict(args),
-        "epoch": epoch,
-        "step": global_step,
-        "seconds": seconds,
-        "history": history,
-        "optim_groups": groups,
-    }
-    checkpoints.write_tensors(args.resume_path, tensors, meta)
-
-
-def _restore(args, model, optimizers, shuffle) -> tuple[int, int, float, list]:
-    """Load a resume state into model, optimizers and RNGs; check it is the same run."""
-    path = args.resume_path
-    tensors, meta = checkpoints.read_tensors(path)
-    saved = meta["train"]
-    for key in ("model", "latent_dim", "width", "dataset", "seed", "test_size"):
-        if saved[key] != getattr(args, key):
-            raise ValueError(
-                f"{path}: saved run has {key}={saved[key]!r}, this run {getattr(args, key)!r}"
-            )
-    if meta["epoch"] >= args.epochs:
-        raise ValueError(
-            f"{path}: already trained {meta['epoch']} epochs; ask for more with --epochs"
-        )
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    for name, optimizer in optimizers.items():
-        state: dict = {}
-        prefix = f"optim.{name}."
-        for key, value in tensors.items():
-            if key.startswith(prefix):
-                pid, slot = key[len(prefix) :].split(".")
-                state.setdefault(int(pid), {})[slot] = value
-        optimizer.load_state_dict({"state": state, "param_groups": meta["optim_groups"][name]})
-    torch.set_rng_state(tensors["rng.torch"])
-    shuffle.set_state(tensors["rng.shuffle"])
-    return meta["epoch"], meta["step"], meta["seconds"], meta["history"]
-
-
-class MetricsLog:
-    """Append-only JSONL, one object a line, flushed on every write so readers see it live."""
-
-    def __init__(self, path: Path, append: bool = False) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(path, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
-
-    def write(self, record: dict) -> None:
-        self.handle.write(json.dumps({"time": round(time.time(), 3), **record}) + "\n")
-        self.handle.flush()
-
-    def close(self) -> None:
-        self.handle.close()
 
 
 def _setup_distributed(device_arg: str) -> tuple[int, int, torch.device]:

@@ -1,0 +1,83 @@
+"""Training state on disk: the resume file beside a checkpoint, and the live metrics log.
+
+The resume file (``<out>.resume.safetensors``) holds the weights, every optimizer slot tensor
+and the RNG states, with the run's arguments, epoch and history as JSON, so ``--resume``
+continues exactly where a run stopped. It is written with the same atomic
+:func:`explorer.checkpoints.write_tensors` as a checkpoint, and read without unpickling.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from explorer import checkpoints
+
+
+def save_resume(args, model, optimizers, shuffle, history, epoch, global_step, seconds) -> None:
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    groups = {}
+    for name, optimizer in optimizers.items():
+        state = optimizer.state_dict()
+        groups[name] = state["param_groups"]
+        for pid, slots in state["state"].items():
+            for slot, value in slots.items():
+                tensors[f"optim.{name}.{pid}.{slot}"] = torch.as_tensor(value)
+    tensors["rng.torch"] = torch.get_rng_state()
+    tensors["rng.shuffle"] = shuffle.get_state()
+    meta = {
+        "train": asdict(args),
+        "epoch": epoch,
+        "step": global_step,
+        "seconds": seconds,
+        "history": history,
+        "optim_groups": groups,
+    }
+    checkpoints.write_tensors(args.resume_path, tensors, meta)
+
+
+def restore(args, model, optimizers, shuffle) -> tuple[int, int, float, list]:
+    """Load a resume state into model, optimizers and RNGs; check it is the same run."""
+    path = args.resume_path
+    tensors, meta = checkpoints.read_tensors(path)
+    saved = meta["train"]
+    for key in ("model", "latent_dim", "width", "dataset", "seed", "test_size"):
+        if saved[key] != getattr(args, key):
+            raise ValueError(
+                f"{path}: saved run has {key}={saved[key]!r}, this run {getattr(args, key)!r}"
+            )
+    if meta["epoch"] >= args.epochs:
+        raise ValueError(
+            f"{path}: already trained {meta['epoch']} epochs; ask for more with --epochs"
+        )
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    for name, optimizer in optimizers.items():
+        state: dict = {}
+        prefix = f"optim.{name}."
+        for key, value in tensors.items():
+            if key.startswith(prefix):
+                pid, slot = key[len(prefix) :].split(".")
+                state.setdefault(int(pid), {})[slot] = value
+        optimizer.load_state_dict({"state": state, "param_groups": meta["optim_groups"][name]})
+    torch.set_rng_state(tensors["rng.torch"])
+    shuffle.set_state(tensors["rng.shuffle"])
+    return meta["epoch"], meta["step"], meta["seconds"], meta["history"]
+
+
+class MetricsLog:
+    """Append-only JSONL, one object a line, flushed on every write so readers see it live."""
+
+    def __init__(self, path: Path, append: bool = False) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(path, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
+
+    def write(self, record: dict) -> None:
+        self.handle.write(json.dumps({"time": round(time.time(), 3), **record}) + "\n")
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()
