@@ -35,14 +35,15 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def _drag(page, slider, steps: int = 60) -> tuple[float, float]:
+def _drag(page, slider, reverse: bool = False, steps: int = 60) -> tuple[float, float]:
     """Drag a range input end to end; (start, before release) in the page's clock, ms."""
     box = slider.bounding_box()
     y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + 3, y)
+    left, right = box["x"] + 3, box["x"] + box["width"] - 3
+    page.mouse.move(right if reverse else left, y)
     page.mouse.down()
     began = page.evaluate("performance.now()")
-    page.mouse.move(box["x"] + box["width"] - 3, y, steps=steps)
+    page.mouse.move(left if reverse else right, y, steps=steps)
     ended = page.evaluate("performance.now()")
     page.mouse.up()
     return began, ended
@@ -55,9 +56,12 @@ def live_control(page, url: str) -> dict:
     page.wait_for_timeout(1000)
     ups, move_to_frame, release = [], [], []
     for trial in range(REPEATS):
-        page.evaluate("window.__leStats = {inputToFrame: [], releaseToExact: [], frames: 0}")
+        # Reset in place: the component holds a reference to this very object.
+        page.evaluate(
+            "(s => { s.inputToFrame.length = 0; s.releaseToExact.length = 0; s.frames = 0; })(window.__leStats)"
+        )
         slider = page.locator(".le-range").nth(trial % 4)
-        began, ended = _drag(page, slider)
+        began, ended = _drag(page, slider, reverse=(trial // 4) % 2 == 1)
         page.wait_for_function("window.__leStats.releaseToExact.length > 0", timeout=60_000)
         stats = page.evaluate("window.__leStats")
         ups.append(stats["frames"] / ((ended - began) / 1000))
@@ -74,11 +78,20 @@ def live_control(page, url: str) -> dict:
 
 
 _WATCH = """() => {
+  const current = () => {
+    const figure = [...document.querySelectorAll('[data-testid="stImage"]')]
+        .find(f => f.innerText.includes('decoded from the sliders'));
+    return figure ? figure.querySelector('img')?.getAttribute('src') : null;
+  };
+  let last = current();
   window.__stock = {changes: []};
-  const img = [...document.querySelectorAll('[data-testid="stImage"]')]
-      .find(f => f.innerText.includes('decoded from the sliders')).querySelector('img');
-  new MutationObserver(() => window.__stock.changes.push(performance.now()))
-      .observe(img, {attributes: true, attributeFilter: ['src']});
+  if (window.__stockObserver) window.__stockObserver.disconnect();
+  window.__stockObserver = new MutationObserver(() => {
+    const now = current();
+    if (now && now !== last) { last = now; window.__stock.changes.push(performance.now()); }
+  });
+  window.__stockObserver.observe(document.body, {subtree: true, childList: true, attributes: true,
+                                                  attributeFilter: ['src']});
 }"""
 
 
@@ -94,20 +107,19 @@ def stock_slider(page, url: str) -> dict:
         slider = page.locator('[data-testid="stSlider"] input[type="range"]').nth(trial % 4)
         slider.focus()
         t0 = page.evaluate("performance.now()")
-        slider.press("ArrowRight" if trial % 2 == 0 else "ArrowLeft")
+        # Step away from the end where this slider's previous drag left it (forward drags end high).
+        at_high = trial >= 4 and ((trial - 4) // 4) % 2 == 0
+        slider.press("ArrowLeft" if at_high else "ArrowRight")
         page.wait_for_function("window.__stock.changes.length > 0", timeout=60_000)
         latencies.append(page.evaluate("window.__stock.changes[0]") - t0)
         wait_idle(page, 60_000)
         page.evaluate(_WATCH)
-        began, ended = _drag(page, slider)
+        began, ended = _drag(page, slider, reverse=(trial // 4) % 2 == 1)
         during = page.evaluate(
             f"window.__stock.changes.filter(t => t >= {began} && t <= {ended}).length"
         )
         ups.append(during / ((ended - began) / 1000))
         wait_idle(page, 60_000)
-        page.reload()
-        wait_idle(page, 120_000)
-        page.wait_for_selector('[data-testid="stSlider"]', timeout=60_000)
     return {
         "step_to_image_ms_median": statistics.median(latencies),
         "step_to_image_ms_p95": pct(latencies, 95),

@@ -14,6 +14,7 @@ import torch
 from explorer.models import AutoEncoder, LatentModel
 
 VAE_RANGE = 3.0  # ±3 prior standard deviations
+SLIDER_STEP = 0.01
 MODES = ("linear", "spherical")
 
 
@@ -106,6 +107,15 @@ def slider_space(model: LatentModel, n_directions: int = 8, seed: int = 0) -> Sl
     the 99th percentile of its training codes (an AE has no prior). GAN: the top principal
     directions of 2,000 sampled codes, ±3 of their standard deviations.
     """
+    space = _raw_slider_space(model, n_directions, seed)
+    # Bounds on the slider's 0.01 grid (rounded outwards), so every step lands on a value that
+    # survives rounding to 2 decimals: an off-grid minimum would make some steps round back.
+    low = torch.floor(space.low / SLIDER_STEP + 1e-4) * SLIDER_STEP
+    high = torch.ceil(space.high / SLIDER_STEP - 1e-4) * SLIDER_STEP
+    return SliderSpace(space.origin, space.basis, low, high, space.labels)
+
+
+def _raw_slider_space(model: LatentModel, n_directions: int, seed: int) -> SliderSpace:
     d = model.latent_dim
     if isinstance(model, AutoEncoder):
         return SliderSpace(

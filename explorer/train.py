@@ -28,8 +28,8 @@ from explorer import checkpoints, data, images, objectives, trainstate
 from explorer.models import DEFAULT_LATENT, KINDS, ModelConfig, build
 
 DEFAULTS = {
-    "ae": {"epochs": 40, "batch_size": 128, "lr": 1e-3, "width": 128},
-    "vae": {"epochs": 40, "batch_size": 128, "lr": 1e-3, "width": 128},
+    "ae": {"epochs": 40, "batch_size": 32, "lr": 1e-3, "width": 128},
+    "vae": {"epochs": 40, "batch_size": 32, "lr": 1e-3, "width": 128},
     "gan": {"epochs": 40, "batch_size": 64, "lr": 2e-4, "width": 64},
     "classifier": {"epochs": 15, "batch_size": 128, "lr": 1e-3, "width": 128},
 }

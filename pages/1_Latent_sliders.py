@@ -51,15 +51,20 @@ truth = f"sl_coeffs_{name}"  # the one copy of the slider values, shared by both
 start = space.from_code(start_code).clamp(space.low, space.high)
 
 
+lows = [round(float(v), 2) for v in space.low]  # on the 0.01 grid already (latent.slider_space)
+highs = [round(float(v), 2) for v in space.high]
+
+
+def clamp(i: int, value: float) -> float:
+    return min(max(round(float(value), 2), lows[i]), highs[i])
+
+
 def set_coeffs(values: list[float]) -> None:
-    rounded = torch.tensor([round(float(v), 2) for v in values])
-    st.session_state[truth] = rounded.clamp(
-        space.low, space.high
-    ).tolist()  # rounding may cross a bound
+    st.session_state[truth] = [clamp(i, v) for i, v in enumerate(values)]
 
 
 def set_one(i: int, key: str) -> None:
-    st.session_state[truth][i] = round(float(st.session_state[key]), 2)
+    st.session_state[truth][i] = clamp(i, st.session_state[key])
 
 
 b1, b2, _ = st.columns([1, 1, 6])
@@ -89,10 +94,10 @@ if live:
         [
             {
                 "label": space.labels[i],
-                "low": float(space.low[i]),
-                "high": float(space.high[i]),
+                "low": lows[i],
+                "high": highs[i],
                 "step": 0.01,
-                "value": float(coeffs[i]),
+                "value": st.session_state[truth][i],
             }
             for i in range(len(keys))
         ],
@@ -107,8 +112,8 @@ if not live:
     with sliders:
         cols = st.columns(4)
         for i, key in enumerate(keys):
-            st.session_state[key] = float(coeffs[i])
-            cols[i % 4].slider(space.labels[i], float(space.low[i]), float(space.high[i]), step=0.01, key=key,
+            st.session_state[key] = st.session_state[truth][i]  # python floats, as the bounds
+            cols[i % 4].slider(space.labels[i], lows[i], highs[i], step=0.01, key=key,
                                on_change=set_one, args=(i, key))  # fmt: skip
 c1, c2, _ = st.columns([1, 1, 2])
 with c1:

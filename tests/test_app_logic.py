@@ -121,7 +121,8 @@ def test_a_real_live_run_trains_and_logs(tmp_path):
     run.thread.join(120)
     assert run.finished and run.error == ""
     steps, epochs = live.read_metrics(run.metrics_path)
-    assert len(epochs) == 1 and len(steps) == 5 and len(steps[0]["kl_per_dim"]) == 2
+    # 41 steps of 32 digits, logged every 2nd step.
+    assert len(epochs) == 1 and len(steps) == 20 and len(steps[0]["kl_per_dim"]) == 2
 
 
 def test_decode_accepts_one_code_or_many():

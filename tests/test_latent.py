@@ -83,3 +83,14 @@ def test_principal_directions_find_the_dominant_axis():
     _, directions, std = latent.principal_directions(codes, 1)
     assert abs(directions[0, 1].item()) == pytest.approx(1.0, abs=1e-3)
     assert std[0].item() == pytest.approx(5.0, rel=0.05)
+
+
+def test_slider_bounds_sit_on_the_step_grid_so_no_step_rounds_away():
+    ae = AutoEncoder(ModelConfig("ae", 1))
+    ae.set_code_statistics(torch.linspace(-1.8561, 2.3437, 101).unsqueeze(1))
+    space = latent.slider_space(ae)
+    low = float(space.low[0])
+    assert low == pytest.approx(-1.82, abs=1e-6)  # the 1st percentile, -1.8141, floored to the grid
+    # One step up from the minimum rounds to a different value than the minimum itself.
+    assert round(low + 0.01, 2) != round(low, 2)
+    assert float(space.high[0]) * 100 == pytest.approx(round(float(space.high[0]) * 100), abs=1e-3)

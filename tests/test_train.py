@@ -32,6 +32,7 @@ def _args(tmp_path, kind="vae", **kw):
         (["flow"], "invalid choice: 'flow'"),
         (["vae", "--dataset", "cifar"], "unknown dataset 'cifar'"),
         (["vae", "--lr", "-1"], "--lr must be positive"),
+        (["vae", "--dataset", "torchvision:mnist"], "torchvision is not importable here"),
     ],
 )
 def test_bad_arguments_get_one_clear_error_before_any_work(argv, message, tmp_path):
@@ -112,9 +113,9 @@ def test_a_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkey
         return value * float("nan") if calls["n"] > 3 else value
 
     monkeypatch.setattr(losses, "bernoulli_log_likelihood", poisoned)
-    # Epoch 1 took 11 steps (1,297 digits in batches of 128); the 4th call of epoch 2 is step 15.
+    # Epoch 1 took 41 steps (1,297 digits in batches of 32); the 4th call of epoch 2 is step 45.
     with pytest.raises(
-        objectives.TrainingDiverged, match="VAE loss became nan at epoch 2, step 15"
+        objectives.TrainingDiverged, match="VAE loss became nan at epoch 2, step 45"
     ):
         train.run(_args(tmp_path, epochs=3, resume=True))
     assert (tmp_path / "vae.safetensors").read_bytes() == good
@@ -173,8 +174,8 @@ def test_torchrun_with_two_cpu_processes_writes_a_loadable_checkpoint(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     ckpt = checkpoints.load(out)
     assert ckpt.meta["epochs"] == 1
-    # Two ranks share the 1,297 training digits: 648 each, 6 batches of up to 128 per rank.
-    assert ckpt.meta["history"][0]["step"] == 6
+    # Two ranks share the 1,297 training digits: 648 each, 21 batches of up to 32 per rank.
+    assert ckpt.meta["history"][0]["step"] == 21
     assert (
         -784 * 0.7 < ckpt.meta["metrics"]["test_elbo"] < 0
     )  # finite and better than uniform pixels
@@ -205,3 +206,23 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one_and_resume_con
     assert train.main(["vae", "--dataset", "digits", "--epochs", "2", "--resume", "--no-progress",
                        "--out", str(tmp_path / "vae.safetensors"), "--run-dir", str(tmp_path / "run")]) == 0  # fmt: skip
     assert checkpoints.load(tmp_path / "vae.safetensors").meta["epochs"] == 2
+
+
+def test_ctrl_c_keeps_the_last_good_checkpoint(tmp_path):
+    import signal
+    import time
+
+    out, run_dir = tmp_path / "vae.safetensors", tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "explorer.train", "vae", "--dataset", "digits", "--epochs", "50",
+         "--no-progress", "--out", str(out), "--run-dir", str(run_dir)],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    epochs = checkpoints.load(out).meta["epochs"]
+    assert f"interrupted. The last good checkpoint, {out} (epoch {epochs}), is kept" in stderr
