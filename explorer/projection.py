@@ -74,23 +74,39 @@ def tsne_map(
         perplexity=min(perplexity, (len(codes) - 1) / 3),
         n_iter=N_ITER,
         random_state=seed,
-        n_jobs=1,
+        n_jobs=2,  # a rare, cached computation: worth both cores
         callbacks=callback,
         callbacks_every_iters=50,
     )
     return np.asarray(tsne.fit(np.asarray(codes, dtype=np.float64)))
 
 
+PLACE_ITERATIONS = 100  # optimisation steps for new points; their positions settle well before
+_PLACERS: dict[str, openTSNE.TSNEEmbedding] = {}  # per map, in memory: affinities take seconds
+
+
 def tsne_place(
     codes: np.ndarray, coords: np.ndarray, new_codes: np.ndarray, perplexity: float, seed: int = 0
 ) -> np.ndarray:
-    """Place new codes into an existing t-SNE map (openTSNE's ``transform``): (M, 2)."""
+    """Place new codes into an existing t-SNE map (openTSNE's ``transform``): (M, 2).
+
+    The reference affinities are built once per map and kept in memory (never pickled to disk).
+    """
     codes = np.asarray(codes, dtype=np.float64)
-    affinities = openTSNE.affinity.PerplexityBasedNN(
-        codes, perplexity=min(perplexity, (len(codes) - 1) / 3), random_state=seed, n_jobs=1
-    )
-    embedding = openTSNE.TSNEEmbedding(coords, affinities, random_state=seed)
-    return np.asarray(embedding.transform(np.asarray(new_codes, dtype=np.float64)))
+    key = hashlib.sha256(
+        codes.tobytes() + np.asarray(coords).tobytes() + f"{perplexity}|{seed}".encode()
+    ).hexdigest()
+    embedding = _PLACERS.get(key)
+    if embedding is None:
+        affinities = openTSNE.affinity.PerplexityBasedNN(
+            codes, perplexity=min(perplexity, (len(codes) - 1) / 3), random_state=seed, n_jobs=1
+        )
+        embedding = openTSNE.TSNEEmbedding(coords, affinities, random_state=seed)
+        if len(_PLACERS) >= 8:
+            _PLACERS.pop(next(iter(_PLACERS)))
+        _PLACERS[key] = embedding
+    placed = embedding.transform(np.asarray(new_codes, dtype=np.float64), n_iter=PLACE_ITERATIONS)
+    return np.asarray(placed)
 
 
 def place(
