@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE_JS, streamlit_server
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 EXCEPTION = '[data-testid="stException"]'
@@ -29,9 +29,7 @@ EXCEPTION = '[data-testid="stException"]'
 
 async def _idle(page, timeout: float = 120_000) -> None:
     await page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    await page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
-    )
+    await page.wait_for_function(IDLE_JS, timeout=timeout)  # the async twin of wait_idle
 
 
 async def _step_live(page, path: str, latencies: list[float]) -> int:

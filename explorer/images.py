@@ -143,14 +143,4 @@ def data_url(array: np.ndarray) -> str:
 
 def sprite(frames: torch.Tensor | np.ndarray, ncol: int | None = None) -> str:
     """Frames (K, 28, 28) side by side without gaps (or ``ncol`` per row) as one data URL."""
-    tiles = to_uint8(frames)
-    if tiles.ndim == 2:
-        tiles = tiles[None]
-    k, h, w = tiles.shape
-    ncol = ncol or k
-    nrow = -(-k // ncol)
-    out = np.zeros((nrow * h, ncol * w), dtype=np.uint8)
-    for i, tile in enumerate(tiles):
-        r, c = divmod(i, ncol)
-        out[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
-    return data_url(out)
+    return data_url(grid(frames, ncol=ncol or len(frames), pad=0))

@@ -89,13 +89,6 @@ class LiveRuns:
         if run is not None:
             run.stop.set()
 
-    def forget(self, session: str) -> None:
-        """Stop and drop a session's run (when the session ends)."""
-        with self._lock:
-            run = self._runs.pop(session, None)
-        if run is not None:
-            run.stop.set()
-
 
 def read_metrics(path: Path) -> tuple[list[dict], list[dict]]:
     """(step records, epoch records) of a metrics JSONL; a half-written last line is skipped."""

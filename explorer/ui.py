@@ -86,15 +86,14 @@ def held_out_codes(name: str, sha: str) -> np.ndarray:
     return views.encode(ckpt.model, pixels).numpy()
 
 
-def pick(label_text: str, options: list, key: str, fmt=str, sidebar: bool = False, **kw):
+def pick(label_text: str, options: list, key: str, fmt=str):
     """A selectbox whose choice survives page switches (kept under a non-widget key)."""
     if not options:
         return None
     store = f"keep_{key}"
     current = st.session_state.get(store, options[0])
     index = options.index(current) if current in options else 0
-    where = st.sidebar if sidebar else st
-    choice = where.selectbox(label_text, options, index=index, key=key, format_func=fmt, **kw)
+    choice = st.selectbox(label_text, options, index=index, key=key, format_func=fmt)
     st.session_state[store] = choice
     return choice
 
@@ -264,8 +263,7 @@ def live_control(
         return False
 
     def changed() -> None:
-        state = st.session_state.get(key) or {}
-        values = state.get("values") if hasattr(state, "get") else None
+        values = (st.session_state.get(key) or {}).get("values")
         if values:
             on_change([float(v) for v in values])
 

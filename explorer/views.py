@@ -92,14 +92,11 @@ def filmstrips(
     return images.reshape(n, k, 28, 28)
 
 
-@torch.inference_mode()
 def lambda_frames(
     model: LatentModel, a: torch.Tensor, b: torch.Tensor, k: int, mode: str
 ) -> torch.Tensor:
     """Frames (k, 28, 28) at λ = 0, 1/(k−1), …, 1: the λ slider's filmstrip, b first, a last."""
-    lam = torch.linspace(0.0, 1.0, k).unsqueeze(1)
-    codes = latent.interpolate(a.reshape(1, -1), b.reshape(1, -1), lam, mode)
-    return model.decode(codes)[:, 0]
+    return decode(model, latent.path(a, b, k, mode)).flip(0)[:, 0]
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,6 @@ live = st.toggle("Live dragging", value=True, key="sl_live",
 coeffs = torch.tensor(st.session_state[truth])
 z = space.to_code(coeffs)
 image = views.decode(model, z)[0]
-st.session_state["sl_current_code"] = z.tolist()
 
 if live:
     pad = None

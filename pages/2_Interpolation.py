@@ -70,6 +70,7 @@ def set_lam(values: list[float]) -> None:
 
 lam = float(st.session_state["ip_lam"])
 points = {name: latent.interpolate(*ends[name], lam, mode) for name in models}
+at_lam = {name: views.decode(c.model, points[name])[0] for name, c in models.items()}
 live = st.toggle("Live dragging", value=True, key="ip_live",
                  help="Both images follow the λ slider while you drag; turn off for a standard slider.")  # fmt: skip
 if live:
@@ -83,10 +84,7 @@ if live:
                 for name, c in models.items()
             ]
         ],
-        [
-            images.data_url(images.to_uint8(views.decode(c.model, points[name])[0]))
-            for name, c in models.items()
-        ],
+        [images.data_url(images.to_uint8(at_lam[name])) for name in models],
         set_lam,
     )
 if not live:
@@ -98,9 +96,7 @@ clf = classifier.model if classifier else None
 for (name, ckpt), column in zip(models.items(), st.columns(max(len(models), 1)), strict=False):
     with column:
         st.subheader(ui.label(name))
-        ui.show_digit(
-            views.decode(ckpt.model, points[name])[0], f"{ui.label(name)}: w* at λ = {lam:.2f}"
-        )
+        ui.show_digit(at_lam[name], f"{ui.label(name)}: w* at λ = {lam:.2f}")
         st.session_state[f"ip_code_{name}"] = points[name].tolist()
         path = views.strip(ckpt.model, *ends[name], n, mode, clf)
         ui.show_strip(path.frames, "a → b")
