@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE_JS, streamlit_server
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, IDLE_JS, streamlit_server
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 EXCEPTION = '[data-testid="stException"]'

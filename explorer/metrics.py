@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 import torch
 from torch import nn
 
@@ -44,6 +43,8 @@ def classifier_features(
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """‖μa − μb‖² + Tr(Σa + Σb − 2(ΣaΣb)^½) between Gaussians fitted to two feature sets."""
+    import scipy.linalg  # imported here: 0.3 s that pages without the FID don't need
+
     mu_a, mu_b = features_a.mean(0), features_b.mean(0)
     cov_a = np.cov(features_a, rowvar=False)
     cov_b = np.cov(features_b, rowvar=False)

@@ -7,8 +7,11 @@ so that several sessions share the machine's cores. Test digits, codes and maps 
 from __future__ import annotations
 
 import functools
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import streamlit as st
@@ -30,6 +33,7 @@ LABELS = {
 }
 
 torch.set_num_threads(1)
+T = TypeVar("T")
 
 
 def label(name: str) -> str:
@@ -249,13 +253,16 @@ def live_control(
     channels: list[str],
     frames: list[list[str]],
     exact: list[str],
-    on_change,
+    on_change: Callable[[list[float]], None],
     pad: dict | None = None,
+    films_at: list[float] | None = None,
 ) -> bool:
     """Mount the live control; False (after a short note) when it cannot load.
 
     ``frames[i][c]`` is the sprite of slider i for channel c (FILM_FRAMES frames across the
-    slider's range); on release ``on_change(values)`` receives the exact values.
+    slider's range), made at slider values ``films_at``; the browser uses a filmstrip only
+    while the other sliders sit where it was made (None: no filmstrips yet). On release
+    ``on_change(values)`` receives the exact values.
     """
     component = _live_component()
     if component is None:
@@ -265,12 +272,58 @@ def live_control(
     def changed() -> None:
         values = (st.session_state.get(key) or {}).get("values")
         if values:
+            st.session_state[_released(key)] = True
             on_change([float(v) for v in values])
 
-    data = {"sliders": sliders, "channels": channels, "frames": frames, "exact": exact,
-            "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad}  # fmt: skip
-    component(key=key, data=data, on_values_change=changed)
+    payload = {"sliders": sliders, "channels": channels, "frames": frames, "exact": exact,
+               "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad, "filmsAt": films_at}  # fmt: skip
+    # One JSON string: Streamlit probes every list or dict at the top level of ``data`` for
+    # dataframes, which imports pandas and pyarrow (0.9 s and ~100 MB on first use); a string
+    # goes straight through.
+    component(key=key, data={"json": json.dumps(payload)}, on_values_change=changed)
     return True
+
+
+def _released(key: str) -> str:
+    return f"{key}__released"
+
+
+_FOLLOW_UP = "_fragment_follow_up"
+
+
+def two_phase(
+    key: str, state: list[float], compute: Callable[[], T], pending: T
+) -> tuple[T, list[float] | None]:
+    """``compute()`` for ``state`` (kept per session under ``key``), and the state it is for.
+
+    The page's first run and the run right after a release of the live control ``key`` don't
+    wait for it: they get the value kept so far (``pending`` at first, state None) and the
+    fragment runs once more (:func:`finish_fragment`) to compute the fresh one. Filmstrips take
+    hundreds of ms to decode, the exact image under 1 ms, so the exact image reaches the
+    browser first.
+    """
+    slot = f"{key}__kept"
+    kept = st.session_state.get(slot)
+    released = st.session_state.pop(_released(key), False)
+    if kept is not None and kept[0] == state:
+        return kept[1], kept[0]
+    if kept is None or (released and kept[0] is not None):
+        kept = st.session_state[slot] = kept or (None, pending)
+        st.session_state[_FOLLOW_UP] = True
+        return kept[1], kept[0]
+    value = compute()
+    st.session_state[slot] = (list(state), value)
+    return value, list(state)
+
+
+def finish_fragment() -> None:
+    """End of a fragment: run it once more if :func:`two_phase` handed out a kept value."""
+    if not st.session_state.pop(_FOLLOW_UP, False):
+        return
+    try:
+        st.rerun(scope="fragment")
+    except st.errors.StreamlitAPIException:  # this run was a full-page run, not a fragment's
+        st.rerun()
 
 
 PAGES = [

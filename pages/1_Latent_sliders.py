@@ -76,62 +76,79 @@ if b2.button("Random", key="sl_random"):
     set_coeffs(space.from_code(model.sample(1)[0]).clamp(space.low, space.high).tolist())
 live = st.toggle("Live dragging", value=True, key="sl_live",
                  help="The digit follows the pointer while you drag; turn off for standard sliders.")  # fmt: skip
-coeffs = torch.tensor(st.session_state[truth])
-z = space.to_code(coeffs)
-image = views.decode(model, z)[0]
 
-if live:
+
+@st.fragment
+def explore() -> None:
+    """Everything that follows the sliders; a release reruns only this part of the page."""
+    coeffs = torch.tensor(st.session_state[truth])
+    z = space.to_code(coeffs)
+    image = views.decode(model, z)[0]
+    shown = live and live_control(coeffs, image)
+    if not shown:
+        sliders, _ = st.columns([3, 2])
+        with sliders:
+            cols = st.columns(4)
+            for i, key in enumerate(keys):
+                st.session_state[key] = st.session_state[truth][i]  # python floats, as the bounds
+                cols[i % 4].slider(space.labels[i], lows[i], highs[i], step=0.01, key=key,
+                                   on_change=set_one, args=(i, key))  # fmt: skip
+    c1, c2, _ = st.columns([1, 1, 2])
+    with c1:
+        ui.show_digit(image, "decoded from the sliders")
+    if start_image is not None:
+        with c2:
+            ui.show_digit(start_image, "start image")
+    traversal(coeffs)
+    if model.latent_dim == 2 and ckpt.config.kind == "vae":
+        manifold(z)
+    ui.finish_fragment()
+
+
+def live_control(coeffs: torch.Tensor, image: torch.Tensor) -> bool:
+    """The live control: filmstrips of every slider, the 2-D pad for the 2-D VAE."""
+    control = f"sl_live_control_{name}"
     pad = None
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
-        grid_codes = latent.manifold_grid(ui.PAD_FRAMES, low=0.00135, high=0.99865)  # ±3σ
-        pad = {"sprites": [images.sprite(views.decode(model, grid_codes)[:, 0], ui.PAD_FRAMES)],
-               "n": ui.PAD_FRAMES, "low": -3.0, "high": 3.0, "x": float(coeffs[0]), "y": float(coeffs[1]),
-               "labels": space.labels, "size": 240}  # fmt: skip
-    films = views.filmstrips(model, space, coeffs, ui.FILM_FRAMES)
-    live = ui.live_control(
-        f"sl_live_control_{name}",
-        [
-            {
-                "label": space.labels[i],
-                "low": lows[i],
-                "high": highs[i],
-                "step": 0.01,
-                "value": st.session_state[truth][i],
-            }
-            for i in range(len(keys))
+        pad = {"sprites": [pad_sprite(name, ckpt.sha256)], "n": ui.PAD_FRAMES, "low": -3.0,
+               "high": 3.0, "x": float(coeffs[0]), "y": float(coeffs[1]), "labels": space.labels,
+               "size": 240}  # fmt: skip
+    values = st.session_state[truth]
+    sprites, films_at = ui.two_phase(
+        control,
+        values,
+        lambda: [
+            [images.sprite(f)] for f in views.filmstrips(model, space, coeffs, ui.FILM_FRAMES)
         ],
-        ["decoded (live)"],
-        [[images.sprite(film)] for film in films],
-        [images.data_url(images.to_uint8(image))],
-        set_coeffs,
-        pad,
+        pending=[],
     )
-if not live:
-    sliders, _ = st.columns([3, 2])
-    with sliders:
-        cols = st.columns(4)
-        for i, key in enumerate(keys):
-            st.session_state[key] = st.session_state[truth][i]  # python floats, as the bounds
-            cols[i % 4].slider(space.labels[i], lows[i], highs[i], step=0.01, key=key,
-                               on_change=set_one, args=(i, key))  # fmt: skip
-c1, c2, _ = st.columns([1, 1, 2])
-with c1:
-    ui.show_digit(image, "decoded from the sliders")
-if start_image is not None:
-    with c2:
-        ui.show_digit(start_image, "start image")
+    sliders = [{"label": space.labels[i], "low": lows[i], "high": highs[i], "step": 0.01,
+                "value": values[i]} for i in range(len(keys))]  # fmt: skip
+    exact = [images.data_url(images.to_uint8(image))]
+    return ui.live_control(control, sliders, ["decoded (live)"], sprites, exact, set_coeffs, pad,
+                           films_at)  # fmt: skip
 
-st.subheader("Traversal")
-dim = st.selectbox(
-    "Slider to sweep", range(len(keys)), format_func=lambda i: space.labels[i], key="sl_dim"
-)
-values = space.values(dim, 11)
-frames = views.decode(model, space.to_code(latent.traversal(coeffs, dim, values)))
-ui.show_strip(
-    frames, f"{space.labels[dim]} from {values[0]:.2f} to {values[-1]:.2f}, the others fixed"
-)
 
-if model.latent_dim == 2 and ckpt.config.kind == "vae":
+@st.cache_data(show_spinner=False, max_entries=4)
+def pad_sprite(name: str, sha: str) -> str:
+    """The 2-D pad's PAD_FRAMES x PAD_FRAMES decodes over ±3σ of the prior, as one sprite."""
+    grid_codes = latent.manifold_grid(ui.PAD_FRAMES, low=0.00135, high=0.99865)
+    return images.sprite(views.decode(ui.load(name).model, grid_codes)[:, 0], ui.PAD_FRAMES)
+
+
+def traversal(coeffs: torch.Tensor) -> None:
+    st.subheader("Traversal")
+    dim = st.selectbox(
+        "Slider to sweep", range(len(keys)), format_func=lambda i: space.labels[i], key="sl_dim"
+    )
+    values = space.values(dim, 11)
+    frames = views.decode(model, space.to_code(latent.traversal(coeffs, dim, values)))
+    ui.show_strip(
+        frames, f"{space.labels[dim]} from {values[0]:.2f} to {values[-1]:.2f}, the others fixed"
+    )
+
+
+def manifold(z: torch.Tensor) -> None:
     st.subheader("The 2-D manifold")
     ui.formula(
         r"z = \left(\Phi^{-1}(u_1), \Phi^{-1}(u_2)\right), \quad u_i \in \{0.05, \dots, 0.95\}",
@@ -144,3 +161,6 @@ if model.latent_dim == 2 and ckpt.config.kind == "vae":
     st.caption(
         f"z₁ grows left to right, z₂ top to bottom falls; the sliders point at {np.round(z.numpy(), 2)}"
     )
+
+
+explore()

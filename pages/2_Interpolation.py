@@ -68,36 +68,44 @@ def set_lam(values: list[float]) -> None:
     st.session_state["ip_lam"] = round(float(values[0]), 2)
 
 
-lam = float(st.session_state["ip_lam"])
-points = {name: latent.interpolate(*ends[name], lam, mode) for name in models}
-at_lam = {name: views.decode(c.model, points[name])[0] for name, c in models.items()}
-live = st.toggle("Live dragging", value=True, key="ip_live",
-                 help="Both images follow the λ slider while you drag; turn off for a standard slider.")  # fmt: skip
-if live:
-    live = ui.live_control(
-        "ip_live_control",
-        [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam}],
-        [ui.label(name) for name in models],
-        [
-            [
-                images.sprite(views.lambda_frames(c.model, *ends[name], ui.FILM_FRAMES, mode))
-                for name, c in models.items()
-            ]
-        ],
-        [images.data_url(images.to_uint8(at_lam[name])) for name in models],
-        set_lam,
-    )
-if not live:
-    st.session_state["ip_lambda"] = lam
-    st.slider("λ", 0.0, 1.0, step=0.01, key="ip_lambda",
-              on_change=lambda: set_lam([st.session_state["ip_lambda"]]))  # fmt: skip
+@st.fragment
+def at_lambda() -> None:
+    """The λ control and w* of each model; moving λ reruns only this part of the page."""
+    lam = float(st.session_state["ip_lam"])
+    points = {name: latent.interpolate(*ends[name], lam, mode) for name in models}
+    at_lam = {name: views.decode(c.model, points[name])[0] for name, c in models.items()}
+    live = st.toggle("Live dragging", value=True, key="ip_live",
+                     help="Both images follow the λ slider while you drag; turn off for a standard slider.")  # fmt: skip
+    if live:
+        films = [
+            images.sprite(views.lambda_frames(c.model, *ends[name], ui.FILM_FRAMES, mode))
+            for name, c in models.items()
+        ]
+        live = ui.live_control(
+            "ip_live_control",
+            [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam}],
+            [ui.label(name) for name in models],
+            [films],
+            [images.data_url(images.to_uint8(at_lam[name])) for name in models],
+            set_lam,
+            films_at=[lam],  # the λ filmstrip does not depend on λ itself
+        )
+    if not live:
+        st.session_state["ip_lambda"] = lam
+        st.slider("λ", 0.0, 1.0, step=0.01, key="ip_lambda",
+                  on_change=lambda: set_lam([st.session_state["ip_lambda"]]))  # fmt: skip
+    for name, column in zip(models, st.columns(max(len(models), 1)), strict=False):
+        with column:
+            ui.show_digit(at_lam[name], f"{ui.label(name)}: w* at λ = {lam:.2f}")
+            st.session_state[f"ip_code_{name}"] = points[name].tolist()
+
+
+at_lambda()
 
 clf = classifier.model if classifier else None
 for (name, ckpt), column in zip(models.items(), st.columns(max(len(models), 1)), strict=False):
     with column:
         st.subheader(ui.label(name))
-        ui.show_digit(at_lam[name], f"{ui.label(name)}: w* at λ = {lam:.2f}")
-        st.session_state[f"ip_code_{name}"] = points[name].tolist()
         path = views.strip(ckpt.model, *ends[name], n, mode, clf)
         ui.show_strip(path.frames, "a → b")
         st.session_state[f"ip_path_{name}"] = path.codes.tolist()

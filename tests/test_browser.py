@@ -5,7 +5,7 @@ Every page opens without an exception element, shows images, and reacts to one c
 
 import pytest
 
-from tests.browser import launch, require_chromium, streamlit_server, wait_idle
+from bench.browser import launch, require_chromium, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
 require_chromium()
@@ -163,6 +163,17 @@ def test_live_slider_follows_a_drag_and_lands_on_the_exact_decode(page):
     shown = _png_pixels(canvas.get_attribute("data-exact"))
     # Exact up to one gray level (thread counts may round the last bit differently).
     assert np.abs(shown.astype(int) - _expected_ae_pixels(values).astype(int)).max() <= 1
+    # Two phases: the exact image first, with the old filmstrips; then fresh filmstrips.
+    key = json.dumps(values, separators=(",", ":"))
+    page.wait_for_function(
+        f"window.__leStats.exacts.some(e => e.fresh && e.values === {json.dumps(key)})",
+        timeout=60_000,
+    )
+    shown_for_values = [
+        e["fresh"] for e in page.evaluate("window.__leStats.exacts") if e["values"] == key
+    ]
+    assert shown_for_values[0] is False and shown_for_values[-1] is True, shown_for_values
+    assert root.get_attribute("data-films-at") == root.get_attribute("data-values")
 
 
 def test_live_slider_steps_with_the_keyboard(page):
@@ -177,3 +188,42 @@ def test_live_slider_steps_with_the_keyboard(page):
         page, lambda: page.locator(".le-root").get_attribute("data-values"), before, timeout_s=60
     )
     assert float(slider.input_value()) == pytest.approx(start + 0.01, abs=1e-6)
+
+
+def test_pad_moves_two_latents_at_once_and_lands_on_the_exact_decode(page):
+    import json
+
+    import numpy as np
+    import torch
+
+    from explorer import checkpoints, images, views
+    from tests.conftest import BUNDLED
+
+    _open(page, "Latent_sliders")
+    page.get_by_label("Model").click()  # the model selectbox
+    page.get_by_role("option", name="VAE (d=2)").click()
+    pad = page.locator(".le-pad")
+    pad.wait_for(timeout=60_000)
+    wait_idle(page, 60_000)
+    canvas = page.locator(".le-canvas").first
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
+    page.mouse.down()
+    seen = set()
+    for step in range(1, 11):  # towards the lower right corner: z0 grows, z1 falls
+        f = 0.5 + 0.04 * step
+        page.mouse.move(box["x"] + f * box["width"], box["y"] + f * box["height"])
+        page.wait_for_timeout(30)
+        seen.add(canvas.get_attribute("data-frame"))
+    assert canvas.get_attribute("data-source") == "film" and len(seen - {None}) >= 5, seen
+    before = page.locator(".le-root").get_attribute("data-values")
+    page.mouse.up()
+    root = page.locator(".le-root")
+    _changes(page, lambda: root.get_attribute("data-values"), before, timeout_s=60)
+    _changes(page, lambda: canvas.get_attribute("data-source"), "film", timeout_s=60)
+    values = json.loads(root.get_attribute("data-values"))
+    assert values[0] == pytest.approx(2.4, abs=0.1) and values[1] == pytest.approx(-2.4, abs=0.1)
+    vae2d = checkpoints.load(BUNDLED / "vae2d.safetensors").model
+    expected = images.to_uint8(views.decode(vae2d, torch.tensor(values))[0])
+    shown = _png_pixels(canvas.get_attribute("data-exact"))
+    assert np.abs(shown.astype(int) - expected.astype(int)).max() <= 1

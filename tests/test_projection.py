@@ -66,3 +66,19 @@ def test_placed_points_land_in_their_cluster(clusters):
         codes, projection.pca_map(codes), codes[:3], projection.MapParams("pca")
     )
     np.testing.assert_allclose(pca_placed, projection.pca_map(codes)[:3], atol=1e-9)
+
+
+def test_tsne_of_bundled_vae_codes_keeps_digits_together():
+    """The map's settings (fewer iterations, exact neighbours) keep the structure of the codes:
+    nearest-neighbour digit accuracy on the map is close to that in the 16-d latent space."""
+    from explorer import checkpoints, data, views
+    from tests.conftest import BUNDLED
+
+    ckpt = checkpoints.load(BUNDLED / "vae.safetensors")
+    _, test = data.load_split(data.Split(**ckpt.meta["split"]))
+    codes = views.encode(ckpt.model, test.images).numpy()
+    labels = test.labels.numpy()
+    coords = projection.tsne_map(codes)
+    in_latent = _nearest_label_accuracy(codes, labels)
+    on_map = _nearest_label_accuracy(coords, labels)
+    assert in_latent > 0.8 and on_map > in_latent - 0.05, (in_latent, on_map)

@@ -1,9 +1,21 @@
 // Live latent control (Streamlit components v2). While a slider or the 2-D pad moves, each
 // canvas shows the filmstrip frame under the pointer, drawn on the next animation frame from
 // sprites the browser already holds; on release the exact value goes back to Python, which
-// decodes it exactly and sends fresh filmstrips. Timings land in window.__leStats for bench/.
+// decodes it exactly and sends fresh filmstrips. The exact image can arrive before them: a
+// filmstrip is used only while the other sliders sit where it was made (data.filmsAt), so a
+// drag in between keeps the exact image rather than showing frames of the old code.
+// Timings land in window.__leStats for bench/.
 
-const stats = (window.__leStats = window.__leStats || { inputToFrame: [], releaseToExact: [], frames: 0 });
+const stats = (window.__leStats = window.__leStats || {
+  inputToFrame: [], releaseToExact: [], releaseToFresh: [], exacts: [], frames: 0,
+});
+
+const KEEP = 2000; // timing samples kept per list
+
+function record(list, value) {
+  list.push(value);
+  if (list.length > KEEP) list.splice(0, list.length - KEEP);
+}
 
 function loadImage(src) {
   const img = new Image();
@@ -71,7 +83,8 @@ function signature(data) {
   return JSON.stringify([data.channels, data.sliders.map((s) => s.label), !!data.pad, data.size]);
 }
 
-export default function ({ data, parentElement, setStateValue }) {
+export default function ({ data: raw, parentElement, setStateValue }) {
+  const data = JSON.parse(raw.json); // sent as one string (see explorer/ui.py)
   let root = parentElement.querySelector(".le-root");
   if (!root) {
     root = document.createElement("div");
@@ -105,18 +118,34 @@ export default function ({ data, parentElement, setStateValue }) {
       canvas.dataset.source = "exact";
       canvas.dataset.exact = data.exact[c];
     });
+    const values = JSON.stringify(data.sliders.map((s) => s.value));
+    const fresh = values === JSON.stringify(data.filmsAt);
+    record(stats.exacts, { values, fresh });
     if (st.sent !== null) {
-      stats.releaseToExact.push(performance.now() - st.sent);
+      record(stats.releaseToExact, performance.now() - st.sent);
+      st.released = st.sent;
       st.sent = null;
     }
-    root.dataset.values = JSON.stringify(data.sliders.map((s) => s.value));
+    if (fresh && st.released != null) {
+      record(stats.releaseToFresh, performance.now() - st.released);
+      st.released = null;
+    }
+    root.dataset.values = values;
+    root.dataset.filmsAt = JSON.stringify(data.filmsAt);
   };
   Promise.all(exact.map((img) => img.decode().catch(() => null))).then(drawExact);
   if (data.pad) drawPad(st);
   return undefined;
 }
 
+function filmFits(st, index) {
+  const at = st.data.filmsAt;
+  if (!at || !st.sprites[index]) return false; // filmstrips still on their way
+  return st.dom.inputs.every(({ input }, j) => j === index || Math.abs(Number(input.value) - at[j]) < 1e-6);
+}
+
 function drawFrames(st, index, value, eventTime) {
+  if (!filmFits(st, index)) return;
   const s = st.data.sliders[index];
   const k = st.data.k;
   const f = frameIndex(value, s.low, s.high, k);
@@ -129,7 +158,7 @@ function drawFrames(st, index, value, eventTime) {
     canvas.dataset.frame = String(f);
   });
   stats.frames += 1;
-  stats.inputToFrame.push(performance.now() - eventTime);
+  record(stats.inputToFrame, performance.now() - eventTime);
 }
 
 function drawPad(st) {
@@ -203,7 +232,7 @@ function wirePad(st, schedule, release) {
     });
     drawPad(st);
     stats.frames += 1;
-    stats.inputToFrame.push(performance.now() - t);
+    record(stats.inputToFrame, performance.now() - t);
   };
   pad.addEventListener("pointerdown", (event) => {
     st.dragging = true;

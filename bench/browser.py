@@ -1,4 +1,5 @@
-"""Helpers to run the app under `streamlit run` and drive it with headless Chromium."""
+"""Helpers to run the app under `streamlit run` and drive it with headless Chromium (shared by
+bench/ and the browser tests)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(
-    env: dict | None = None, timeout: float = 60.0
+    env: dict | None = None, timeout: float = 60.0, poll: float = 0.2
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run streamlit_app.py` on a free loopback port; yields (base URL, process)."""
     port = free_port()
@@ -49,7 +50,7 @@ def streamlit_server(
                 if proc.poll() is not None or time.monotonic() > deadline:
                     output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
                     raise RuntimeError(f"streamlit did not start:\n{output[-3000:]}") from None
-                time.sleep(0.2)
+                time.sleep(poll)
         yield url, proc
     finally:
         proc.terminate()
