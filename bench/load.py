@@ -1,4 +1,4 @@
-"""Classroom load: `python -m bench.load --sessions 20 --seconds 60 [--with-training]`.
+"""Classroom load: `python -m bench.load --sessions 20 --seconds 60 [--waves 2] [--with-training]`.
 
 N concurrent real sessions (headless Chromium pages, one browser context each) against one
 `streamlit run` server on loopback, for a bounded time. Each session loops: Latent sliders (one
@@ -22,6 +22,7 @@ import numpy as np
 import psutil
 
 from bench.browser import CHROMIUM, CHROMIUM_ARGS, IDLE_JS, streamlit_server
+from explorer.heap import TRIM_INTERVAL_S
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 EXCEPTION = '[data-testid="stException"]'
@@ -96,8 +97,16 @@ async def _drive(url: str, sessions: int, seconds: float, with_training: bool) -
     return out
 
 
-def run(sessions: int, seconds: float, with_training: bool = False) -> dict:
-    """Drive the load and return the report (used by the CI test with a small load)."""
+SETTLE_S = TRIM_INTERVAL_S + 5  # after sessions close: the server drops them, trims its heap
+
+
+def run(sessions: int, seconds: float, with_training: bool = False, waves: int = 1) -> dict:
+    """Drive the load and return the report (used by the CI test with a small load).
+
+    One session first opens every page, then the server idles (``rss_mb_idle_warm``: models,
+    data and maps loaded). Then ``waves`` rounds of the load, each followed by the same idle
+    wait and an RSS reading: equal readings after each wave mean nothing grows per session.
+    """
     with streamlit_server() as (url, proc):
         server = psutil.Process(proc.pid)
         rss: list[tuple[float, float]] = []
@@ -105,25 +114,36 @@ def run(sessions: int, seconds: float, with_training: bool = False) -> dict:
         began = time.monotonic()
 
         def sample() -> None:
-            while not stop.is_set():
+            while not stop.wait(1.0):
                 rss.append((round(time.monotonic() - began, 1), server.memory_info().rss / 2**20))
-                stop.wait(1.0)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        out = asyncio.run(_drive(url, sessions, seconds, with_training))
-        time.sleep(5)  # sessions have closed; give the server a moment to drop them
-        after_close = server.memory_info().rss / 2**20
+        asyncio.run(_drive(url, 1, 1.0, False))  # warm-up: one round through every page
+        time.sleep(SETTLE_S)
+        idle_warm = server.memory_info().rss / 2**20
+        load_start = len(rss)
+        out = {"latency_ms": [], "map_ms": [], "exceptions": 0, "rounds": 0, "errors": []}
+        after_close = []
+        for _ in range(waves):
+            wave = asyncio.run(_drive(url, sessions, seconds, with_training))
+            for key in ("latency_ms", "map_ms", "errors"):
+                out[key] += wave[key]
+            out["exceptions"] += wave["exceptions"]
+            out["rounds"] += wave["rounds"]
+            out["training"] = wave["training"]
+            time.sleep(SETTLE_S)
+            after_close.append(server.memory_info().rss / 2**20)
         stop.set()
         sampler.join()
     lat = out["latency_ms"]
     return {
-        "sessions": sessions, "seconds": seconds, "training": out["training"],
+        "sessions": sessions, "seconds": seconds, "waves": waves, "training": out["training"],
         "rounds": out["rounds"], "exceptions": out["exceptions"], "session_errors": out["errors"],
         "control_change_ms_p50": float(np.percentile(lat, 50)) if lat else None,
         "control_change_ms_p95": float(np.percentile(lat, 95)) if lat else None,
         "map_ms_p50": float(np.percentile(out["map_ms"], 50)) if out["map_ms"] else None,
-        "rss_mb_start": rss[0][1] if rss else None, "rss_mb_peak": max(r for _, r in rss) if rss else None,
+        "rss_mb_idle_warm": idle_warm, "rss_mb_peak": max(r for _, r in rss[load_start:]),
         "rss_mb_after_close": after_close, "rss_mb_over_time": rss,
     }  # fmt: skip
 
@@ -133,10 +153,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--with-training", action="store_true")
+    parser.add_argument("--waves", type=int, default=1, help="rounds of load, idle between")
     args = parser.parse_args(argv)
-    if args.sessions < 1 or args.seconds <= 0:
-        parser.error("--sessions must be at least 1 and --seconds positive")
-    report = run(args.sessions, args.seconds, args.with_training)
+    if args.sessions < 1 or args.seconds <= 0 or args.waves < 1:
+        parser.error("--sessions and --waves must be at least 1 and --seconds positive")
+    report = run(args.sessions, args.seconds, args.with_training, args.waves)
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = (
         f"load-{args.sessions}x{int(args.seconds)}{'-training' if args.with_training else ''}.json"

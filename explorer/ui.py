@@ -291,24 +291,20 @@ def _released(key: str) -> str:
 _FOLLOW_UP = "_fragment_follow_up"
 
 
-def two_phase(
-    key: str, state: list[float], compute: Callable[[], T], pending: T
-) -> tuple[T, list[float] | None]:
+def two_phase(key: str, state: list[float], compute: Callable[[], T]) -> tuple[T, list[float]]:
     """``compute()`` for ``state`` (kept per session under ``key``), and the state it is for.
 
-    The page's first run and the run right after a release of the live control ``key`` don't
-    wait for it: they get the value kept so far (``pending`` at first, state None) and the
-    fragment runs once more (:func:`finish_fragment`) to compute the fresh one. Filmstrips take
-    hundreds of ms to decode, the exact image under 1 ms, so the exact image reaches the
-    browser first.
+    Right after a release of the live control ``key``, the value kept for the previous state
+    comes back at once and the fragment runs again (:func:`finish_fragment`) to compute the
+    fresh one. Filmstrips take hundreds of ms to decode, the exact image under 1 ms: this way
+    the exact image reaches the browser without waiting for them.
     """
     slot = f"{key}__kept"
     kept = st.session_state.get(slot)
     released = st.session_state.pop(_released(key), False)
     if kept is not None and kept[0] == state:
         return kept[1], kept[0]
-    if kept is None or (released and kept[0] is not None):
-        kept = st.session_state[slot] = kept or (None, pending)
+    if kept is not None and released:
         st.session_state[_FOLLOW_UP] = True
         return kept[1], kept[0]
     value = compute()
@@ -335,6 +331,14 @@ PAGES = [
 ]
 
 
+@st.cache_resource
+def _heap_trimmer():
+    """One per server: RSS falls back after a class's sessions end (see explorer.heap)."""
+    from explorer import heap
+
+    return heap.start_trimmer(heap.TRIM_INTERVAL_S)
+
+
 def page_setup(title: str) -> None:
     """Page config and the sidebar menu (friendly names for the pages/ folder's scripts).
 
@@ -345,6 +349,7 @@ def page_setup(title: str) -> None:
     st.set_page_config(
         page_title=f"{title} · Latent Explorer", page_icon=":material/scatter_plot:", layout="wide"
     )
+    _heap_trimmer()
     with st.sidebar:
         for path, label_text, icon in PAGES:
             st.page_link(path, label=label_text, icon=icon)

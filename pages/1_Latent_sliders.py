@@ -120,7 +120,6 @@ def live_control(coeffs: torch.Tensor, image: torch.Tensor) -> bool:
         lambda: [
             [images.sprite(f)] for f in views.filmstrips(model, space, coeffs, ui.FILM_FRAMES)
         ],
-        pending=[],
     )
     sliders = [{"label": space.labels[i], "low": lows[i], "high": highs[i], "step": 0.01,
                 "value": values[i]} for i in range(len(keys))]  # fmt: skip

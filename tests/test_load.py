@@ -1,7 +1,8 @@
-"""A small classroom load in CI: 4 real browser sessions for 15 s against one server.
+"""A small classroom load in CI: two waves of 4 real browser sessions for 15 s, one server.
 
 The full benchmark (`python -m bench.load`, 20 sessions x 60 s) reports latencies and memory;
-here only what must hold: every session keeps working and no page shows an exception.
+here only what must hold: every session keeps working, no page shows an exception, and memory
+does not grow from one wave of sessions to the next.
 """
 
 import pytest
@@ -15,8 +16,12 @@ require_chromium()
 def test_four_sessions_for_fifteen_seconds_without_exceptions():
     from bench import load
 
-    report = load.run(sessions=4, seconds=15)
+    report = load.run(sessions=4, seconds=15, waves=2)
     assert report["session_errors"] == []
     assert report["exceptions"] == 0
     assert report["rounds"] >= 4  # every session finished at least one full round
     assert len(report["rss_mb_over_time"]) >= 10  # memory was sampled through the run
+    # Nothing grows per session: a second identical wave ends where the first did (freed heap
+    # goes back to the OS, explorer.heap), within what the bounded caches can add.
+    first, second = report["rss_mb_after_close"]
+    assert second - first < 100, report["rss_mb_after_close"]

@@ -209,7 +209,7 @@ def _two_phase_app():
     @st.fragment
     def part():
         state = list(st.session_state["state"])
-        value, at = ui.two_phase("ctl", state, lambda: f"films@{state}", pending="none")
+        value, at = ui.two_phase("ctl", state, lambda: f"films@{state}")
         log.append((value, at))
         ui.finish_fragment()
 
@@ -219,14 +219,13 @@ def _two_phase_app():
 def test_two_phase_shows_the_kept_value_first_then_computes_the_fresh_one():
     at = AppTest.from_function(_two_phase_app).run()
     assert not at.exception
-    # First visit: nothing to show yet, then the follow-up run computes it.
-    assert at.session_state["log"] == [("none", None), ("films@[0.0]", [0.0])]
+    assert at.session_state["log"] == [("films@[0.0]", [0.0])]  # first visit: computed at once
     at.session_state["state"] = [1.0]
     at.session_state["ctl__released"] = True  # what the live control's release callback sets
     at.run()
-    assert at.session_state["log"][2:] == [("films@[0.0]", [0.0]), ("films@[1.0]", [1.0])]
+    assert at.session_state["log"][1:] == [("films@[0.0]", [0.0]), ("films@[1.0]", [1.0])]
     at.session_state["state"] = [2.0]  # any other change computes at once
     at.run()
-    assert at.session_state["log"][4:] == [("films@[2.0]", [2.0])]
+    assert at.session_state["log"][3:] == [("films@[2.0]", [2.0])]
     at.run()  # nothing changed: the kept value, no recompute
-    assert at.session_state["log"][5:] == [("films@[2.0]", [2.0])]
+    assert at.session_state["log"][4:] == [("films@[2.0]", [2.0])]

@@ -118,6 +118,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
       canvas.dataset.source = "exact";
       canvas.dataset.exact = data.exact[c];
     });
+    stats.firstExactEpochMs = stats.firstExactEpochMs || performance.timeOrigin + performance.now();
     const values = JSON.stringify(data.sliders.map((s) => s.value));
     const fresh = values === JSON.stringify(data.filmsAt);
     record(stats.exacts, { values, fresh });
