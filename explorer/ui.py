@@ -233,93 +233,79 @@ LIVE_SIZE = 168
 
 
 @functools.cache
-def _live_component():
-    """Register the live control once per server; None when this Streamlit cannot host it."""
+def _components() -> tuple | None:
+    """Register the live control and its filmstrip carrier once per server; None when this
+    Streamlit cannot host them."""
     static = Path(__file__).parent / "static"
     try:
-        return st.components.v2.component(
+        control = st.components.v2.component(
             "latent_explorer.live_control",
             html="",
             css=(static / "live_control.css").read_text(),
             js=(static / "live_control.js").read_text(),
         )
+        films = st.components.v2.component(
+            "latent_explorer.live_films", html="", js=(static / "live_films.js").read_text()
+        )
+        return control, films
     except (AttributeError, OSError, st.errors.StreamlitAPIException):
         return None
+
+
+def _send(component, key: str, payload: dict, **callbacks) -> None:
+    # One JSON string: Streamlit probes every list or dict at the top level of ``data`` for
+    # dataframes, which imports pandas and pyarrow (0.9 s and ~100 MB on first use); a string
+    # goes straight through.
+    component(key=key, data={"json": json.dumps(payload)}, **callbacks)
 
 
 def live_control(
     key: str,
     sliders: list[dict],
     channels: list[str],
-    frames: list[list[str]],
     exact: list[str],
     on_change: Callable[[list[float]], None],
     pad: dict | None = None,
-    films_at: list[float] | None = None,
+    frames: list[list[str]] | None = None,
 ) -> bool:
     """Mount the live control; False (after a short note) when it cannot load.
 
-    ``frames[i][c]`` is the sprite of slider i for channel c (FILM_FRAMES frames across the
-    slider's range), made at slider values ``films_at``; the browser uses a filmstrip only
-    while the other sliders sit where it was made (None: no filmstrips yet). On release
-    ``on_change(values)`` receives the exact values.
+    ``exact[c]`` is channel c's decode at the sliders' values. ``frames[i][c]``, the sprite of
+    slider i for channel c (FILM_FRAMES frames across its range), comes here when it is cheap
+    and fixed (the λ strip), or later in the same run from :func:`live_filmstrips`, so that
+    the exact image goes out first. On release ``on_change(values)`` receives the exact values.
     """
-    component = _live_component()
-    if component is None:
+    parts = _components()
+    if parts is None:
         st.caption("The live control could not load here; showing standard sliders instead.")
         return False
 
     def changed() -> None:
         values = (st.session_state.get(key) or {}).get("values")
         if values:
-            st.session_state[_released(key)] = True
             on_change([float(v) for v in values])
 
-    payload = {"sliders": sliders, "channels": channels, "frames": frames, "exact": exact,
-               "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad, "filmsAt": films_at}  # fmt: skip
-    # One JSON string: Streamlit probes every list or dict at the top level of ``data`` for
-    # dataframes, which imports pandas and pyarrow (0.9 s and ~100 MB on first use); a string
-    # goes straight through.
-    component(key=key, data={"json": json.dumps(payload)}, on_values_change=changed)
+    payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
+               "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad}  # fmt: skip
+    if frames is not None:
+        payload["films"] = {"frames": frames, "filmsAt": [s["value"] for s in sliders]}
+    _send(parts[0], key, payload, on_values_change=changed)
     return True
 
 
-def _released(key: str) -> str:
-    return f"{key}__released"
-
-
-_FOLLOW_UP = "_fragment_follow_up"
-
-
-def two_phase(key: str, state: list[float], compute: Callable[[], T]) -> tuple[T, list[float]]:
-    """``compute()`` for ``state`` (kept per session under ``key``), and the state it is for.
-
-    Right after a release of the live control ``key``, the value kept for the previous state
-    comes back at once and the fragment runs again (:func:`finish_fragment`) to compute the
-    fresh one. Filmstrips take hundreds of ms to decode, the exact image under 1 ms: this way
-    the exact image reaches the browser without waiting for them.
-    """
-    slot = f"{key}__kept"
-    kept = st.session_state.get(slot)
-    released = st.session_state.pop(_released(key), False)
-    if kept is not None and kept[0] == state:
-        return kept[1], kept[0]
-    if kept is not None and released:
-        st.session_state[_FOLLOW_UP] = True
-        return kept[1], kept[0]
-    value = compute()
-    st.session_state[slot] = (list(state), value)
-    return value, list(state)
-
-
-def finish_fragment() -> None:
-    """End of a fragment: run it once more if :func:`two_phase` handed out a kept value."""
-    if not st.session_state.pop(_FOLLOW_UP, False):
+def live_filmstrips(key: str, state: list[float], compute: Callable[[], list[list[str]]]) -> None:
+    """The filmstrips of live control ``key`` at slider values ``state``; call it after
+    everything else on the page. Streamlit sends elements as a run makes them, so the exact
+    image is in the browser while these decode (hundreds of ms; the exact image takes under
+    1 ms). Kept per session: a rerun at the same values does not decode them again."""
+    parts = _components()
+    if parts is None:
         return
-    try:
-        st.rerun(scope="fragment")
-    except st.errors.StreamlitAPIException:  # this run was a full-page run, not a fragment's
-        st.rerun()
+    slot = f"{key}_films"
+    kept = st.session_state.get(slot)
+    if kept is None or kept[0] != state:
+        kept = st.session_state[slot] = (list(state), compute())
+    _send(parts[1], slot, {"target": key, "frames": kept[1], "filmsAt": kept[0]})
 
 
 PAGES = [

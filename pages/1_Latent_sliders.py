@@ -47,6 +47,7 @@ else:
     start_image, origin = None, f"seed{seed}"
 
 keys = [f"sl_{name}_{i}" for i in range(len(space.labels))]
+control_key = f"sl_live_control_{name}"
 truth = f"sl_coeffs_{name}"  # the one copy of the slider values, shared by both controls
 start = space.from_code(start_code).clamp(space.low, space.high)
 
@@ -102,30 +103,27 @@ def explore() -> None:
     traversal(coeffs)
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
         manifold(z)
-    ui.finish_fragment()
+    if shown:
+        ui.live_filmstrips(control_key, st.session_state[truth], lambda: filmstrips(coeffs))
 
 
 def live_control(coeffs: torch.Tensor, image: torch.Tensor) -> bool:
-    """The live control: filmstrips of every slider, the 2-D pad for the 2-D VAE."""
-    control = f"sl_live_control_{name}"
+    """The live control (the 2-D pad too, for the 2-D VAE); its filmstrips come last."""
     pad = None
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
         pad = {"sprites": [pad_sprite(name, ckpt.sha256)], "n": ui.PAD_FRAMES, "low": -3.0,
                "high": 3.0, "x": float(coeffs[0]), "y": float(coeffs[1]), "labels": space.labels,
                "size": 240}  # fmt: skip
     values = st.session_state[truth]
-    sprites, films_at = ui.two_phase(
-        control,
-        values,
-        lambda: [
-            [images.sprite(f)] for f in views.filmstrips(model, space, coeffs, ui.FILM_FRAMES)
-        ],
-    )
     sliders = [{"label": space.labels[i], "low": lows[i], "high": highs[i], "step": 0.01,
                 "value": values[i]} for i in range(len(keys))]  # fmt: skip
     exact = [images.data_url(images.to_uint8(image))]
-    return ui.live_control(control, sliders, ["decoded (live)"], sprites, exact, set_coeffs, pad,
-                           films_at)  # fmt: skip
+    return ui.live_control(control_key, sliders, ["decoded (live)"], exact, set_coeffs, pad)
+
+
+def filmstrips(coeffs: torch.Tensor) -> list[list[str]]:
+    films = views.filmstrips(model, space, coeffs, ui.FILM_FRAMES)
+    return [[images.sprite(film)] for film in films]
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

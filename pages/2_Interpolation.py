@@ -85,10 +85,9 @@ def at_lambda() -> None:
             "ip_live_control",
             [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam}],
             [ui.label(name) for name in models],
-            [films],
             [images.data_url(images.to_uint8(at_lam[name])) for name in models],
             set_lam,
-            films_at=[lam],  # the λ filmstrip does not depend on λ itself
+            frames=[films],  # 25 decodes per model, and the same for every λ
         )
     if not live:
         st.session_state["ip_lambda"] = lam

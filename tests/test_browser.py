@@ -163,14 +163,13 @@ def test_live_slider_follows_a_drag_and_lands_on_the_exact_decode(page):
     shown = _png_pixels(canvas.get_attribute("data-exact"))
     # Exact up to one gray level (thread counts may round the last bit differently).
     assert np.abs(shown.astype(int) - _expected_ae_pixels(values).astype(int)).max() <= 1
-    # Then fresh filmstrips for the new code (the exact image usually comes first, with the
-    # old ones, but the frontend may merge both messages into one render; AppTest checks the
-    # order on the server, tests/test_pages.py).
+    # The exact image came first, with the old filmstrips; the fresh ones followed it.
     key = json.dumps(values, separators=(",", ":"))
     page.wait_for_function(
-        f"window.__leStats.exacts.some(e => e.fresh && e.values === {json.dumps(key)})",
-        timeout=60_000,
+        f"window.__leStats.films.some(f => f.at === {json.dumps(key)})", timeout=60_000
     )
+    exacts = [e["fresh"] for e in page.evaluate("window.__leStats.exacts") if e["values"] == key]
+    assert exacts and exacts[0] is False, exacts
     assert root.get_attribute("data-films-at") == root.get_attribute("data-values")
 
 

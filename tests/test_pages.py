@@ -79,6 +79,24 @@ def test_home_page():
     assert before["random samples"] != after["random samples"]
 
 
+def test_live_sliders_send_filmstrips_of_the_current_code():
+    at = _run(PAGES["sliders"])  # live dragging is on by default
+    ckpt, _ = _bundled("ae")
+    space = latent.slider_space(ckpt.model)
+    values = at.session_state["sl_coeffs_ae"]
+    at_values, sprites = at.session_state["sl_live_control_ae_films"]
+    assert at_values == values and len(sprites) == 16
+    films = views.filmstrips(ckpt.model, space, torch.tensor(values), ui.FILM_FRAMES)
+    assert sprites[5] == [images.sprite(films[5])]
+    # A new code (Random) gets new filmstrips in the same run.
+    at.button(key="sl_random").click().run()
+    assert not at.exception
+    new_at, new_sprites = at.session_state["sl_live_control_ae_films"]
+    assert new_at == at.session_state["sl_coeffs_ae"] != values
+    films = views.filmstrips(ckpt.model, space, torch.tensor(new_at), ui.FILM_FRAMES)
+    assert new_sprites[5] == [images.sprite(films[5])]
+
+
 def test_sliders_decode_exactly_what_they_show_and_switch_models():
     at = _run(PAGES["sliders"], sl_live=False)
     ckpt, _ = _bundled("ae")
@@ -196,36 +214,3 @@ def test_interpolation_between_two_seeds_uses_each_prior():
     ckpt, _ = _bundled("vae")
     a = ckpt.model.sample(1, torch.Generator().manual_seed(1))[0]
     assert at.session_state["ip_code_vae"] == pytest.approx(a.tolist(), abs=1e-6)
-
-
-def _two_phase_app():
-    import streamlit as st
-
-    from explorer import ui
-
-    st.session_state.setdefault("state", [0.0])
-    log = st.session_state.setdefault("log", [])
-
-    @st.fragment
-    def part():
-        state = list(st.session_state["state"])
-        value, at = ui.two_phase("ctl", state, lambda: f"films@{state}")
-        log.append((value, at))
-        ui.finish_fragment()
-
-    part()
-
-
-def test_two_phase_shows_the_kept_value_first_then_computes_the_fresh_one():
-    at = AppTest.from_function(_two_phase_app).run()
-    assert not at.exception
-    assert at.session_state["log"] == [("films@[0.0]", [0.0])]  # first visit: computed at once
-    at.session_state["state"] = [1.0]
-    at.session_state["ctl__released"] = True  # what the live control's release callback sets
-    at.run()
-    assert at.session_state["log"][1:] == [("films@[0.0]", [0.0]), ("films@[1.0]", [1.0])]
-    at.session_state["state"] = [2.0]  # any other change computes at once
-    at.run()
-    assert at.session_state["log"][3:] == [("films@[2.0]", [2.0])]
-    at.run()  # nothing changed: the kept value, no recompute
-    assert at.session_state["log"][4:] == [("films@[2.0]", [2.0])]

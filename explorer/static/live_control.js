@@ -1,15 +1,14 @@
 // Live latent control (Streamlit components v2). While a slider or the 2-D pad moves, each
 // canvas shows the filmstrip frame under the pointer, drawn on the next animation frame from
 // sprites the browser already holds; on release the exact value goes back to Python, which
-// decodes it exactly and sends fresh filmstrips. The exact image can arrive before them: a
-// filmstrip is used only while the other sliders sit where it was made (data.filmsAt), so a
-// drag in between keeps the exact image rather than showing frames of the old code.
+// decodes it exactly. Fresh filmstrips follow from a second component (live_films.js) later
+// in the same run; a filmstrip is used only while the other sliders sit where it was made
+// (filmsAt), so a drag in between keeps the exact image rather than frames of the old code.
 // Timings land in window.__leStats for bench/.
 
 const stats = (window.__leStats = window.__leStats || {
-  inputToFrame: [], releaseToExact: [], releaseToFresh: [], exacts: [], frames: 0,
+  inputToFrame: [], releaseToExact: [], releaseToFresh: [], exacts: [], films: [], frames: 0,
 });
-
 const KEEP = 2000; // timing samples kept per list
 
 function record(list, value) {
@@ -97,7 +96,8 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     wire(root, st, setStateValue);
   }
   st.data = data;
-  st.sprites = data.frames.map((perChannel) => perChannel.map(loadImage));
+  const films = data.films || window.__leFilms?.[data.id];
+  if (films) takeFilms(st, films);
   st.padSprites = data.pad ? data.pad.sprites.map(loadImage) : [];
   const exact = data.exact.map(loadImage);
   st.dom.inputs.forEach(({ input, out }, i) => {
@@ -120,28 +120,40 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     });
     stats.firstExactEpochMs = stats.firstExactEpochMs || performance.timeOrigin + performance.now();
     const values = JSON.stringify(data.sliders.map((s) => s.value));
-    const fresh = values === JSON.stringify(data.filmsAt);
-    record(stats.exacts, { values, fresh });
+    record(stats.exacts, { values, fresh: values === JSON.stringify(st.filmsAt) });
     if (st.sent !== null) {
       record(stats.releaseToExact, performance.now() - st.sent);
       st.released = st.sent;
       st.sent = null;
     }
-    if (fresh && st.released != null) {
-      record(stats.releaseToFresh, performance.now() - st.released);
-      st.released = null;
-    }
     root.dataset.values = values;
-    root.dataset.filmsAt = JSON.stringify(data.filmsAt);
+    noteFresh(st, root);
   };
   Promise.all(exact.map((img) => img.decode().catch(() => null))).then(drawExact);
   if (data.pad) drawPad(st);
   return undefined;
 }
 
+function takeFilms(st, films) {
+  const signature = films.frames.flat().join("|");
+  if (st.filmsSignature === signature) return; // the same sprites again (a rerun, same values)
+  st.filmsSignature = signature;
+  st.sprites = films.frames.map((perChannel) => perChannel.map(loadImage));
+  st.filmsAt = films.filmsAt;
+}
+
+function noteFresh(st, root) {
+  const at = JSON.stringify(st.filmsAt);
+  root.dataset.filmsAt = at;
+  if (st.released != null && root.dataset.values === at) {
+    record(stats.releaseToFresh, performance.now() - st.released);
+    st.released = null;
+  }
+}
+
 function filmFits(st, index) {
-  const at = st.data.filmsAt;
-  if (!at || !st.sprites[index]) return false; // filmstrips still on their way
+  const at = st.filmsAt;
+  if (!at || !st.sprites?.[index]) return false; // filmstrips still on their way
   return st.dom.inputs.every(({ input }, j) => j === index || Math.abs(Number(input.value) - at[j]) < 1e-6);
 }
 
@@ -178,6 +190,14 @@ function drawPad(st) {
 }
 
 function wire(root, st, setStateValue) {
+  if (st.onFilms) window.removeEventListener("le-films", st.onFilms);
+  st.onFilms = (event) => {
+    if (!st.data || event.detail.target !== st.data.id) return;
+    takeFilms(st, event.detail);
+    record(stats.films, { at: JSON.stringify(event.detail.filmsAt), time: performance.now() });
+    noteFresh(st, root);
+  };
+  window.addEventListener("le-films", st.onFilms);
   let raf = 0;
   const schedule = (fn) => {
     cancelAnimationFrame(raf);
