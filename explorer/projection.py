@@ -94,7 +94,10 @@ def tsne_map(
     return np.asarray(tsne.fit(np.asarray(codes, dtype=np.float64)))
 
 
-PLACE_ITERATIONS = 100  # optimisation steps for new points; their positions settle well before
+# Optimisation steps for new points. On the bundled VAE's 5,000-code map, 50 steps leave 50 prior
+# samples within 0.04 % of the map's size of where 250 steps (openTSNE's default) put them, in a
+# fifth of the time.
+PLACE_ITERATIONS = 50
 _PLACERS: dict[str, openTSNE.TSNEEmbedding] = {}  # per map, in memory: affinities take seconds
 
 
