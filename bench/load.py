@@ -54,6 +54,9 @@ async def _step_live(page, path: str, latencies: list[float]) -> int:
 
 async def _session(browser, url: str, deadline: float, out: dict) -> None:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    # Under 20 browsers on 2 cores a step can take over 30 s (Playwright's default timeout);
+    # a slow answer is a latency to report, so only waits past 2 minutes fail a session.
+    context.set_default_timeout(120_000)
     page = await context.new_page()
     try:
         while time.monotonic() < deadline:
