@@ -86,26 +86,29 @@ async def _start_training(browser, url: str) -> str:
     return "running"
 
 
-async def _drive(url: str, sessions: int, seconds: float, with_training: bool) -> dict:
+def _results() -> dict:
+    return {"latency_ms": [], "map_ms": [], "exceptions": 0, "rounds": 0, "errors": [],
+            "training": "off"}  # fmt: skip
+
+
+async def _drive(url: str, sessions: int, seconds: float, with_training: bool, out: dict) -> None:
+    """Run ``sessions`` concurrent sessions for ``seconds``, adding their results to ``out``."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        training = await _start_training(browser, url) if with_training else "off"
-        out = {"latency_ms": [], "map_ms": [], "exceptions": 0, "rounds": 0, "errors": []}
+        if with_training:
+            out["training"] = await _start_training(browser, url)
         deadline = time.monotonic() + seconds
         await asyncio.gather(*(_session(browser, url, deadline, out) for _ in range(sessions)))
         await browser.close()
-    out["training"] = training
-    return out
 
 
 SETTLE_S = TRIM_INTERVAL_S + 5  # after sessions close: the server drops them, trims its heap
 
 
-SESSION_TTL_S = (
-    120  # Streamlit keeps a closed session's state this long (server.disconnectedSessionTTL)
-)
+# Streamlit keeps a closed session's state this long (server.disconnectedSessionTTL).
+SESSION_TTL_S = 120
 
 
 def run(
@@ -126,33 +129,33 @@ def run(
         stop = threading.Event()
         began = time.monotonic()
 
+        def rss_mb() -> float:
+            return server.memory_info().rss / 2**20
+
         def sample() -> None:
             while not stop.wait(1.0):
-                rss.append((round(time.monotonic() - began, 1), server.memory_info().rss / 2**20))
+                rss.append((round(time.monotonic() - began, 1), rss_mb()))
+
+        def visit_once() -> None:  # one session, one round through every page, then idle
+            asyncio.run(_drive(url, 1, 1.0, False, _results()))
+            time.sleep(SETTLE_S)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        asyncio.run(_drive(url, 1, 1.0, False))  # warm-up: one round through every page
-        time.sleep(SETTLE_S)
-        idle_warm = server.memory_info().rss / 2**20
+        visit_once()  # warm-up
+        idle_warm = rss_mb()
         load_start = len(rss)
-        out = {"latency_ms": [], "map_ms": [], "exceptions": 0, "rounds": 0, "errors": []}
+        out = _results()
         after_close = []
         for _ in range(waves):
-            wave = asyncio.run(_drive(url, sessions, seconds, with_training))
-            for key in ("latency_ms", "map_ms", "errors"):
-                out[key] += wave[key]
-            out["exceptions"] += wave["exceptions"]
-            out["rounds"] += wave["rounds"]
-            out["training"] = wave["training"]
+            asyncio.run(_drive(url, sessions, seconds, with_training, out))
             time.sleep(SETTLE_S)
-            after_close.append(server.memory_info().rss / 2**20)
+            after_close.append(rss_mb())
         after_ttl = None
         if ttl:
             time.sleep(SESSION_TTL_S + 5)
-            asyncio.run(_drive(url, 1, 1.0, False))
-            time.sleep(SETTLE_S)
-            after_ttl = server.memory_info().rss / 2**20
+            visit_once()
+            after_ttl = rss_mb()
         stop.set()
         sampler.join()
     lat = out["latency_ms"]

@@ -11,7 +11,6 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import streamlit as st
@@ -33,7 +32,6 @@ LABELS = {
 }
 
 torch.set_num_threads(1)
-T = TypeVar("T")
 
 
 def label(name: str) -> str:

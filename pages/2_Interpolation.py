@@ -1,5 +1,7 @@
 """Interpolation: decode the path between two codes, for the AE and VAE side by side."""
 
+import functools
+
 import numpy as np
 import streamlit as st
 import torch
@@ -68,6 +70,15 @@ def set_lam(values: list[float]) -> None:
     st.session_state["ip_lam"] = round(float(values[0]), 2)
 
 
+@functools.cache  # a new function each full run: decoded once per endpoints and mode, not per λ
+def lambda_films() -> list[str]:
+    """Each model's λ filmstrip, as one sprite per model."""
+    return [
+        images.sprite(views.lambda_frames(c.model, *ends[name], ui.FILM_FRAMES, mode))
+        for name, c in models.items()
+    ]
+
+
 @st.fragment
 def at_lambda() -> None:
     """The λ control and w* of each model; moving λ reruns only this part of the page."""
@@ -77,17 +88,13 @@ def at_lambda() -> None:
     live = st.toggle("Live dragging", value=True, key="ip_live",
                      help="Both images follow the λ slider while you drag; turn off for a standard slider.")  # fmt: skip
     if live:
-        films = [
-            images.sprite(views.lambda_frames(c.model, *ends[name], ui.FILM_FRAMES, mode))
-            for name, c in models.items()
-        ]
         live = ui.live_control(
             "ip_live_control",
             [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam}],
             [ui.label(name) for name in models],
             [images.data_url(images.to_uint8(at_lam[name])) for name in models],
             set_lam,
-            frames=[films],  # 25 decodes per model, and the same for every λ
+            frames=[lambda_films()],  # the same for every λ
         )
     if not live:
         st.session_state["ip_lambda"] = lam

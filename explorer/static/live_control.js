@@ -90,7 +90,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     root.className = "le-root";
     parentElement.appendChild(root);
   }
-  const st = root.__le || (root.__le = { dragging: false, pending: null, sent: null, dom: null });
+  const st = root.__le || (root.__le = { dragging: false, sent: null, dom: null });
   if (!st.dom || st.dom.signature !== signature(data)) {
     st.dom = build(root, data);
     wire(root, st, setStateValue);
