@@ -12,6 +12,11 @@ st.markdown(
     "**DCGAN** trained on handwritten digits. Use the pages on the left: drag latent sliders, "
     "interpolate between digits, map the codes with t-SNE, and break the ELBO into its terms."
 )
+st.page_link(
+    "pages/0_AE_vs_VAE.py",
+    label="Start here: **AE vs VAE**, the same network trained with two objectives, side by side",
+    icon=":material/compare:",
+)
 ui.formula(
     r"\mathcal{L}(x) = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))",
     "A VAE is trained to maximise this lower bound on log p(x): reconstruct well, and keep each "

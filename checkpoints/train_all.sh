@@ -6,4 +6,5 @@ python -m explorer.train classifier --no-progress
 python -m explorer.train vae --no-progress
 python -m explorer.train ae --no-progress
 python -m explorer.train vae --latent-dim 2 --out checkpoints/vae2d.safetensors --no-progress
+python -m explorer.train ae --latent-dim 2 --out checkpoints/ae2d.safetensors --no-progress
 python -m explorer.train gan --no-progress

@@ -129,3 +129,93 @@ def kl_heatmap(steps: list[int], kl_rows: list[list[float]], title: str) -> go.F
     )
     fig.update_layout(title=title, xaxis_title="step", **_LAYOUT)
     return fig
+
+
+HOLE_COLORS = [[0.0, "rgba(220,30,30,0.75)"], [0.9, "rgba(220,30,30,0.0)"], [1.0, "rgba(0,0,0,0)"]]
+
+
+def atlas(
+    tiles_png: str,
+    window: tuple[float, float],
+    confidence: np.ndarray,
+    codes: np.ndarray,
+    labels: np.ndarray,
+    title: str,
+    paths: dict[str, np.ndarray] | None = None,
+    point: tuple[float, float] | None = None,
+    prior_box: float = 3.0,
+    clickable: int = 41,
+    legend: bool = True,
+) -> go.Figure:
+    """A 2-D latent plane: decoded digits as the background (a PNG data URL covering ``window``),
+    low classifier confidence in red over it, codes coloured by digit, the prior's ±3σ box, and
+    an invisible grid of points so that a click anywhere selects a point of the plane."""
+    low, high = window
+    fig = go.Figure()
+    axis = np.linspace(low, high, len(confidence))
+    fig.add_trace(
+        go.Heatmap(
+            x=axis, y=axis[::-1], z=confidence, zmin=0, zmax=1, colorscale=HOLE_COLORS,
+            showscale=False, hovertemplate="confidence %{z:.2f}<extra></extra>",
+        )
+    )  # fmt: skip
+    grid = np.linspace(low, high, clickable)
+    gx, gy = np.meshgrid(grid, grid)
+    fig.add_trace(
+        go.Scatter(
+            x=gx.ravel(), y=gy.ravel(), mode="markers", name="click", showlegend=False,
+            marker={"size": 12, "opacity": 0}, hovertemplate="z = (%{x:.2f}, %{y:.2f})<extra></extra>",
+        )
+    )  # fmt: skip
+    for digit in range(10):
+        rows = labels == digit
+        fig.add_trace(
+            go.Scatter(
+                x=codes[rows, 0], y=codes[rows, 1], mode="markers", name=str(digit),
+                marker={"color": DIGIT_COLORS[digit], "size": 5, "line": {"width": 0.5, "color": "white"}},
+                hovertemplate=f"digit {digit}<extra></extra>",
+            )
+        )  # fmt: skip
+    for name, path in (paths or {}).items():
+        fig.add_trace(
+            go.Scatter(
+                x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name,
+                line={"color": "yellow", "width": 3}, marker={"size": 6, "color": "yellow"},
+                hoverinfo="skip",
+            )
+        )  # fmt: skip
+    if point is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[point[0]], y=[point[1]], mode="markers", name="clicked", hoverinfo="skip",
+                marker={"symbol": "x", "size": 16, "color": "white", "line": {"width": 2, "color": "black"}},
+            )
+        )  # fmt: skip
+    fig.add_shape(
+        type="rect", x0=-prior_box, y0=-prior_box, x1=prior_box, y1=prior_box,
+        line={"color": "white", "dash": "dash", "width": 1.5},
+    )  # fmt: skip
+    fig.add_layout_image(
+        source=tiles_png, xref="x", yref="y", x=low, y=high, sizex=high - low, sizey=high - low,
+        sizing="stretch", layer="below",
+    )  # fmt: skip
+    fig.update_xaxes(range=[low, high], title="z0", showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[low, high], title="z1", showgrid=False, zeroline=False,
+                     scaleanchor="x", scaleratio=1)  # fmt: skip
+    fig.update_layout(
+        title=title, clickmode="event+select", dragmode="pan", showlegend=legend,
+        legend={"title": {"text": "digit"}, "orientation": "h", "y": -0.12, "x": 0},
+        plot_bgcolor="black", **{**_LAYOUT, "height": 440, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}},
+    )  # fmt: skip
+    return fig
+
+
+def distributions(values: dict[str, np.ndarray], title: str, y_title: str) -> go.Figure:
+    """Box plots with every point, one per model, of one measure on one y-axis, so the models
+    compare at a glance."""
+    fig = go.Figure()
+    for model, array in values.items():
+        fig.add_trace(go.Box(y=array, name=model, boxpoints="all", jitter=0.4, pointpos=0,
+                             marker={"size": 3, "opacity": 0.5}, boxmean=True))  # fmt: skip
+    fig.update_layout(title=title, yaxis_title=y_title, showlegend=False, **_LAYOUT)
+    return fig

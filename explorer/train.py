@@ -53,6 +53,7 @@ class TrainArgs:
     dataset: str = "mnist"
     seed: int = 0
     test_size: int = data.DEFAULT_TEST_SIZE
+    split_seed: int | None = None  # None: the split follows --seed
     out: str = ""
     run_dir: str = ""
     device: str = "auto"
@@ -65,7 +66,8 @@ class TrainArgs:
         return ModelConfig(self.model, self.latent_dim, self.width)
 
     def split(self) -> data.Split:
-        return data.Split(self.dataset, self.seed, self.test_size)
+        seed = self.seed if self.split_seed is None else self.split_seed
+        return data.Split(self.dataset, seed, self.test_size)
 
     @property
     def resume_path(self) -> Path:
@@ -285,6 +287,12 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     )
     parser.add_argument("--test-size", type=int, default=data.DEFAULT_TEST_SIZE)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--split-seed",
+        type=int,
+        help="seed of the train/test split (default: --seed); fix it to train replicates of a "
+        "model that differ only in initialisation and batch order",
+    )
     parser.add_argument("--out", help="checkpoint file (default checkpoints/<model>.safetensors)")
     parser.add_argument("--run-dir", help="metrics.jsonl and samples/ (default runs/<out name>)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -307,6 +315,7 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
             beta=ns.beta,
             dataset=ns.dataset,
             seed=ns.seed,
+            split_seed=ns.split_seed,
             test_size=ns.test_size,
             out=ns.out,
             run_dir=ns.run_dir,

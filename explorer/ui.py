@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import checkpoints, data, images, views
+from explorer import checkpoints, data, images, urlstate, views
 from explorer.checkpoints import Checkpoint, CheckpointError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +27,7 @@ LABELS = {
     "ae": "AE (d=16)",
     "vae": "VAE (d=16)",
     "vae2d": "VAE (d=2)",
+    "ae2d": "AE (d=2)",
     "gan": "DCGAN (z=100)",
     "classifier": "Digit classifier",
 }
@@ -308,6 +309,7 @@ def live_filmstrips(key: str, state: list[float], compute: Callable[[], list[lis
 
 PAGES = [
     ("streamlit_app.py", "Home", ":material/home:"),
+    ("pages/0_AE_vs_VAE.py", "AE vs VAE", ":material/compare:"),
     ("pages/1_Latent_sliders.py", "Latent sliders", ":material/tune:"),
     ("pages/2_Interpolation.py", "Interpolation", ":material/linear_scale:"),
     ("pages/3_Latent_map.py", "Latent map", ":material/scatter_plot:"),
@@ -334,6 +336,33 @@ def page_setup(title: str) -> None:
         page_title=f"{title} · Latent Explorer", page_icon=":material/scatter_plot:", layout="wide"
     )
     _heap_trimmer()
+    # Streamlit's default top padding (6 rem) pushes the main image below a projector's fold.
+    st.html("<style>.stMainBlockContainer {padding-top: 2.5rem;}</style>")
     with st.sidebar:
         for path, label_text, icon in PAGES:
             st.page_link(path, label=label_text, icon=icon)
+
+
+def url_state(fields: list[urlstate.Field], page: str) -> bool:
+    """Settings from the URL when it carries ones this session did not write (a shared link, or
+    an edited address); True when it did. A bad value falls back to its default with a short
+    notice. Keys not yet set get their defaults, and every field keeps its value while its
+    widget is not on the page (Streamlit drops a widget's state in runs that do not draw it)."""
+    params = st.query_params.to_dict()
+    applied = bool(params) and params != st.session_state.get(f"_url_{page}")
+    if applied:
+        values, notices = urlstate.decode(fields, params)
+        st.session_state.update(values)
+        for notice in notices:
+            st.warning(notice, icon=":material/link_off:")
+    for field in fields:
+        st.session_state[field.key] = st.session_state.get(field.key, field.default)
+    return applied
+
+
+def write_url_state(fields: list[urlstate.Field], page: str) -> None:
+    """Write the page's settings to the URL (only those that differ from the defaults)."""
+    params = urlstate.encode(fields, st.session_state)
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+    st.session_state[f"_url_{page}"] = params

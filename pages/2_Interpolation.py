@@ -19,9 +19,13 @@ ui.formula(
     "interpolation (Ω: the angle between a and b) keeps Gaussian codes at a typical norm.",
 )
 
-encoders = [n for n in ui.available(("ae", "vae")) if n in ("ae", "vae")] or ui.available(
-    ("ae", "vae")
-)
+PAIRS = {
+    "16d": ("ae", "vae"),
+    "2d": ("ae2d", "vae2d"),
+}  # AE and VAE that differ only in the objective
+pair_choice = st.radio("Models", list(PAIRS), horizontal=True, key="ip_models",
+                       format_func=lambda p: f"AE and VAE, d = {p[:-1]}")  # fmt: skip
+encoders = [n for n in ui.available(("ae", "vae")) if n in PAIRS[pair_choice]]
 ref = ui.load_or_explain(encoders[0]) if encoders else None
 classifier = ui.load_or_explain("classifier")
 if ref is None:

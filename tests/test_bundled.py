@@ -6,7 +6,7 @@ import torch
 from explorer import checkpoints, data, objectives
 from tests.conftest import BUNDLED
 
-NAMES = ["ae", "vae", "vae2d", "gan", "classifier"]
+NAMES = ["ae", "vae", "ae2d", "vae2d", "gan", "classifier"]
 
 
 def test_every_model_the_app_needs_is_bundled_and_small():
@@ -24,6 +24,18 @@ def test_reported_held_out_metrics_reproduce(name):
     for key, value in ckpt.meta["metrics"].items():
         if isinstance(value, float):
             assert again[key] == pytest.approx(value, rel=1e-3, abs=1e-4), key
+
+
+def test_each_ae_vae_pair_differs_only_in_the_objective():
+    # The AE-vs-VAE page and bench.smoothness compare these pairs; any other difference in the
+    # recipe would make the comparison unfair.
+    for ae_name, vae_name in (("ae", "vae"), ("ae2d", "vae2d")):
+        ae, vae = (checkpoints.load(BUNDLED / f"{n}.safetensors") for n in (ae_name, vae_name))
+        assert ae.config.kind == "ae" and vae.config.kind == "vae"
+        recipe_ae, recipe_vae = ae.meta["train"], vae.meta["train"]
+        for key in ("latent_dim", "width", "epochs", "batch_size", "lr", "dataset", "seed"):
+            assert recipe_ae[key] == recipe_vae[key], (ae_name, key)
+        assert ae.meta["split"] == vae.meta["split"]
 
 
 def test_bundled_quality_floor():
