@@ -144,6 +144,17 @@ def _raw_slider_space(model: LatentModel, n_directions: int, seed: int) -> Slide
     )
 
 
+def covering_bounds(space: SliderSpace, values: list[float]) -> tuple[list[float], list[float]]:
+    """Slider bounds on the 0.01 grid that hold the space's range and the given values too, so a
+    code outside the usual range (an AE code past its 99th percentile, a rare prior sample) is
+    shown where it is instead of being clipped."""
+    lows, highs = [], []
+    for low, high, value in zip(space.low.tolist(), space.high.tolist(), values, strict=True):
+        lows.append(round(min(low, math.floor(value / SLIDER_STEP + 1e-4) * SLIDER_STEP), 2))
+        highs.append(round(max(high, math.ceil(value / SLIDER_STEP - 1e-4) * SLIDER_STEP), 2))
+    return lows, highs
+
+
 def principal_directions(
     codes: torch.Tensor, k: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -145,7 +145,6 @@ def atlas(
     point: tuple[float, float] | None = None,
     prior_box: float = 3.0,
     clickable: int = 41,
-    legend: bool = True,
 ) -> go.Figure:
     """A 2-D latent plane: decoded digits as the background (a PNG data URL covering ``window``),
     low classifier confidence in red over it, codes coloured by digit, the prior's ±3σ box, and
@@ -203,11 +202,19 @@ def atlas(
     fig.update_yaxes(range=[low, high], title="z1", showgrid=False, zeroline=False,
                      scaleanchor="x", scaleratio=1)  # fmt: skip
     fig.update_layout(
-        title=title, clickmode="event+select", dragmode="pan", showlegend=legend,
-        legend={"title": {"text": "digit"}, "orientation": "h", "y": -0.12, "x": 0},
+        title=title, clickmode="event+select", dragmode="pan", showlegend=False,
         plot_bgcolor="black", **{**_LAYOUT, "height": 440, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}},
     )  # fmt: skip
     return fig
+
+
+def digit_key() -> str:
+    """One line of HTML naming the digit colours (a legend that costs one line, not a column)."""
+    chips = "".join(
+        f'<span style="color:{color};font-size:1.2em">●</span>&nbsp;{digit}&emsp;'
+        for digit, color in enumerate(DIGIT_COLORS)
+    )
+    return f"<div style='font-size:0.9em'>digit:&emsp;{chips}</div>"
 
 
 def distributions(values: dict[str, np.ndarray], title: str, y_title: str) -> go.Figure:

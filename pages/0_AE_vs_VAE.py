@@ -184,9 +184,10 @@ def show_atlas() -> None:
         grid, tiles = atlas(name, ckpts[name].sha256, window)
         path = {f"pair #{selected}": paths[name].codes[selected]} if paths else None
         fig = plots.atlas(tiles, window, grid.confidence, codes[name], labels, ui.label(name),
-                          path, point, legend=True)  # fmt: skip
+                          path, point)  # fmt: skip
         column.plotly_chart(fig, key=f"cmp_atlas_{name}", on_select=lambda n=name: clicked(n),
                             selection_mode="points", config={"displaylogo": False})  # fmt: skip
+    st.html(plots.digit_key())
     st.segmented_control("Window", ["codes", "prior"], key="cmp_window", required=True,
                          format_func={"codes": "Holds both models' codes",
                                       "prior": "The prior's ±3σ box"}.get)  # fmt: skip

@@ -1,5 +1,6 @@
 """Latent sliders: move one latent coordinate at a time and watch the decoded digit change."""
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -49,32 +50,46 @@ else:
 keys = [f"sl_{name}_{i}" for i in range(len(space.labels))]
 control_key = f"sl_live_control_{name}"
 truth = f"sl_coeffs_{name}"  # the one copy of the slider values, shared by both controls
-start = space.from_code(start_code).clamp(space.low, space.high)
+start = space.from_code(start_code)  # never clipped: the sliders widen to hold it (below)
 
 
-lows = [round(float(v), 2) for v in space.low]  # on the 0.01 grid already (latent.slider_space)
-highs = [round(float(v), 2) for v in space.high]
+def bounds() -> tuple[list[float], list[float]]:
+    """The sliders' bounds: the model's range, widened where the current code lies outside it."""
+    return latent.covering_bounds(space, st.session_state[truth])
 
 
-def clamp(i: int, value: float) -> float:
+def clamp(i: int, value: float, lows: list[float], highs: list[float]) -> float:
     return min(max(round(float(value), 2), lows[i]), highs[i])
 
 
 def set_coeffs(values: list[float]) -> None:
-    st.session_state[truth] = [clamp(i, v) for i, v in enumerate(values)]
+    """Values from a control, kept within the bounds it showed."""
+    lows, highs = bounds()
+    st.session_state[truth] = [clamp(i, v, lows, highs) for i, v in enumerate(values)]
 
 
 def set_one(i: int, key: str) -> None:
-    st.session_state[truth][i] = clamp(i, st.session_state[key])
+    lows, highs = bounds()
+    st.session_state[truth][i] = clamp(i, st.session_state[key], lows, highs)
 
 
-b1, b2, _ = st.columns([1, 1, 6])
-reset = b1.button("Reset", key="sl_reset")
+def go_to(code: torch.Tensor) -> None:
+    st.session_state[truth] = [round(float(v), 2) for v in space.from_code(code)]
+
+
+buttons = st.columns([1, 2, 2, 3] if ckpt.config.kind == "ae" else [1, 2, 5])
+reset = buttons[0].button("Reset", key="sl_reset")
 if reset or st.session_state.get(f"sl_origin_{name}") != origin or truth not in st.session_state:
     st.session_state[f"sl_origin_{name}"] = origin
-    set_coeffs(start.tolist())
-if b2.button("Random", key="sl_random"):
-    set_coeffs(space.from_code(model.sample(1)[0]).clamp(space.low, space.high).tolist())
+    go_to(start_code)
+if buttons[1].button("Random N(0, I)" if ckpt.config.kind == "ae" else "Random", key="sl_random",
+                     help="A code drawn from the standard normal prior."):  # fmt: skip
+    go_to(torch.randn(1, model.latent_dim)[0] if ckpt.config.kind == "ae" else model.sample(1)[0])
+if ckpt.config.kind == "ae" and buttons[2].button(
+    "Random from the fitted Gaussian", key="sl_random_fitted",
+    help="An AE has no prior: this draws from a Gaussian fitted to its training codes.",
+):  # fmt: skip
+    go_to(model.sample(1)[0])
 live = st.toggle("Live dragging", value=True, key="sl_live",
                  help="The digit follows the pointer while you drag; turn off for standard sliders.")  # fmt: skip
 
@@ -85,7 +100,11 @@ def explore() -> None:
     coeffs = torch.tensor(st.session_state[truth])
     z = space.to_code(coeffs)
     image = views.decode(model, z)[0]
-    shown = live and live_control(coeffs, image)
+    lows, highs = bounds()
+    wide = dataclasses.replace(space, low=torch.tensor(lows), high=torch.tensor(highs))
+    widened = [f"{space.labels[i]} (to {lows[i]:.2f}…{highs[i]:.2f})" for i in range(len(lows))
+               if lows[i] < float(space.low[i]) - 1e-6 or highs[i] > float(space.high[i]) + 1e-6]  # fmt: skip
+    shown = live and live_control(coeffs, image, lows, highs)
     if not shown:
         sliders, _ = st.columns([3, 2])
         with sliders:
@@ -100,14 +119,21 @@ def explore() -> None:
     if start_image is not None:
         with c2:
             ui.show_digit(start_image, "start image")
-    traversal(coeffs)
+    if widened:
+        st.caption(
+            "This code lies outside the usual slider range, so these sliders were widened to "
+            "hold it (nothing is clipped): " + ", ".join(widened) + "."
+        )
+    traversal(coeffs, wide)
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
         manifold(z)
     if shown:
-        ui.live_filmstrips(control_key, st.session_state[truth], lambda: filmstrips(coeffs))
+        ui.live_filmstrips(control_key, st.session_state[truth], lambda: filmstrips(coeffs, wide))
 
 
-def live_control(coeffs: torch.Tensor, image: torch.Tensor) -> bool:
+def live_control(
+    coeffs: torch.Tensor, image: torch.Tensor, lows: list[float], highs: list[float]
+) -> bool:
     """The live control (the 2-D pad too, for the 2-D VAE); its filmstrips come last."""
     pad = None
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
@@ -121,8 +147,8 @@ def live_control(coeffs: torch.Tensor, image: torch.Tensor) -> bool:
     return ui.live_control(control_key, sliders, ["decoded (live)"], exact, set_coeffs, pad)
 
 
-def filmstrips(coeffs: torch.Tensor) -> list[list[str]]:
-    films = views.filmstrips(model, space, coeffs, ui.FILM_FRAMES)
+def filmstrips(coeffs: torch.Tensor, wide: latent.SliderSpace) -> list[list[str]]:
+    films = views.filmstrips(model, wide, coeffs, ui.FILM_FRAMES)
     return [[images.sprite(film)] for film in films]
 
 
@@ -133,12 +159,12 @@ def pad_sprite(name: str, sha: str) -> str:
     return images.sprite(views.decode(ui.load(name).model, grid_codes)[:, 0], ui.PAD_FRAMES)
 
 
-def traversal(coeffs: torch.Tensor) -> None:
+def traversal(coeffs: torch.Tensor, wide: latent.SliderSpace) -> None:
     st.subheader("Traversal")
     dim = st.selectbox(
         "Slider to sweep", range(len(keys)), format_func=lambda i: space.labels[i], key="sl_dim"
     )
-    values = space.values(dim, 11)
+    values = wide.values(dim, 11)
     frames = views.decode(model, space.to_code(latent.traversal(coeffs, dim, values)))
     ui.show_strip(
         frames, f"{space.labels[dim]} from {values[0]:.2f} to {values[-1]:.2f}, the others fixed"

@@ -224,3 +224,41 @@ def test_pad_moves_two_latents_at_once_and_lands_on_the_exact_decode(page):
     expected = images.to_uint8(views.decode(vae2d, torch.tensor(values))[0])
     shown = _png_pixels(canvas.get_attribute("data-exact"))
     assert np.abs(shown.astype(int) - expected.astype(int)).max() <= 1
+
+
+def _captions(page) -> list[str]:
+    return page.locator('[data-testid="stImage"]').all_inner_texts()
+
+
+def test_ae_vs_vae_atlas_click_decodes_both_models_and_a_preset_opens_its_view(page):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    try:
+        page.goto(f"{page.base_url}/AE_vs_VAE")
+        page.wait_for_function(
+            "document.querySelectorAll('.js-plotly-plot .nsewdrag').length == 2", timeout=180_000
+        )
+        wait_idle(page, 120_000)
+        charts = page.locator(".js-plotly-plot")
+        assert charts.first.bounding_box()["y"] < 720  # the atlas starts above a projector's fold
+        before = _captions(page)
+        assert all(" at (0.00, 0.00): reads " in c for c in before) and len(before) == 2
+        drag = charts.first.locator(".nsewdrag").first
+        box = drag.bounding_box()
+        page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.3 * box["height"])
+        _changes(page, lambda: str(_captions(page)), str(before), timeout_s=60)
+        points = {c.split(" at ")[1].split(":")[0] for c in _captions(page)}
+        assert len(points) == 1 and points != {"(0.00, 0.00)"}  # both models, the same point
+        x, y = (float(v) for v in points.pop().strip("()").split(","))
+        assert x < 0 < y  # upper left of the plane, where the click was
+        page.wait_for_function("location.search.includes('z=')", timeout=30_000)  # a link to it
+
+        page.get_by_role("button", name="A hole in the AE").click()
+        page.get_by_text("Pair #").first.wait_for(timeout=120_000)
+        wait_idle(page, 120_000)
+        page.wait_for_function("location.search.includes('preset=hole')", timeout=30_000)
+        assert "view=pairs" in page.url
+        assert page.locator('[data-testid="stAlert"]').filter(has_text="A hole in the AE").count()
+        assert any("lowest confidence" in c for c in _captions(page))
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})

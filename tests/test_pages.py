@@ -4,16 +4,19 @@ Streamlit names each media file by a hash of its bytes, so comparing an image el
 the id of the PNG we expect checks the exact pixels the page shows.
 """
 
+import functools
+
 import numpy as np
 import pytest
 import torch
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from explorer import checkpoints, data, images, latent, ui, views
+from explorer import checkpoints, compare, data, images, latent, smoothness, ui, views
 from tests.conftest import BUNDLED, ROOT
 
 PAGES = {
+    "compare": "pages/0_AE_vs_VAE.py",
     "sliders": "pages/1_Latent_sliders.py",
     "interpolation": "pages/2_Interpolation.py",
     "map": "pages/3_Latent_map.py",
@@ -52,8 +55,8 @@ def _images(at: AppTest) -> dict[str, str]:
     return found
 
 
-def _id(image: torch.Tensor) -> str:
-    return _calculate_file_id(images.digit_png(image), "image/png")
+def _id(image: torch.Tensor, scale: int = images.DISPLAY_SCALE) -> str:
+    return _calculate_file_id(images.digit_png(image, scale), "image/png")
 
 
 def _sliders(at: AppTest, name: str) -> list:
@@ -214,3 +217,109 @@ def test_interpolation_between_two_seeds_uses_each_prior():
     ckpt, _ = _bundled("vae")
     a = ckpt.model.sample(1, torch.Generator().manual_seed(1))[0]
     assert at.session_state["ip_code_vae"] == pytest.approx(a.tolist(), abs=1e-6)
+
+
+def _decoded_at(name: str, x: float, y: float) -> torch.Tensor:
+    return views.decode(_bundled(name)[0].model, torch.tensor([[x, y]]))[0]
+
+
+def test_ae_vs_vae_atlas_decodes_the_chosen_point_with_both_models():
+    at = _run(PAGES["compare"])
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2 and all('"layout"' in c.proto.spec for c in charts)
+    shown = _images(at)
+    assert shown["AE (d=2) at (0.00, 0.00): reads " + _reads("ae2d", 0, 0)] == _id(
+        _decoded_at("ae2d", 0, 0), 4
+    )
+    at.number_input(key="cmp_x").set_value(-4.5).run()
+    assert at.session_state["cmp_point"] == [-4.5, 0.0]
+    for name in ("ae2d", "vae2d"):
+        caption = f"{ui.label(name)} at (-4.50, 0.00): reads {_reads(name, -4.5, 0)}"
+        assert _images(at)[caption] == _id(_decoded_at(name, -4.5, 0), 4)
+    assert at.query_params["z"] == "-4.5,0"  # the link now reopens this point
+
+
+def _reads(name: str, x: float, y: float) -> str:
+    clf = _bundled("classifier")[0].model
+    probs = compare.probabilities(clf, _decoded_at(name, x, y).unsqueeze(0))[0]
+    return f"{int(probs.argmax())} ({float(probs.max()):.2f})"
+
+
+@functools.cache
+def _study(name: str) -> compare.PairStudy:
+    ckpt, test = _bundled(name)
+    clf = _bundled("classifier")[0].model
+    pairs = smoothness.random_pairs(test.labels.numpy(), 200, 0)
+    return compare.pair_study(ckpt.model, clf, views.encode(ckpt.model, test.images), pairs)
+
+
+@pytest.mark.parametrize("preset", ["hole", "ae_wins"])
+def test_ae_vs_vae_pair_presets_open_the_pair_their_rule_names(preset):
+    at = _run(PAGES["compare"])
+    at.button(key=f"cmp_p_{preset}").click().run()
+    assert not at.exception
+    ae, vae = _study("ae2d"), _study("vae2d")
+    chosen = compare.presets(ae, vae)[preset]
+    assert at.session_state["cmp_view"] == "pairs"
+    assert at.session_state["cmp_selected"] == chosen.index
+    assert f"{100 * chosen.share:.0f} % of the pairs" in at.info[0].value
+    frames = views.decode(_bundled("ae2d")[0].model, torch.from_numpy(ae.codes[chosen.index]))
+    strip = images.png_bytes(images.grid(frames, ncol=len(frames)), 3)
+    assert _calculate_file_id(strip, "image/png") in _images(at).values()
+    # The three distributions and the sortable table of every pair.
+    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe) == 1
+
+
+def test_ae_vs_vae_opens_from_a_link_and_survives_a_bad_one():
+    at = _page(PAGES["compare"])
+    at.query_params["preset"] = "hole"
+    at.query_params["pair"] = "16d"
+    at.run()
+    assert not at.exception
+    chosen = compare.presets(_study("ae"), _study("vae"))["hole"]
+    assert at.session_state["cmp_view"] == "pairs"
+    assert at.session_state["cmp_selected"] == chosen.index
+    bad = _page(PAGES["compare"])
+    bad.query_params["view"] = "holes"
+    bad.query_params["pairs"] = "1e9"
+    bad.run()
+    assert not bad.exception and len(bad.warning) == 2
+    assert bad.session_state["cmp_view"] == "atlas" and bad.session_state["cmp_n_pairs"] == 200
+
+
+def test_ae_vs_vae_samples_decode_the_same_prior_codes_for_both():
+    at = _run(PAGES["compare"], cmp_view="samples")
+    clf = _bundled("classifier")[0].model
+    for name, caption in zip(("ae2d", "vae2d"), at.caption[1:3], strict=True):
+        model = _bundled(name)[0].model
+        report = compare.sample_report(model, clf, compare.prior_codes(1000, 2, 0))
+        assert report.share().text(percent=True) in caption.value
+    assert "percentage points" in at.markdown[-1].value or any(
+        "percentage points" in m.value for m in at.markdown
+    )
+
+
+def test_ae_sliders_widen_to_hold_a_start_code_instead_of_clipping_it():
+    ckpt, test = _bundled("ae")
+    codes = views.encode(ckpt.model, test.images)
+    outside = (codes < ckpt.model.code_low) | (codes > ckpt.model.code_high)
+    row = int(torch.nonzero(outside.any(1))[0])
+    digit = int(test.labels[row])
+    index = int(np.flatnonzero(test.labels.numpy() == digit).tolist().index(row))
+    at = _run(PAGES["sliders"], sl_live=False, sl_digit_ae_class=digit, sl_digit_ae_index=index)
+    sliders = _sliders(at, "ae")
+    values = torch.tensor([s.value for s in sliders])
+    assert values == pytest.approx(codes[row], abs=0.006)  # the code itself, to the 0.01 grid
+    assert all(s.min <= s.value <= s.max for s in sliders)
+    dim = int(torch.nonzero(outside[row])[0])
+    assert sliders[dim].value < float(ckpt.model.code_low[dim]) or sliders[dim].value > float(
+        ckpt.model.code_high[dim]
+    )
+    assert any("widened" in c.value and f"z{dim} " in c.value for c in at.caption)
+    assert _images(at)["decoded from the sliders"] == _id(views.decode(ckpt.model, values)[0])
+    # An AE has no prior: Random offers N(0, I) and the fitted Gaussian, each labelled.
+    assert at.button(key="sl_random").label == "Random N(0, I)"
+    assert at.button(key="sl_random_fitted").label == "Random from the fitted Gaussian"
+    at.button(key="sl_random").click().run()
+    sliders = _sliders(at, "ae")
+    assert all(s.min <= s.value <= s.max for s in sliders) and not at.exception
