@@ -10,7 +10,8 @@ on the bundled split's 500 held-out digits (see explorer/smoothness.py for the d
    lowest confidence and share of frames read with confidence ≥ 0.9 (frames between the
    endpoints), and the largest jump between frames;
 3. 1,000 samples from N(0, I) (AE: also its fitted Gaussian): share read with confidence ≥ 0.9,
-   mean classifier entropy; 500 of them for the Fréchet distance to the 500 held-out digits.
+   mean classifier entropy, the entropy of the digits read (diversity); 500 of them for the
+   Fréchet distance to the 500 held-out digits.
 Every figure has a 95 % percentile-bootstrap interval; VAE − AE differences are bootstrapped
 per pair (or per shared code). With `--seeds`, the d = 2 pair is also measured for training
 seeds 1 and 2 (same split), trained first when missing: about 4 minutes per model on 2 cores.
@@ -33,7 +34,7 @@ from explorer import checkpoints, compare, data, metrics, smoothness, train, vie
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SEED_DIR = ROOT / "runs" / "seeds"
-PPL_SAMPLES = 1000
+PPL_SAMPLES = 500
 N_PAIRS = 200
 N_SAMPLES = 1000
 
@@ -84,6 +85,7 @@ def measure_model(model, clf, clf64, test, codes, pairs, reference_features) -> 
         out[f"_samples_{source}"] = report
         out[f"samples_{source}_confident"] = report.share().to_dict()
         out[f"samples_{source}_entropy"] = report.mean_entropy().to_dict()
+        out[f"samples_{source}_diversity"] = report.diversity().to_dict()
         features = metrics.classifier_features(clf, report.images[:500])
         out[f"samples_{source}_frechet"] = smoothness.bootstrap(
             features, lambda f: metrics.frechet_distance(f, reference_features), n_boot=200
@@ -102,7 +104,8 @@ def differences(ae: dict, vae: dict) -> dict:
     for key, (a, v) in paired.items():
         est = smoothness.bootstrap(v - a)
         out[key] = {**est.to_dict(), "separates": est.excludes(0.0)}
-    for key in ("ppl_data_lerp", "ppl_prior_slerp", "samples_prior_frechet"):
+    for key in ("ppl_data_lerp", "ppl_prior_slerp", "samples_prior_frechet",
+                "samples_prior_diversity"):  # fmt: skip
         a, v = ae[key], vae[key]
         a, v = (a["mean"], v["mean"]) if "mean" in a else (a, v)
         separated = a["high"] < v["low"] or v["high"] < a["low"]
@@ -192,6 +195,7 @@ ROWS = [
     ("largest jump between frames (mean |Δ pixel|)", "path_largest_jump", None, 3),
     ("N(0, I) samples read as a digit", "samples_prior_confident", None, 2),
     ("N(0, I) samples: mean classifier entropy (nats)", "samples_prior_entropy", None, 2),
+    ("N(0, I) samples: digit diversity (nats, ln 10 = 2.30)", "samples_prior_diversity", None, 2),
     ("N(0, I) samples: Fréchet distance", "samples_prior_frechet", None, 0),
 ]  # fmt: skip
 

@@ -58,6 +58,13 @@ class SampleReport:
     def mean_entropy(self) -> smoothness.Estimate:
         return smoothness.bootstrap(self.entropy)
 
+    def diversity(self) -> smoothness.Estimate:
+        return smoothness.bootstrap(self.labels, smoothness.digit_diversity, n_boot=1000)
+
+    def digit_shares(self) -> np.ndarray:
+        """Share of samples read as each digit (10,)."""
+        return np.bincount(self.labels, minlength=10) / len(self.labels)
+
 
 def sample_report(model: LatentModel, classifier: nn.Module, codes: torch.Tensor) -> SampleReport:
     images = decode_all(model, codes)

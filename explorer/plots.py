@@ -226,3 +226,11 @@ def distributions(values: dict[str, np.ndarray], title: str, y_title: str) -> go
                              marker={"size": 3, "opacity": 0.5}, boxmean=True))  # fmt: skip
     fig.update_layout(title=title, yaxis_title=y_title, showlegend=False, **_LAYOUT)
     return fig
+
+
+def digit_shares(shares: np.ndarray) -> go.Figure:
+    """A small bar chart: the share of samples read as each digit."""
+    fig = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=shares, marker_color=DIGIT_COLORS))
+    fig.update_layout(title="digits produced", yaxis={"tickformat": ".0%"},
+                      **{**_LAYOUT, "height": 200, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}})  # fmt: skip
+    return fig

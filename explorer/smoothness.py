@@ -12,7 +12,9 @@
   and the largest jump (mean absolute pixel change between consecutive frames). A path through
   a hole has a low minimum, a small share and a large jump.
 - Samples decoded from N(0, I): the share read with confidence ≥ 0.9 and the mean entropy of the
-  classifier's distribution (nats). A filled prior gives a high share and a low entropy.
+  classifier's distribution (nats). A filled prior gives a high share and a low entropy. Which
+  digits come out matters too: the entropy of the histogram of digits read (ln 10 ≈ 2.30 nats
+  when all ten come out equally often) is low when samples collapse onto a few digits.
 - Intervals: the percentile bootstrap (Efron & Tibshirani, "An Introduction to the Bootstrap",
   1993, ch. 13), 95 % by default; paired differences are bootstrapped per pair.
 """
@@ -93,16 +95,20 @@ def path_lengths(
     mode: str = "linear",
     eps: float = EPSILON,
     generator: torch.Generator | None = None,
+    batch: int = 100,
 ) -> np.ndarray:
     """One path-length sample per pair of codes (n, d): ‖f(g(w(t))) − f(g(w(t + ε)))‖² / ε²,
     t ~ U(0, 1 − ε), w the lerp (or slerp) from b (t = 0) to a (t = 1)."""
     t = torch.rand(len(a), 1, generator=generator, dtype=a.dtype) * (1 - eps)
     here = latent.interpolate(a, b, t, mode)
     there = latent.interpolate(a, b, t + eps, mode)
+    lengths = []
     with torch.inference_mode():
-        features = featurize(decode(torch.cat([here, there])))
-    f_here, f_there = features[: len(a)], features[len(a) :]
-    return (((f_there - f_here) ** 2).sum(1) / eps**2).double().numpy()
+        for i in range(0, len(a), batch):  # chunks bound the activations' memory
+            features = featurize(decode(torch.cat([here[i : i + batch], there[i : i + batch]])))
+            f_here, f_there = features.chunk(2)
+            lengths.append(((f_there - f_here) ** 2).sum(1) / eps**2)
+    return torch.cat(lengths).double().numpy()
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,14 @@ def entropy(probs: torch.Tensor) -> np.ndarray:
     """Entropy of each row's class distribution, in nats: (n,)."""
     p = probs.double()
     return -(p * torch.log(p.clamp_min(1e-30))).sum(-1).numpy()
+
+
+def digit_diversity(labels: np.ndarray) -> float:
+    """Entropy (nats) of the histogram of digits read from a set of samples: ln 10 for all ten
+    equally often, 0 for one digit only."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=10).astype(float)
+    shares = counts[counts > 0] / counts.sum()
+    return float(-(shares * np.log(shares)).sum())
 
 
 def random_pairs(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:

@@ -226,15 +226,19 @@ def show_samples() -> None:
     rows = [(ae_name, "prior", "N(0, I)"), (vae_name, "prior", "N(0, I)"),
             (ae_name, "fitted", "a Gaussian fitted to the AE's codes")]  # fmt: skip
     reports = [samples(name, ckpts[name].sha256, source, seed) for name, source, _ in rows]
-    for (name, _, what), report, column in zip(rows, reports, st.columns(3), strict=True):
+    for (name, source, what), report, column in zip(rows, reports, st.columns(3), strict=True):
         with column:
             st.markdown(f"**{ui.label(name)}**, codes from {what}")
             st.image(images.png_bytes(images.grid(report.images[:36], ncol=6), scale=2),
                      output_format="PNG")  # fmt: skip
             st.caption(
                 f"Read as a digit (confidence ≥ 0.9): **{report.share().text(percent=True)}**; "
-                f"mean classifier entropy {report.mean_entropy().text()} nats."
+                f"mean classifier entropy {report.mean_entropy().text()} nats; digits produced: "
+                f"diversity **{report.diversity().text()}** nats (ln 10 = 2.30 is all ten "
+                "equally often)."
             )
+            st.plotly_chart(plots.digit_shares(report.digit_shares()), key=f"cmp_digits_{name}_{source}",
+                            config={"displayModeBar": False})  # fmt: skip
     diff = smoothness.bootstrap(reports[1].confident - reports[0].confident)
     verdict = ("more often than" if diff.low > 0 else "less often than" if diff.high < 0
                else "about as often as (the interval holds 0)")  # fmt: skip

@@ -131,6 +131,9 @@ for (name, ckpt), column in zip(models.items(), st.columns(max(len(models), 1)),
         d2.download_button("Animation (GIF)", images.gif_bytes(path.frames, 4), f"{name}_path.gif",
                            "image/gif", key=f"ip_gif_{name}")  # fmt: skip
 
+st.page_link("pages/0_AE_vs_VAE.py", label="One pair proves little: compare AE and VAE over 200 "
+             "pairs, with intervals", icon=":material/compare:")  # fmt: skip
+
 gan = ui.available(("gan",))
 if gan and (ckpt := ui.load_or_explain(gan[0])):
     st.subheader(ui.label(gan[0]) + ": between two seeds")

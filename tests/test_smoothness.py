@@ -20,6 +20,8 @@ def test_path_length_of_a_line_is_its_squared_length():
     b = torch.tensor([[0.0, 4.0], [0.0, -1.0]], dtype=torch.float64)
     lengths = smoothness.path_lengths(identity, identity, a, b, "linear", eps=1e-4)
     assert lengths == pytest.approx([25.0, 4.0], rel=1e-6)
+    one_by_one = smoothness.path_lengths(identity, identity, a, b, "linear", eps=1e-4, batch=1)
+    assert one_by_one == pytest.approx([25.0, 4.0], rel=1e-6)
     # Features that scale the image by 3 scale the squared distance by 9.
     scaled = smoothness.path_lengths(identity, lambda x: 3 * x, a, b, "linear", eps=1e-4)
     assert scaled == pytest.approx([225.0, 36.0], rel=1e-6)
@@ -101,6 +103,12 @@ def test_entropy_and_confident_samples():
     sure, unsure = torch.eye(10)[:1], torch.full((1, 10), 0.1)
     assert smoothness.entropy(torch.cat([sure, unsure])) == pytest.approx([0.0, math.log(10)])
     assert smoothness.confident(torch.cat([sure, unsure])).tolist() == [1.0, 0.0]
+
+
+def test_digit_diversity_is_the_entropy_of_the_digits_read():
+    assert smoothness.digit_diversity(np.arange(10).repeat(7)) == pytest.approx(math.log(10))
+    assert smoothness.digit_diversity(np.full(50, 4)) == pytest.approx(0.0)
+    assert smoothness.digit_diversity(np.array([1, 1, 2, 2])) == pytest.approx(math.log(2))
 
 
 def test_random_pairs_are_seeded_distinct_and_of_different_digits():
