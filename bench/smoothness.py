@@ -221,6 +221,29 @@ def markdown(results: dict) -> str:
             f"Fréchet {_fmt(ae['samples_fitted_frechet'], 0)}, path length (robust) "
             f"{_fmt(ae['ppl_fitted_slerp']['robust_mean'], 0)}."
         )
+    if "2d_seeds" in results:
+        lines += ["", seed_markdown(results["2d_seeds"])]
+    return "\n".join(lines)
+
+
+def seed_markdown(per_seed: dict) -> str:
+    """The d = 2 pair over training seeds: each seed's value, and whether every VAE seed's
+    interval lies apart from every AE seed's, on the same side."""
+    seeds = [r["seed"] for r in per_seed["vae"]]
+    lines = [f"| measure (d = 2) | AE, seeds {seeds} | VAE, seeds {seeds} | apart in every seed? |",
+             "|---|---|---|---|"]  # fmt: skip
+    for title, key, sub, digits in ROWS:
+        ests = {
+            kind: [(r[key][sub] if sub else r[key]) for r in per_seed[kind]]
+            for kind in ("ae", "vae")
+        }
+        above = all(v["low"] > a["high"] for v in ests["vae"] for a in ests["ae"])
+        below = all(v["high"] < a["low"] for v in ests["vae"] for a in ests["ae"])
+        cells = [
+            ", ".join(f"{e['value']:.{digits}f}" for e in ests[kind]) for kind in ("ae", "vae")
+        ]
+        verdict = "yes, VAE higher" if above else "yes, VAE lower" if below else "no"
+        lines.append(f"| {title} | {cells[0]} | {cells[1]} | {verdict} |")
     return "\n".join(lines)
 
 
