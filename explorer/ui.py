@@ -44,9 +44,16 @@ def available(kinds: tuple[str, ...] = ("ae", "vae", "gan")) -> list[str]:
     return [n for n in names if any(n.startswith(k) for k in kinds)]
 
 
-@st.cache_resource(show_spinner="Loading model…")
-def _load(path: str, mtime: float) -> Checkpoint:
-    return checkpoints.load(path)
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _load(path: str, mtime: float) -> Checkpoint | str:
+    """The checkpoint, or the message of why it cannot load. Failures are cached too (by the
+    file's mtime, like successes): a bad file costs its checks once, not on every page view."""
+    try:
+        return checkpoints.load(path, kind=checkpoints.kind_of(Path(path).stem))
+    except CheckpointError as err:
+        return str(err)
+    except Exception as err:  # anything else a hostile file provokes: one message, no traceback
+        return f"{path}: cannot be loaded ({type(err).__name__}: {err})"
 
 
 def load(name: str) -> Checkpoint:
@@ -54,15 +61,27 @@ def load(name: str) -> Checkpoint:
     path = CHECKPOINT_DIR / f"{name}.safetensors"
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
-    return _load(str(path), path.stat().st_mtime)
+    loaded = _load(str(path), path.stat().st_mtime)
+    if isinstance(loaded, str):
+        raise CheckpointError(loaded)
+    return loaded
+
+
+def hide_paths(text: str) -> str:
+    """``text`` with the server's absolute folders replaced by names relative to the app (or
+    ``~``), so captions and errors never show a student where files live on the server."""
+    for folder, shown in ((CHECKPOINT_DIR, "checkpoints"), (RUNS_DIR, "runs"), (ROOT, ".")):
+        text = text.replace(str(folder), shown)
+    return text.replace(str(Path.home()), "~")
 
 
 def load_or_explain(name: str) -> Checkpoint | None:
-    """The checkpoint, or None after one clear error on the page that needs it."""
+    """The checkpoint, or None after one clear error on the page that needs it (any failure:
+    the rest of the page still draws)."""
     try:
         return load(name)
-    except CheckpointError as err:
-        st.error(f"Cannot load the **{label(name)}** checkpoint: {err}")
+    except Exception as err:  # any failure: one message, never a traceback
+        st.error(f"Cannot load the **{label(name)}** checkpoint: {hide_paths(str(err))}")
         st.caption("Re-create it with the command in checkpoints/README.md.")
         return None
 
