@@ -7,6 +7,7 @@ so that several sessions share the machine's cores. Test digits, codes and maps 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -156,18 +157,47 @@ def slider_space(name: str, sha: str):
     return latent.slider_space(load(name).model)
 
 
+def install_upload_limits() -> None:
+    """Bound what the server holds for uploads, per session and in total (explorer.uploads);
+    cheap and idempotent, so every page calls it."""
+    from explorer import uploads
+
+    uploads.install()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def decode_upload(digest: str, _data: bytes) -> tuple[np.ndarray, np.ndarray] | str:
+    """(reduced grayscale upload, digit (1, 28, 28)) or the reason it is unusable, once per
+    file content (``digest``, its SHA-256): reruns and other sessions reuse it, failures too."""
+    try:
+        gray, digit = images.read_upload(_data)
+    except images.UploadError as err:
+        return str(err)
+    return gray, digit.numpy()
+
+
 def upload_digit(key: str) -> torch.Tensor | None:
-    """A file uploader that returns a 28x28 digit, or None after one clear message."""
+    """A file uploader that returns a 28x28 digit, or None after one clear message; shows the
+    upload beside the cleaned-up digit the models see."""
+    install_upload_limits()
     upload = st.file_uploader(
-        "PNG or JPEG of a digit (at most 5 MB)", type=["png", "jpg", "jpeg"], key=key
+        f"PNG or JPEG of a digit (at most {images.MAX_UPLOAD_BYTES // images.MB} MB)",
+        type=["png", "jpg", "jpeg", "mpo"],
+        key=key,
     )
     if upload is None:
         return None
-    try:
-        return images.upload_to_digit(upload.getvalue())
-    except images.UploadError as err:
-        st.error(f"Cannot use **{upload.name}**: {err}")
+    data = upload.getvalue()
+    result = decode_upload(hashlib.sha256(data).hexdigest(), data)
+    if isinstance(result, str):
+        st.error(f"Cannot use **{upload.name}**: {result}")
         return None
+    gray, digit = result
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.image(gray, caption="your upload", width=120)
+    with c2:
+        show_digit(torch.from_numpy(digit), "what the model sees", scale=4)
+    return torch.from_numpy(digit.copy())
 
 
 def latent_map(ckpt: Checkpoint, codes: np.ndarray, params) -> np.ndarray:
@@ -353,6 +383,7 @@ def page_setup(title: str) -> None:
         page_title=f"{title} · Latent Explorer", page_icon=":material/scatter_plot:", layout="wide"
     )
     _heap_trimmer()
+    install_upload_limits()
     with st.sidebar:
         for path, label_text, icon in PAGES:
             st.page_link(path, label=label_text, icon=icon)

@@ -64,3 +64,24 @@ def test_a_failed_load_is_cached_by_mtime(hostile_vae, monkeypatch):
 def test_hide_paths_removes_server_folders():
     text = f"{ui.CHECKPOINT_DIR}/vae.safetensors and {ui.RUNS_DIR}/live-x and {ROOT}/data"
     assert ui.hide_paths(text) == "checkpoints/vae.safetensors and runs/live-x and ./data"
+
+
+def test_an_upload_is_decoded_once_per_content_and_failures_are_kept(monkeypatch):
+    import hashlib
+
+    from explorer import images
+    from tests.test_images import _photo, _png
+
+    calls = []
+    real = images.read_upload
+    monkeypatch.setattr(images, "read_upload", lambda data: calls.append(1) or real(data))
+    ui.decode_upload.clear()
+    good = _png((_photo(0.9, 0.1) * 255).astype("uint8"))
+    bad = b"not an image"
+    for data in (good, good, bad, bad, good):
+        result = ui.decode_upload(hashlib.sha256(data).hexdigest(), data)
+    assert len(calls) == 2
+    gray, digit = result
+    assert digit.shape == (1, 28, 28) and gray.dtype.name == "uint8" and max(gray.shape) <= 256
+    assert "not a readable PNG" in ui.decode_upload(hashlib.sha256(bad).hexdigest(), bad)
+    ui.decode_upload.clear()
