@@ -59,6 +59,7 @@ class TrainArgs:
     resume: bool = False
     log_every: int = 10
     progress: bool = True
+    write_resume: bool = True  # in-app runs skip it: nobody resumes them, and it is 3x the weights
     extra: dict = field(default_factory=dict)
 
     def model_config(self) -> ModelConfig:
@@ -213,9 +214,10 @@ def _finish_epoch(
         "history": [_history_row(r) for r in history],
     }
     checkpoints.save(Path(args.out), model, summary)
-    trainstate.save_resume(
-        args, model, optimizers, shuffle, history, epoch + 1, global_step, seconds
-    )
+    if args.write_resume:
+        trainstate.save_resume(
+            args, model, optimizers, shuffle, history, epoch + 1, global_step, seconds
+        )
     return summary
 
 

@@ -127,6 +127,7 @@ def pick_digit(
     c1, c2 = st.columns(2)
     digit = c1.selectbox(f"{title}: class", list(range(10)), index=default, key=f"{key}_class")
     rows = np.flatnonzero(labels == digit)
+    clamp_number_state(f"{key}_index", 0, len(rows) - 1)
     k = c2.number_input("index", 0, len(rows) - 1, 0, key=f"{key}_index")
     return int(rows[int(k)])
 
@@ -228,18 +229,50 @@ def place_points(
 
 @st.cache_resource
 def live_runs():
-    """The server-wide registry of live training runs (caps shared by every session)."""
+    """The server-wide registry of live training runs (caps shared by every session); a run
+    whose owner has no connected session for a while is stopped (see explorer.live)."""
     from explorer import live
 
-    return live.LiveRuns()
+    return live.LiveRuns(is_connected=_session_connected)
+
+
+def _session_connected(session: str) -> bool:
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and Runtime.instance().is_active_session(session)
 
 
 def session_id() -> str:
+    """This tab's id, stable across reruns (a reload makes a new one)."""
     if "session_id" not in st.session_state:
         import uuid
 
         st.session_state["session_id"] = uuid.uuid4().hex[:12]
     return st.session_state["session_id"]
+
+
+def streamlit_session() -> str:
+    """Streamlit's own id of this session (what the runtime knows as connected or not)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else session_id()
+
+
+def browser_id() -> str:
+    """A stable, anonymous id of this browser: a hash of the token in Streamlit's XSRF cookie,
+    which every tab of a browser shares and a reload keeps. Falls back to the tab's id where
+    there is no such cookie (XSRF off, or AppTest)."""
+    from streamlit.web.server.starlette import starlette_app_utils
+
+    raw = st.context.cookies.get("_streamlit_xsrf") if st.context.cookies else None
+    try:
+        token = starlette_app_utils.decode_xsrf_token_string(raw)[0] if raw else None
+    except Exception:  # a malformed cookie is just no cookie
+        token = None
+    if not token:
+        return session_id()
+    return hashlib.sha256(b"latent-explorer-browser:" + token).hexdigest()[:16]
 
 
 def metrics_dashboard(path: Path, key: str) -> None:
@@ -250,10 +283,10 @@ def metrics_dashboard(path: Path, key: str) -> None:
     rows = [r for r in steps + epochs if "kl_per_dim" in r]
     rows.sort(key=lambda r: r["step"])
     if not steps and not epochs:
-        st.caption(f"Waiting for {path} …")
+        st.caption(f"Waiting for {path.parent.name} …")
         return
     last = (epochs or steps)[-1]
-    st.caption(f"{path}: epoch {last.get('epoch')}, step {last.get('step')}")
+    st.caption(f"{path.parent.name}: epoch {last.get('epoch')}, step {last.get('step')}")
     c1, c2 = st.columns(2)
     keys = ["recon", "kl", "elbo"] if rows else ["d_loss", "g_loss", "recon", "loss"]
     c1.plotly_chart(plots.curves(steps, keys, "per step", x="step"), key=f"{key}_steps")
@@ -328,9 +361,9 @@ def live_control(
         return False
 
     def changed() -> None:
-        values = (st.session_state.get(key) or {}).get("values")
-        if values:
-            on_change([float(v) for v in values])
+        values = clamp_values((st.session_state.get(key) or {}).get("values"), sliders)
+        if values is not None:
+            on_change(values)
 
     payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
                "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad}  # fmt: skip
@@ -338,6 +371,32 @@ def live_control(
         payload["films"] = {"frames": frames, "filmsAt": [s["value"] for s in sliders]}
     _send(parts[0], key, payload, on_values_change=changed)
     return True
+
+
+def clamp_values(values: object, sliders: list[dict]) -> list[float] | None:
+    """Values a client sent for ``sliders``, each clamped into its slider's range and onto its
+    step grid; None unless they are one finite number per slider. A browser is not trusted:
+    anyone can send the component any JSON."""
+    if not isinstance(values, list | tuple) or len(values) != len(sliders):
+        return None
+    clean = []
+    for value, slider in zip(values, sliders, strict=True):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            return None
+        low, high, step = float(slider["low"]), float(slider["high"]), float(slider["step"])
+        value = min(max(float(value), low), high)  # also takes ±inf to the ends
+        clean.append(round(low + round((value - low) / step) * step, 6))
+    return clean
+
+
+def clamp_number_state(key: str, low: float, high: float) -> None:
+    """Before a number_input is drawn: clamp the value its key holds into [low, high], so the
+    input shows the value actually used (a value sent out of range, or a range that shrank)."""
+    value = st.session_state.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        clamped = min(max(value, low), high) if value == value else low
+        if clamped != value:
+            st.session_state[key] = type(value)(clamped) if isinstance(low, int) else clamped
 
 
 def live_filmstrips(key: str, state: list[float], compute: Callable[[], list[list[str]]]) -> None:

@@ -85,3 +85,20 @@ def test_an_upload_is_decoded_once_per_content_and_failures_are_kept(monkeypatch
     assert digit.shape == (1, 28, 28) and gray.dtype.name == "uint8" and max(gray.shape) <= 256
     assert "not a readable PNG" in ui.decode_upload(hashlib.sha256(bad).hexdigest(), bad)
     ui.decode_upload.clear()
+
+
+def test_number_inputs_show_the_value_used_and_errors_hide_details():
+    import tomllib
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at.switch_page(PAGES[3])
+    at.session_state["kl_live_epochs"] = 10**6  # as a hostile client could send it
+    at.session_state["kl_live_dim"] = -5
+    at.session_state["kl_live_beta"] = float("nan")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key="kl_live_epochs").value == 30
+    assert at.number_input(key="kl_live_dim").value == 1
+    assert at.number_input(key="kl_live_beta").value == 0.0
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] in ("type", "none")
