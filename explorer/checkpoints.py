@@ -23,11 +23,16 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from explorer.models import ModelConfig, build
+from explorer.models import KINDS, ModelConfig, build
 
 FORMAT = "latent-explorer"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+# Far above every model here (latent 100, width 128) and small enough that the largest model
+# these allow stays under ~200 MB of weights: a config is checked against them before anything
+# is allocated, so a file claiming width 10,000,000 costs nothing.
+MAX_LATENT_DIM = 1024
+MAX_WIDTH = 1024
 
 
 class CheckpointError(ValueError):
@@ -86,6 +91,11 @@ def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, RuntimeError) as err:
         raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from err
+    return tensors, _decode_header(path, header)
+
+
+def _decode_header(path: Path, header: dict[str, str]) -> dict:
+    """Check the format tag and version; the other entries decoded from JSON."""
     if header.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a Latent Explorer checkpoint (no format tag)")
     if header.get("format_version") != str(FORMAT_VERSION):
@@ -101,7 +111,7 @@ def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
             meta[key] = json.loads(value)
         except json.JSONDecodeError as err:
             raise CheckpointError(f"{path}: metadata {key!r} is not valid JSON") from err
-    return tensors, meta
+    return meta
 
 
 def _check_container(path: Path) -> None:
@@ -132,23 +142,84 @@ def save(path: Path, model: torch.nn.Module, summary: dict | None = None) -> Non
     )
 
 
-def load(path: Path | str) -> Checkpoint:
-    """Rebuild a model from its checkpoint, in eval mode; CheckpointError names what is wrong."""
+def check_config(config: dict | ModelConfig) -> ModelConfig:
+    """A ModelConfig whose sizes lie in the ranges this app can build; ValueError otherwise.
+
+    Checked before any model is built, so a config claiming a huge width allocates nothing.
+    """
+    if isinstance(config, ModelConfig):
+        config = config.to_dict()
+    if not isinstance(config, dict):
+        raise ValueError(f"config is a {type(config).__name__}, not an object")
+    for key, top in (("latent_dim", MAX_LATENT_DIM), ("width", MAX_WIDTH)):
+        value = config.get(key, 1)
+        if type(value) is not int:  # bool, float and str are not sizes
+            raise ValueError(f"{key} must be an integer, got {value!r}")
+        if value > top:
+            raise ValueError(f"{key} {value} is above the limit of {top}")
+    return ModelConfig(**config)
+
+
+def kind_of(name: str) -> str | None:
+    """The model kind a checkpoint's file name announces (``vae2d`` -> ``vae``), if any."""
+    matches = [kind for kind in KINDS if name.startswith(kind)]
+    return max(matches, key=len) if matches else None
+
+
+def load(path: Path | str, kind: str | None = None) -> Checkpoint:
+    """Rebuild a model from its checkpoint, in eval mode; CheckpointError names what is wrong.
+
+    Order matters for hostile files: the container is sniffed, the config's ranges and every
+    tensor's shape and dtype (from the safetensors header alone) are checked, and only then is
+    the model built and the weights read; NaN or infinite weights are refused. With ``kind``
+    the config must be that kind of model.
+    """
     path = Path(path)
-    tensors, meta = read_tensors(path)
+    meta = _read_meta(path)
     try:
-        config = ModelConfig(**meta["config"])
+        config = check_config(meta["config"])
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: bad model config ({err})") from err
+    if kind is not None and config.kind != kind:
+        raise CheckpointError(f"{path}: holds a {config.kind!r} model, expected a {kind!r} one")
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        expected = build(config).state_dict()
+    _check_state(path, expected, _header_shapes(path))
+    tensors, _ = read_tensors(path)
+    _check_finite(path, tensors)
     model = build(config)
-    _check_state(path, model.state_dict(), tensors)
     model.load_state_dict(tensors)
     model.eval()
     return Checkpoint(model, config, meta.get("summary", {}), path, file_sha256(path))
 
 
+def _read_meta(path: Path) -> dict:
+    """The decoded JSON metadata, read from the header without touching the tensors."""
+    _check_container(path)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            header = handle.metadata() or {}
+    except (SafetensorError, OSError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from err
+    return _decode_header(path, header)
+
+
+def _header_shapes(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Each tensor's (shape, dtype) as the safetensors header declares them."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return {
+                key: (tuple(handle.get_slice(key).get_shape()), handle.get_slice(key).get_dtype())
+                for key in handle.keys()  # noqa: SIM118
+            }
+    except (SafetensorError, OSError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from err
+
+
 def _check_state(
-    path: Path, expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]
+    path: Path,
+    expected: dict[str, torch.Tensor],
+    found: dict[str, tuple[tuple[int, ...], str]],
 ) -> None:
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
@@ -158,11 +229,20 @@ def _check_state(
             f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
     for key, tensor in expected.items():
-        if tuple(found[key].shape) != tuple(tensor.shape):
+        shape, dtype = found[key]
+        if shape != tuple(tensor.shape):
             raise CheckpointError(
-                f"{path}: tensor {key} has shape {tuple(found[key].shape)}, "
-                f"the config needs {tuple(tensor.shape)}"
+                f"{path}: tensor {key} has shape {shape}, the config needs {tuple(tensor.shape)}"
             )
+        want = "F32" if tensor.is_floating_point() else "I64"
+        if dtype != want:
+            raise CheckpointError(f"{path}: tensor {key} is {dtype}, expected {want}")
+
+
+def _check_finite(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    for key, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: tensor {key} holds NaN or infinite values")
 
 
 def file_sha256(path: Path) -> str:

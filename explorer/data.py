@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 
 DATASETS = ("mnist", "digits", "idx:<folder>")
+# EMNIST, the largest 28x28 IDX set, has 814,255 images; 1M is 784 MB of uint8, 3 GB as float.
+MAX_IDX_ITEMS = 1_000_000
 IMAGE_SHAPE = (1, 28, 28)
 DEFAULT_TEST_SIZE = 500
 CACHE_DIR = Path(
@@ -217,25 +219,40 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
-            raw = handle.read()
+            head = handle.read(4)
+            if len(head) < 4:
+                raise DatasetError(f"{path}: too short to be an IDX file ({len(head)} bytes)")
+            magic = int.from_bytes(head, "big")
+            if magic != expected_magic:
+                raise DatasetError(
+                    f"{path}: magic number {magic:#010x}, expected {expected_magic:#010x}"
+                )
+            ndim = magic & 0xFF
+            dims_raw = handle.read(4 * ndim)
+            if len(dims_raw) < 4 * ndim:
+                raise DatasetError(f"{path}: truncated header")
+            dims = [int.from_bytes(dims_raw[4 * i : 4 * i + 4], "big") for i in range(ndim)]
+            _check_idx_dims(path, dims)
+            expected = int(np.prod(dims))
+            raw = handle.read(expected + 1)  # never more than the header allows
     except (OSError, EOFError) as err:
         raise DatasetError(f"{path}: cannot read IDX file ({err})") from err
-    if len(raw) < 4:
-        raise DatasetError(f"{path}: too short to be an IDX file ({len(raw)} bytes)")
-    magic = int.from_bytes(raw[:4], "big")
-    if magic != expected_magic:
-        raise DatasetError(f"{path}: magic number {magic:#010x}, expected {expected_magic:#010x}")
-    ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DatasetError(f"{path}: truncated header")
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    expected = int(np.prod(dims))
-    if len(raw) - header != expected:
+    if len(raw) != expected:
+        found = f"{len(raw)}" if len(raw) <= expected else "more"
         raise DatasetError(
-            f"{path}: dimensions {dims} need {expected} bytes of data, file has {len(raw) - header}"
+            f"{path}: dimensions {dims} need {expected} bytes of data, file has {found}"
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    return np.frombuffer(raw, dtype=np.uint8).reshape(dims)
+
+
+def _check_idx_dims(path: Path, dims: list[int]) -> None:
+    """Refuse headers that claim more than a digit dataset can be, before reading the data."""
+    if dims and dims[0] > MAX_IDX_ITEMS:
+        raise DatasetError(
+            f"{path}: the header claims {dims[0]:,} items; the limit is {MAX_IDX_ITEMS:,}"
+        )
+    if len(dims) > 1 and dims[1:] != [28, 28]:
+        raise DatasetError(f"{path}: items of shape {dims[1:]}, expected 28x28")
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

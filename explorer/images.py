@@ -10,10 +10,17 @@ import io
 
 import numpy as np
 import torch
-from PIL import Image
+import torch.nn.functional as F
+from PIL import Image, ImageOps
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_UPLOAD_PIXELS = 4096 * 4096  # far beyond any photo of a digit; stops decompression bombs
+MB = 1024 * 1024  # Streamlit's server.maxUploadSize counts megabytes this way too
+MAX_UPLOAD_BYTES = 5 * MB  # the same number as server.maxUploadSize in .streamlit/config.toml
+# A PNG decodes in full (about 4 bytes a pixel, more while converting): 4 megapixels is any
+# screenshot or scan of a digit. JPEG decodes at 1/8 scale, so a phone photo's 12 to 48 MP is
+# cheap; past that nothing is a digit.
+MAX_PNG_PIXELS = 4_000_000
+MAX_JPEG_PIXELS = 50_000_000
+WORK_SIDE = 256  # uploads are reduced to this long side before conversion and cleanup
 DISPLAY_SCALE = 6  # 28 px -> 168 px
 
 
@@ -78,33 +85,69 @@ def gif_bytes(frames: torch.Tensor, scale: int = DISPLAY_SCALE, ms_per_frame: in
 def upload_to_digit(data: bytes) -> torch.Tensor:
     """An uploaded PNG/JPEG -> (1, 28, 28) float digit, white on black like MNIST.
 
-    Converted to grayscale (alpha composited on white), inverted when dark-on-light, fitted into a
-    20x20 box and centred in 28x28 as MNIST is. Anything else raises UploadError.
+    :func:`open_upload` reduces and converts it, :func:`preprocess_digit` cleans it up the
+    way MNIST was made. Anything that is not a usable image raises UploadError.
+    """
+    return read_upload(data)[1]
+
+
+def read_upload(data: bytes) -> tuple[np.ndarray, torch.Tensor]:
+    """(the upload reduced to grayscale uint8, as :func:`open_upload` sees it; the digit)."""
+    gray = open_upload(data)
+    digit = preprocess_digit(gray)
+    if not bool(digit.any()):
+        raise UploadError("no digit found: the image is blank")
+    return (gray * 255.0 + 0.5).astype(np.uint8), digit
+
+
+def open_upload(data: bytes) -> np.ndarray:
+    """PNG/JPEG/MPO bytes -> a small grayscale float32 array in [0, 1] (long side at most
+    ``WORK_SIDE``), upright by its EXIF orientation, alpha composited on white.
+
+    The image is reduced before any conversion: JPEG decodes straight at 1/2 to 1/8 scale
+    (``Image.draft``), so a 12-megapixel phone photo costs about 1/64 of a full decode; PNG
+    (which cannot decode at a reduced scale) is capped at ``MAX_PNG_PIXELS``.
     """
     if not data:
         raise UploadError("the file is empty")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(f"the file is {len(data) / 1e6:.1f} MB; the limit is 5 MB")
+        raise UploadError(
+            f"the file is {len(data) / MB:.1f} MB; the limit is {MAX_UPLOAD_BYTES // MB} MB"
+        )
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in ("PNG", "JPEG"):
-                raise UploadError(f"a {probe.format} file; upload a PNG or JPEG")
-            if probe.width * probe.height > MAX_UPLOAD_PIXELS:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in ("PNG", "JPEG", "MPO"):
+                raise UploadError(f"a {image.format} file; upload a PNG or JPEG")
+            limit = MAX_PNG_PIXELS if image.format == "PNG" else MAX_JPEG_PIXELS
+            if image.width * image.height > limit:
                 raise UploadError(
-                    f"the image is {probe.width}x{probe.height}; too large to be a digit"
+                    f"the image is {image.width}x{image.height}, over {limit / 1e6:g} "
+                    "megapixels; too large to be a digit"
                 )
-            probe.load()
-            image = _grayscale(probe)
+            if image.format != "PNG":
+                image.draft("L", (WORK_SIDE, WORK_SIDE))  # decodes at the smallest scale >= this
+            image.load()
+            small = _reduced(image)
+            small = ImageOps.exif_transpose(small)
+            gray = _grayscale(small)
     except UploadError:
         raise
     except Image.DecompressionBombError as err:
         raise UploadError("the image's dimensions are too large to be a digit") from err
     except (OSError, SyntaxError, ValueError) as err:
         raise UploadError(f"not a readable PNG or JPEG ({err})") from err
-    array = np.asarray(image, dtype=np.float32) / 255.0
-    if array.mean() > 0.5:  # dark ink on light paper: invert to MNIST's white on black
-        array = 1.0 - array
-    return _center_in_box(array)
+    return np.asarray(gray, dtype=np.float32) / 255.0
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """A copy with its long side at most WORK_SIDE (palette images are converted first:
+    resampling palette indices would be meaningless)."""
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    else:
+        image = image.copy()
+    image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+    return image
 
 
 def _grayscale(image: Image.Image) -> Image.Image:
@@ -119,19 +162,92 @@ def _grayscale(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-def _center_in_box(array: np.ndarray) -> torch.Tensor:
-    """Crop to the ink, fit it into 20x20 keeping the aspect ratio, centre it in 28x28."""
-    ink = array > 0.1
-    if ink.any():
-        rows, cols = np.where(ink)
-        array = array[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    h, w = array.shape
-    scale = 20.0 / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = Image.fromarray((array * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
-    canvas = Image.new("L", (28, 28), 0)
-    canvas.paste(small, ((28 - size[0]) // 2, (28 - size[1]) // 2))
-    return torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0).unsqueeze(0)
+def preprocess_digit(gray: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """A grayscale picture of one digit (H, W), any size, floats in [0, 1] or uint8 ->
+    (1, 28, 28) float digit made the way MNIST's were (LeCun et al., 1998).
+
+    The paper's level is estimated from the picture's border and removed (with its noise), so
+    grey or off-white paper becomes 0; the picture is inverted when the ink is darker than the
+    paper; the ink is cropped, scaled into a 20x20 box keeping its aspect ratio and placed in
+    28x28 so that its centre of mass sits at the centre. A blank picture gives zeros.
+    """
+    x = torch.as_tensor(np.asarray(gray), dtype=torch.float32)
+    if x.ndim != 2 or min(x.shape) < 1:
+        raise ValueError(f"expected a 2-D grayscale array, got shape {tuple(x.shape)}")
+    if x.max() > 1.0:
+        x = x / 255.0
+    x = torch.nan_to_num(x).clamp(0.0, 1.0)
+    if max(x.shape) > WORK_SIDE:  # cost bounded for any input size
+        scale = WORK_SIDE / max(x.shape)
+        size = (max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale)))
+        x = F.interpolate(x[None, None], size=size, mode="area")[0, 0]
+    ink = _ink(x)
+    if not bool(ink.any()):
+        return torch.zeros(1, 28, 28)
+    return _center_by_mass(_fit_box(_crop(ink)))
+
+
+def _ink(x: torch.Tensor) -> torch.Tensor:
+    """Ink strength in [0, 1] (paper 0), bright ink whichever way round the picture was."""
+    ring = _border(x)
+    paper = ring.median()
+    dark = paper - torch.quantile(x.flatten(), 0.01)
+    light = torch.quantile(x.flatten(), 0.99) - paper
+    if dark > light:  # dark ink on light paper: invert to MNIST's white on black
+        x, ring, paper = 1.0 - x, 1.0 - ring, 1.0 - paper
+    noise = 1.4826 * (ring - paper).abs().median()  # the paper's spread (MAD as a sigma)
+    signal = (x - paper - 3.0 * noise).clamp_min(0.0)
+    if signal.max() < 0.05:  # no ink above the paper's own texture
+        return torch.zeros_like(x)
+    level = torch.quantile(signal[signal > 0.5 * signal.max()], 0.9)
+    strength = (signal / level).clamp(0.0, 1.0)
+    return torch.where(strength > 0.15, strength, torch.zeros_like(strength))
+
+
+def _border(x: torch.Tensor) -> torch.Tensor:
+    """The pixels of the outer tenth of the picture on each side (paper, nearly always)."""
+    h, w = x.shape
+    bh, bw = max(1, h // 10), max(1, w // 10)
+    mask = torch.ones_like(x, dtype=torch.bool)
+    mask[bh : h - bh, bw : w - bw] = False
+    return x[mask]
+
+
+def _crop(ink: torch.Tensor) -> torch.Tensor:
+    """The rows and columns that hold the ink, ignoring specks (the outer 0.2% of its mass)."""
+
+    def span(mass: torch.Tensor) -> tuple[int, int]:
+        cumulative = mass.cumsum(0) / mass.sum()
+        first = int(torch.searchsorted(cumulative, torch.tensor(0.002)))
+        last = int(torch.searchsorted(cumulative, torch.tensor(0.998)))
+        return first, min(last, len(mass) - 1) + 1
+
+    r0, r1 = span(ink.sum(1))
+    c0, c1 = span(ink.sum(0))
+    return ink[r0:r1, c0:c1]
+
+
+def _fit_box(ink: torch.Tensor, box: int = 20) -> torch.Tensor:
+    """Scale so the longer side is ``box`` pixels, keeping the aspect ratio (antialiased)."""
+    h, w = ink.shape
+    scale = box / max(h, w)
+    size = (max(1, min(box, round(h * scale))), max(1, min(box, round(w * scale))))
+    fitted = F.interpolate(ink[None, None], size=size, mode="bilinear", antialias=True)[0, 0]
+    return (fitted / fitted.max()).clamp(0.0, 1.0)  # thin strokes still peak at 1, as in MNIST
+
+
+def _center_by_mass(ink: torch.Tensor, side: int = 28) -> torch.Tensor:
+    """Paste into a side x side field so the centre of mass lands on the field's centre."""
+    h, w = ink.shape
+    total = ink.sum()
+    rows = (ink.sum(1) * torch.arange(h)).sum() / total
+    cols = (ink.sum(0) * torch.arange(w)).sum() / total
+    centre = (side - 1) / 2
+    top = min(max(round(float(centre - rows)), 0), side - h)
+    left = min(max(round(float(centre - cols)), 0), side - w)
+    out = torch.zeros(1, side, side)
+    out[0, top : top + h, left : left + w] = ink
+    return out
 
 
 def data_url(array: np.ndarray) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from safetensors import SafetensorError
 from tqdm import tqdm
 
 from explorer import checkpoints, data, images, objectives, trainstate
@@ -60,6 +62,7 @@ class TrainArgs:
     resume: bool = False
     log_every: int = 10
     progress: bool = True
+    write_resume: bool = True  # in-app runs skip it: nobody resumes them, and it is 3x the weights
     extra: dict = field(default_factory=dict)
 
     def model_config(self) -> ModelConfig:
@@ -103,8 +106,28 @@ def validate(args: TrainArgs) -> None:
         raise ValueError(f"--device must be auto, cpu or cuda, got {args.device!r}")
     if args.device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda asked for, but no CUDA GPU is visible")
-    args.model_config()  # checks latent dim and width
+    try:
+        checkpoints.check_config(args.model_config().to_dict())  # sizes within the limits
+    except ValueError as err:
+        raise ValueError(f"--{str(err).replace('_', '-')}") from err
     data.check_spec(args.dataset)
+
+
+def check_outputs(args: TrainArgs) -> None:
+    """Before any training: ``--out`` and ``--run-dir`` can be created and written (a path
+    under a file, a directory as --out, a read-only folder fail now, not after an epoch)."""
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(
+            f"--out {out} is a directory; give a file name such as {out}/vae.safetensors"
+        )
+    for folder, flag in ((out.parent, "--out"), (Path(args.run_dir), "--run-dir")):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+                pass
+        except OSError as err:
+            raise ValueError(f"{flag}: cannot write to {folder} ({err.strerror or err})") from err
 
 
 def run(
@@ -215,9 +238,10 @@ def _finish_epoch(
         "history": [_history_row(r) for r in history],
     }
     checkpoints.save(Path(args.out), model, summary)
-    trainstate.save_resume(
-        args, model, optimizers, shuffle, history, epoch + 1, global_step, seconds
-    )
+    if args.write_resume:
+        trainstate.save_resume(
+            args, model, optimizers, shuffle, history, epoch + 1, global_step, seconds
+        )
     return summary
 
 
@@ -335,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --resume: no resume state at {args.resume_path}", file=sys.stderr)
         return 2
     try:
+        check_outputs(args)
         summary = run(args)
     except objectives.TrainingDiverged as err:
         print(f"error: {err}; stopped. {_last_good(args)}", file=sys.stderr)
@@ -343,8 +368,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ninterrupted. {_last_good(args)}", file=sys.stderr)
         return 130
     except (ValueError, checkpoints.CheckpointError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err}. {_last_good(args)}", file=sys.stderr)
         return 2
+    except (OSError, SafetensorError, MemoryError) as err:  # disk full, I/O, out of memory
+        print(f"error: {type(err).__name__}: {err}; stopped. {_last_good(args)}", file=sys.stderr)
+        return 1
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

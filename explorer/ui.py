@@ -7,6 +7,7 @@ so that several sessions share the machine's cores. Test digits, codes and maps 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -45,9 +46,16 @@ def available(kinds: tuple[str, ...] = ("ae", "vae", "gan")) -> list[str]:
     return [n for n in names if any(n.startswith(k) for k in kinds)]
 
 
-@st.cache_resource(show_spinner="Loading model…")
-def _load(path: str, mtime: float) -> Checkpoint:
-    return checkpoints.load(path)
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _load(path: str, mtime: float) -> Checkpoint | str:
+    """The checkpoint, or the message of why it cannot load. Failures are cached too (by the
+    file's mtime, like successes): a bad file costs its checks once, not on every page view."""
+    try:
+        return checkpoints.load(path, kind=checkpoints.kind_of(Path(path).stem))
+    except CheckpointError as err:
+        return str(err)
+    except Exception as err:  # anything else a hostile file provokes: one message, no traceback
+        return f"{path}: cannot be loaded ({type(err).__name__}: {err})"
 
 
 def load(name: str) -> Checkpoint:
@@ -55,15 +63,27 @@ def load(name: str) -> Checkpoint:
     path = CHECKPOINT_DIR / f"{name}.safetensors"
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
-    return _load(str(path), path.stat().st_mtime)
+    loaded = _load(str(path), path.stat().st_mtime)
+    if isinstance(loaded, str):
+        raise CheckpointError(loaded)
+    return loaded
+
+
+def hide_paths(text: str) -> str:
+    """``text`` with the server's absolute folders replaced by names relative to the app (or
+    ``~``), so captions and errors never show a student where files live on the server."""
+    for folder, shown in ((CHECKPOINT_DIR, "checkpoints"), (RUNS_DIR, "runs"), (ROOT, ".")):
+        text = text.replace(str(folder), shown)
+    return text.replace(str(Path.home()), "~")
 
 
 def load_or_explain(name: str) -> Checkpoint | None:
-    """The checkpoint, or None after one clear error on the page that needs it."""
+    """The checkpoint, or None after one clear error on the page that needs it (any failure:
+    the rest of the page still draws)."""
     try:
         return load(name)
-    except CheckpointError as err:
-        st.error(f"Cannot load the **{label(name)}** checkpoint: {err}")
+    except Exception as err:  # any failure: one message, never a traceback
+        st.error(f"Cannot load the **{label(name)}** checkpoint: {hide_paths(str(err))}")
         st.caption("Re-create it with the command in checkpoints/README.md.")
         return None
 
@@ -108,6 +128,7 @@ def pick_digit(
     c1, c2 = st.columns(2)
     digit = c1.selectbox(f"{title}: class", list(range(10)), index=default, key=f"{key}_class")
     rows = np.flatnonzero(labels == digit)
+    clamp_number_state(f"{key}_index", 0, len(rows) - 1)
     k = c2.number_input("index", 0, len(rows) - 1, 0, key=f"{key}_index")
     return int(rows[int(k)])
 
@@ -138,18 +159,47 @@ def slider_space(name: str, sha: str):
     return latent.slider_space(load(name).model)
 
 
+def install_upload_limits() -> None:
+    """Bound what the server holds for uploads, per session and in total (explorer.uploads);
+    cheap and idempotent, so every page calls it."""
+    from explorer import uploads
+
+    uploads.install()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def decode_upload(digest: str, _data: bytes) -> tuple[np.ndarray, np.ndarray] | str:
+    """(reduced grayscale upload, digit (1, 28, 28)) or the reason it is unusable, once per
+    file content (``digest``, its SHA-256): reruns and other sessions reuse it, failures too."""
+    try:
+        gray, digit = images.read_upload(_data)
+    except images.UploadError as err:
+        return str(err)
+    return gray, digit.numpy()
+
+
 def upload_digit(key: str) -> torch.Tensor | None:
-    """A file uploader that returns a 28x28 digit, or None after one clear message."""
+    """A file uploader that returns a 28x28 digit, or None after one clear message; shows the
+    upload beside the cleaned-up digit the models see."""
+    install_upload_limits()
     upload = st.file_uploader(
-        "PNG or JPEG of a digit (at most 5 MB)", type=["png", "jpg", "jpeg"], key=key
+        f"PNG or JPEG of a digit (at most {images.MAX_UPLOAD_BYTES // images.MB} MB)",
+        type=["png", "jpg", "jpeg", "mpo"],
+        key=key,
     )
     if upload is None:
         return None
-    try:
-        return images.upload_to_digit(upload.getvalue())
-    except images.UploadError as err:
-        st.error(f"Cannot use **{upload.name}**: {err}")
+    data = upload.getvalue()
+    result = decode_upload(hashlib.sha256(data).hexdigest(), data)
+    if isinstance(result, str):
+        st.error(f"Cannot use **{upload.name}**: {result}")
         return None
+    gray, digit = result
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.image(gray, caption="your upload", width=120)
+    with c2:
+        show_digit(torch.from_numpy(digit), "what the model sees", scale=4)
+    return torch.from_numpy(digit.copy())
 
 
 def latent_map(ckpt: Checkpoint, codes: np.ndarray, params) -> np.ndarray:
@@ -180,18 +230,50 @@ def place_points(
 
 @st.cache_resource
 def live_runs():
-    """The server-wide registry of live training runs (caps shared by every session)."""
+    """The server-wide registry of live training runs (caps shared by every session); a run
+    whose owner has no connected session for a while is stopped (see explorer.live)."""
     from explorer import live
 
-    return live.LiveRuns()
+    return live.LiveRuns(is_connected=_session_connected)
+
+
+def _session_connected(session: str) -> bool:
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and Runtime.instance().is_active_session(session)
 
 
 def session_id() -> str:
+    """This tab's id, stable across reruns (a reload makes a new one)."""
     if "session_id" not in st.session_state:
         import uuid
 
         st.session_state["session_id"] = uuid.uuid4().hex[:12]
     return st.session_state["session_id"]
+
+
+def streamlit_session() -> str:
+    """Streamlit's own id of this session (what the runtime knows as connected or not)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else session_id()
+
+
+def browser_id() -> str:
+    """A stable, anonymous id of this browser: a hash of the token in Streamlit's XSRF cookie,
+    which every tab of a browser shares and a reload keeps. Falls back to the tab's id where
+    there is no such cookie (XSRF off, or AppTest)."""
+    from streamlit.web.server.starlette import starlette_app_utils
+
+    raw = st.context.cookies.get("_streamlit_xsrf") if st.context.cookies else None
+    try:
+        token = starlette_app_utils.decode_xsrf_token_string(raw)[0] if raw else None
+    except Exception:  # a malformed cookie is just no cookie
+        token = None
+    if not token:
+        return session_id()
+    return hashlib.sha256(b"latent-explorer-browser:" + token).hexdigest()[:16]
 
 
 def metrics_dashboard(path: Path, key: str) -> None:
@@ -202,10 +284,10 @@ def metrics_dashboard(path: Path, key: str) -> None:
     rows = [r for r in steps + epochs if "kl_per_dim" in r]
     rows.sort(key=lambda r: r["step"])
     if not steps and not epochs:
-        st.caption(f"Waiting for {path} …")
+        st.caption(f"Waiting for {path.parent.name} …")
         return
     last = (epochs or steps)[-1]
-    st.caption(f"{path}: epoch {last.get('epoch')}, step {last.get('step')}")
+    st.caption(f"{path.parent.name}: epoch {last.get('epoch')}, step {last.get('step')}")
     c1, c2 = st.columns(2)
     keys = ["recon", "kl", "elbo"] if rows else ["d_loss", "g_loss", "recon", "loss"]
     c1.plotly_chart(plots.curves(steps, keys, "per step", x="step"), key=f"{key}_steps")
@@ -280,9 +362,9 @@ def live_control(
         return False
 
     def changed() -> None:
-        values = (st.session_state.get(key) or {}).get("values")
-        if values:
-            on_change([float(v) for v in values])
+        values = clamp_values((st.session_state.get(key) or {}).get("values"), sliders)
+        if values is not None:
+            on_change(values)
 
     payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
                "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad}  # fmt: skip
@@ -290,6 +372,32 @@ def live_control(
         payload["films"] = {"frames": frames, "filmsAt": [s["value"] for s in sliders]}
     _send(parts[0], key, payload, on_values_change=changed)
     return True
+
+
+def clamp_values(values: object, sliders: list[dict]) -> list[float] | None:
+    """Values a client sent for ``sliders``, each clamped into its slider's range and onto its
+    step grid; None unless they are one finite number per slider. A browser is not trusted:
+    anyone can send the component any JSON."""
+    if not isinstance(values, list | tuple) or len(values) != len(sliders):
+        return None
+    clean = []
+    for value, slider in zip(values, sliders, strict=True):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            return None
+        low, high, step = float(slider["low"]), float(slider["high"]), float(slider["step"])
+        value = min(max(float(value), low), high)  # also takes ±inf to the ends
+        clean.append(round(low + round((value - low) / step) * step, 6))
+    return clean
+
+
+def clamp_number_state(key: str, low: float, high: float) -> None:
+    """Before a number_input is drawn: clamp the value its key holds into [low, high], so the
+    input shows the value actually used (a value sent out of range, or a range that shrank)."""
+    value = st.session_state.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        clamped = min(max(value, low), high) if value == value else low
+        if clamped != value:
+            st.session_state[key] = type(value)(clamped) if isinstance(low, int) else clamped
 
 
 def live_filmstrips(key: str, state: list[float], compute: Callable[[], list[list[str]]]) -> None:
@@ -336,6 +444,7 @@ def page_setup(title: str) -> None:
         page_title=f"{title} · Latent Explorer", page_icon=":material/scatter_plot:", layout="wide"
     )
     _heap_trimmer()
+    install_upload_limits()
     # Streamlit's default top padding (6 rem) pushes the main image below a projector's fold.
     st.html("<style>.stMainBlockContainer {padding-top: 2.5rem;}</style>")
     with st.sidebar:

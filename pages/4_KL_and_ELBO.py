@@ -1,5 +1,8 @@
 """KL / ELBO: the terms of a VAE's objective for one digit, over the test set, and live."""
 
+import os
+import time
+
 import streamlit as st
 import torch
 
@@ -59,15 +62,24 @@ if ckpt is not None:
 st.subheader("Live training")
 train_tab, follow_tab = st.tabs(["Train a VAE here", "Follow a run"])
 runs = ui.live_runs()
-me = ui.session_id()
+me = ui.browser_id()  # one run per browser, found again after a reload
+runs.seen(me, ui.streamlit_session())
 with train_tab:
+    mine = runs.get(me)
+    busy = mine is not None and mine.running
     c1, c2, c3 = st.columns(3)
-    dim = int(c1.number_input("Latent dim", 1, 32, 8, key="kl_live_dim"))
-    live_beta = float(c2.number_input("β", 0.0, 10.0, 1.0, step=0.5, key="kl_live_beta"))
-    epochs = int(c3.number_input("Epochs", 1, 30, 5, key="kl_live_epochs"))
+    for key, low, high in (("kl_live_dim", 1, 32), ("kl_live_beta", 0.0, 10.0),
+                           ("kl_live_epochs", 1, 30)):  # fmt: skip
+        ui.clamp_number_state(key, low, high)
+    dim = int(c1.number_input("Latent dim", 1, 32, 8, key="kl_live_dim", disabled=busy))
+    live_beta = float(
+        c2.number_input("β", 0.0, 10.0, 1.0, step=0.5, key="kl_live_beta", disabled=busy)
+    )
+    epochs = int(c3.number_input("Epochs", 1, 30, 5, key="kl_live_epochs", disabled=busy))
     b1, b2, _ = st.columns([1, 1, 4])
     if b1.button("Start", key="kl_live_start"):
-        run_dir = ui.RUNS_DIR / f"live-{me}"
+        live.prune_live_dirs(ui.RUNS_DIR, running={r for r in [mine and mine.name] if r})
+        run_dir = ui.RUNS_DIR / f"{live.LIVE_PREFIX}{me[:8]}-{time.strftime('%Y%m%d-%H%M%S')}"
         args = train.make_args(
             "vae",
             latent_dim=dim,
@@ -77,9 +89,10 @@ with train_tab:
             out=str(run_dir / "vae.safetensors"),
             run_dir=str(run_dir),
             log_every=5,
+            write_resume=False,
         )
         try:
-            runs.start(me, args)
+            runs.start(me, args, ui.streamlit_session())
         except live.CapacityError as err:
             st.warning(str(err))
     if b2.button("Stop", key="kl_live_stop"):
@@ -88,20 +101,26 @@ with train_tab:
 
     @st.fragment(run_every=1.0 if mine is not None and mine.running else None)
     def live_panel() -> None:
+        runs.seen(me, ui.streamlit_session())
         run = runs.get(me)
         if run is None:
             st.caption(f"No live run yet. Up to {runs.max_runs} runs train at once on this server.")
             return
         status = "running" if run.running else (run.error or "finished")
-        st.caption(f"Live run: {status}")
+        a = run.args
+        st.caption(
+            f"Live run {run.name}: {status} (latent dim {a.latent_dim}, β {a.beta:g}, "
+            f"{a.epochs} epochs)"
+        )
         ui.metrics_dashboard(run.metrics_path, "kl_live")
 
     live_panel()
 with follow_tab:
-    logs = live.discover_runs(ui.RUNS_DIR)
+    share = os.environ.get("LATENT_EXPLORER_SHARE_RUNS", "") == "1"
+    logs = live.visible_runs(ui.RUNS_DIR, runs.names(me), share)
     if not logs:
         st.caption(
-            f"No runs under {ui.RUNS_DIR}. Start one with `python -m explorer.train vae`; "
+            "No runs to follow yet. Start one with `python -m explorer.train vae` on the server; "
             "its metrics appear here while it trains."
         )
     else:

@@ -130,3 +130,77 @@ def test_decode_accepts_one_code_or_many():
     z = torch.randn(4)
     assert views.decode(vae, z).shape == (1, 1, 28, 28)
     torch.testing.assert_close(views.decode(vae, z.repeat(3, 1))[2], views.decode(vae, z)[0])
+
+
+def _blocking_run(monkeypatch):
+    """train.run replaced by a loop that only ends when stopped."""
+
+    def fake_run(args, stop=None, on_epoch=None):
+        while not stop.wait(0.01):
+            pass
+        raise train.TrainingStopped("stopped")
+
+    monkeypatch.setattr(train, "run", fake_run)
+
+
+def test_a_run_whose_owner_is_gone_is_stopped_and_a_connected_one_kept(tmp_path, monkeypatch):
+    _blocking_run(monkeypatch)
+    connected = {"tab-b"}
+    runs = live.LiveRuns(max_runs=2, is_connected=connected.__contains__, grace_s=30)
+    args = [train.make_args("vae", dataset="digits", out=str(tmp_path / n / "v.safetensors"),
+                            run_dir=str(tmp_path / n)) for n in ("live-a", "live-b")]  # fmt: skip
+    a = runs.start("browser-a", args[0], "tab-a")
+    b = runs.start("browser-b", args[1], "tab-b")
+    now = time.monotonic()
+    assert runs.reap(now + 10) == []  # within the grace period
+    runs.seen("browser-a", "tab-a2")  # a reload: a new tab of the same browser
+    connected.add("tab-a2")
+    assert runs.reap(now + 100) == []
+    connected.discard("tab-a2")  # the tab closed
+    assert runs.reap(now + 200) == ["browser-a"]
+    a.thread.join(5)
+    assert not a.running and "page was closed" in a.error and b.running
+    (tmp_path / "live-b").mkdir()
+    (tmp_path / "live-b" / live.STOP_FILE).touch()  # the operator: python -m explorer.live stop
+    runs.reap()  # (or the watchdog, within a second)
+    b.thread.join(5)
+    assert b.error == "stopped by the server's operator" and runs.active() == 0
+    assert runs.names("browser-a") == {"live-a"} and runs.names("nobody") == set()
+
+
+def test_operator_stop_command_and_pruning_and_who_sees_which_runs(tmp_path, monkeypatch, capsys):
+    import os
+
+    for i, name in enumerate(["cli-vae", "live-aaaa-1", "live-bbbb-1", "live-aaaa-2"]):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.jsonl").write_text("{}\n")
+        os.utime(tmp_path / name, (1000 + i, 1000 + i))
+    assert set(live.visible_runs(tmp_path, {"live-aaaa-2"})) == {"cli-vae", "live-aaaa-2"}
+    assert len(live.visible_runs(tmp_path, set(), share=True)) == 4
+    monkeypatch.setenv("LATENT_EXPLORER_RUNS", str(tmp_path))
+    assert live.main(["stop"]) == 0
+    assert "asked 3 run(s) to stop" in capsys.readouterr().out
+    assert (tmp_path / "live-bbbb-1" / live.STOP_FILE).exists()
+    assert not (tmp_path / "cli-vae" / live.STOP_FILE).exists()
+    deleted = live.prune_live_dirs(tmp_path, keep=1, running={"live-aaaa-1"})
+    assert deleted == ["live-bbbb-1"] and (tmp_path / "cli-vae").is_dir()
+    assert (tmp_path / "live-aaaa-1").is_dir() and (tmp_path / "live-aaaa-2").is_dir()
+
+
+def test_an_in_app_run_writes_no_resume_state(tmp_path):
+    args = train.make_args("vae", dataset="digits", epochs=1, latent_dim=2, progress=False,
+                           out=str(tmp_path / "v.safetensors"), run_dir=str(tmp_path),
+                           write_resume=False)  # fmt: skip
+    train.run(args)
+    assert (tmp_path / "v.safetensors").is_file() and not args.resume_path.exists()
+
+
+def test_values_from_the_live_control_are_clamped_on_the_server():
+    from explorer import ui
+
+    sliders = [{"low": 0.0, "high": 1.0, "step": 0.01}, {"low": -3.0, "high": 3.0, "step": 0.01}]
+    assert ui.clamp_values([5.0, -1e9], sliders) == [1.0, -3.0]
+    assert ui.clamp_values([0.123456, 1.234], sliders) == [0.12, 1.23]
+    assert ui.clamp_values([float("inf"), 0], sliders) == [1.0, 0.0]
+    for bad in ([float("nan"), 0.0], [0.5], "0.5", None, [0.5, "x"], [True, 0.0]):
+        assert ui.clamp_values(bad, sliders) is None

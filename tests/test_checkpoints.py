@@ -122,3 +122,62 @@ def test_a_failed_write_keeps_the_previous_file_and_no_temp(saved, monkeypatch):
         checkpoints.save(path, model, {})
     assert path.read_bytes() == before
     assert os.listdir(path.parent) == [path.name]
+
+
+def _write_config(path, config: dict, tensors=None) -> None:
+    """A checkpoint whose config claims ``config`` (with small, unrelated tensors)."""
+    tensors = tensors if tensors is not None else {"w": torch.zeros(2)}
+    checkpoints.write_tensors(path, tensors, {"config": config})
+
+
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ({"kind": "vae", "latent_dim": 4, "width": 100_000}, "width 100000 is above the limit"),
+        ({"kind": "vae", "latent_dim": 4, "width": 10_000_000}, "width 10000000 is above"),
+        ({"kind": "vae", "latent_dim": 10**7, "width": 32}, "latent_dim 10000000 is above"),
+        ({"kind": "vae", "latent_dim": 4.5, "width": 32}, "latent_dim must be an integer"),
+        ({"kind": "vae", "latent_dim": -1, "width": 32}, "latent dim must be at least 1"),
+        ({"kind": "mystery"}, "unknown model kind"),
+        ({"kind": "vae", "evil": 1}, "bad model config"),
+    ],
+    ids=["width-1e5", "width-1e7", "latent-1e7", "float", "negative", "kind", "extra-key"],
+)
+def test_a_config_out_of_range_is_refused_before_anything_is_built(
+    tmp_path, monkeypatch, config, message
+):
+    def never(*args, **kwargs):
+        raise AssertionError("a model was built from an unchecked config")
+
+    monkeypatch.setattr(checkpoints, "build", never)
+    path = tmp_path / "vae.safetensors"
+    _write_config(path, config)
+    with pytest.raises(checkpoints.CheckpointError, match=message):
+        checkpoints.load(path)
+
+
+def test_shapes_are_checked_from_the_header_before_weights_are_read(saved, monkeypatch):
+    _, path = saved
+    wrong = build(ModelConfig("vae", 8, 32)).state_dict()
+    checkpoints.write_tensors(path, wrong, {"config": ModelConfig("vae", 4, 32).to_dict()})
+    monkeypatch.setattr(
+        checkpoints, "read_tensors", lambda p: pytest.fail("weights read before the shape check")
+    )
+    with pytest.raises(checkpoints.CheckpointError, match="has shape .* the config needs"):
+        checkpoints.load(path)
+
+
+def test_nan_weights_and_a_kind_that_does_not_match_are_refused(saved):
+    model, path = saved
+    tensors = {k: v.clone() for k, v in model.state_dict().items()}
+    tensors["to_mu.bias"][0] = float("nan")
+    checkpoints.write_tensors(path, tensors, {"config": model.config.to_dict()})
+    with pytest.raises(checkpoints.CheckpointError, match="to_mu.bias holds NaN"):
+        checkpoints.load(path)
+    checkpoints.save(path, model, {})
+    with pytest.raises(checkpoints.CheckpointError, match="holds a 'vae' model, expected a 'gan'"):
+        checkpoints.load(path, kind="gan")
+    assert checkpoints.load(path, kind="vae").config.kind == "vae"
+    assert [checkpoints.kind_of(n) for n in ("vae2d", "ae", "gan_big", "classifier", "x")] == [
+        "vae", "ae", "gan", "classifier", None
+    ]  # fmt: skip

@@ -113,7 +113,9 @@ def test_idx_with_wrong_magic_or_truncated_gzip(tmp_path):
     with pytest.raises(data.DatasetError, match="magic number 0x00000803, expected 0x00000801"):
         data.load(f"idx:{tmp_path}")
     broken = tmp_path / "x.gz"
-    broken.write_bytes(gzip.compress(b"\x00" * 100)[:20])
+    header = (0x0803).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (9, 28, 28))
+    # A valid header, then the gzip stream breaks off: found while reading the pixels.
+    broken.write_bytes(gzip.compress(header + bytes(range(256)) * 30)[:60])
     with pytest.raises(data.DatasetError, match="x.gz: cannot read"):
         data.read_idx(broken, 0x803)
 
@@ -125,3 +127,23 @@ def test_unknown_specs_get_one_clear_error(tmp_path):
         data.load(f"idx:{tmp_path / 'nope'}")
     with pytest.raises(data.DatasetError, match="missing IDX file train-images"):
         data.load(f"idx:{tmp_path}")
+
+
+def test_an_idx_header_claiming_millions_of_images_is_refused_unread(tmp_path):
+    import gzip
+
+    from explorer import data
+
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    header = (0x0803).to_bytes(4, "big") + b"".join(
+        d.to_bytes(4, "big") for d in (4_000_000, 28, 28)
+    )
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + b"\x00" * 1000)
+    with pytest.raises(data.DatasetError, match="claims 4,000,000 items; the limit is 1,000,000"):
+        data.read_idx(path, 0x0803)
+    wrong = tmp_path / "wrong-idx3-ubyte"
+    wrong.write_bytes((0x0803).to_bytes(4, "big") + b"".join(
+        d.to_bytes(4, "big") for d in (2, 64, 64)) + b"\x00" * (2 * 64 * 64))  # fmt: skip
+    with pytest.raises(data.DatasetError, match="expected 28x28"):
+        data.read_idx(wrong, 0x0803)

@@ -110,3 +110,96 @@ def test_other_image_formats_are_refused():
     Image.fromarray(_dark_on_light_digit()).save(buffer, format="GIF")
     with pytest.raises(images.UploadError, match="a GIF file; upload a PNG or JPEG"):
         images.upload_to_digit(buffer.getvalue())
+
+
+def _photo(paper: float, ink: float, gradient: float = 0.0, seed: int = 0) -> np.ndarray:
+    """A synthetic photo (300 x 400) of a thick "7" drawn off-centre on paper of level ``paper``
+    with ink of level ``ink``, a left-to-right lighting gradient and sensor noise."""
+    from PIL import ImageDraw
+
+    canvas = Image.new("L", (400, 300), 0)
+    draw = ImageDraw.Draw(canvas)
+    draw.line([(60, 60), (160, 60), (100, 220)], fill=255, width=14)  # the 7, upper left
+    mask = np.asarray(canvas, dtype=np.float32) / 255.0
+    light = 1.0 + gradient * (np.linspace(-0.5, 0.5, 400)[None, :])
+    noise = np.random.default_rng(seed).normal(0.0, 0.015, mask.shape)
+    photo = (paper + (ink - paper) * mask) * light + noise
+    return np.clip(photo, 0.0, 1.0).astype(np.float32)
+
+
+def _assert_mnist_like(digit: torch.Tensor) -> None:
+    assert digit.shape == (1, 28, 28) and digit.dtype == torch.float32
+    x = digit[0].numpy()
+    rows, cols = np.nonzero(x > 0)
+    assert rows.max() - rows.min() + 1 <= 20 and cols.max() - cols.min() + 1 <= 20
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 >= 19  # fills the box
+    r = (x.sum(1) * np.arange(28)).sum() / x.sum()
+    c = (x.sum(0) * np.arange(28)).sum() / x.sum()
+    assert abs(r - 13.5) <= 1.0 and abs(c - 13.5) <= 1.0  # centred by mass
+    assert x.max() == pytest.approx(1.0, abs=0.05)
+    # Background ~0: the strokes cover under a third of the field; the rest is exactly 0.
+    assert (x > 0).mean() < 0.35 and np.median(x) == 0.0
+
+
+@pytest.mark.parametrize(
+    "paper,ink,gradient",
+    [(0.5, 0.2, 0.0), (0.9, 0.15, 0.15), (0.15, 0.85, 0.0)],
+    ids=["grey-paper", "off-white-paper-dark-ink", "light-ink-on-dark"],
+)
+def test_photos_of_a_digit_are_cleaned_up_like_mnist(paper, ink, gradient):
+    digit = images.preprocess_digit(_photo(paper, ink, gradient))
+    _assert_mnist_like(digit)
+    # The same seven whichever way round it was photographed: the strokes land in one place.
+    reference = images.preprocess_digit(_photo(0.0, 1.0))
+    overlap = (digit[0] > 0.5) & (reference[0] > 0.5)
+    assert overlap.sum() >= 0.7 * (reference[0] > 0.5).sum()
+
+
+def test_preprocess_accepts_uint8_and_tensors_and_blank_pictures():
+    photo = (_photo(0.9, 0.1) * 255).astype(np.uint8)
+    torch.testing.assert_close(
+        images.preprocess_digit(photo), images.preprocess_digit(torch.from_numpy(photo))
+    )
+    assert images.preprocess_digit(np.full((50, 50), 0.8)).sum() == 0.0
+    with pytest.raises(ValueError, match="2-D grayscale"):
+        images.preprocess_digit(np.zeros((3, 28, 28)))
+    with pytest.raises(images.UploadError, match="blank"):
+        images.upload_to_digit(_png(np.full((50, 50), 200, dtype=np.uint8)))
+
+
+def _jpeg(image: Image.Image, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=kwargs.pop("format", "JPEG"), **kwargs)
+    return buffer.getvalue()
+
+
+def test_a_big_png_is_refused_and_a_phone_photo_is_reduced_before_conversion():
+    big = Image.new("L", (4096, 4096), 255)
+    with pytest.raises(images.UploadError, match="4096x4096, over 4 megapixels"):
+        images.upload_to_digit(_png(np.asarray(big)))
+    photo = Image.fromarray((_photo(0.9, 0.1) * 255).astype(np.uint8)).resize((4032, 3024))
+    small = images.open_upload(_jpeg(photo, quality=85))
+    assert max(small.shape) <= images.WORK_SIDE and small.shape[1] > small.shape[0]
+    _assert_mnist_like(images.upload_to_digit(_jpeg(photo, quality=85)))
+
+
+def test_exif_orientation_is_applied_and_mpo_photos_are_accepted():
+    photo = Image.fromarray((_photo(0.9, 0.1) * 255).astype(np.uint8))  # 400 wide, 300 high
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    upright = images.open_upload(_jpeg(photo, exif=exif.tobytes()))
+    assert upright.shape[0] > upright.shape[1]  # turned to portrait
+    mpo = _jpeg(photo, format="MPO", save_all=True, append_images=[photo])
+    assert Image.open(io.BytesIO(mpo)).format == "MPO"
+    _assert_mnist_like(images.upload_to_digit(mpo))
+
+
+def test_the_size_limit_is_one_number_with_streamlits():
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == images.MAX_UPLOAD_BYTES
+    with pytest.raises(images.UploadError, match="the file is 5.0 MB; the limit is 5 MB"):
+        images.upload_to_digit(b"\x00" * (5 * 1024 * 1024 + 1))

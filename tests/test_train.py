@@ -226,3 +226,54 @@ def test_ctrl_c_keeps_the_last_good_checkpoint(tmp_path):
     assert proc.returncode == 130
     epochs = checkpoints.load(out).meta["epochs"]
     assert f"interrupted. The last good checkpoint, {out} (epoch {epochs}), is kept" in stderr
+
+
+@pytest.mark.parametrize(
+    "option,message",
+    [(["--width", "1000000"], "width 1000000 is above the limit"),
+     (["--latent-dim", "10000000"], "latent-dim 10000000 is above the limit")],
+)  # fmt: skip
+def test_sizes_are_bounded_before_anything_is_allocated(option, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["vae", *option])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_unwritable_outputs_fail_before_training_with_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(train, "run", lambda args: pytest.fail("trained before checking outputs"))
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for out, message in [
+        (tmp_path, "is a directory"),
+        (a_file / "vae.safetensors", "cannot write"),
+    ]:
+        code = train.main(["vae", "--dataset", "digits", "--out", str(out),
+                           "--run-dir", str(tmp_path / "run"), "--no-progress"])  # fmt: skip
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and message in err and err.endswith("No checkpoint was written.")
+        assert len(err.splitlines()) == 1
+
+
+def test_disk_full_ends_with_one_line_naming_the_last_good_checkpoint(
+    tmp_path, capsys, monkeypatch
+):
+    from safetensors import SafetensorError
+
+    from explorer import checkpoints
+
+    real, calls = checkpoints.save_file, []
+
+    def fill_up(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 2:  # epoch 1 (checkpoint and resume state) fits, epoch 2 does not
+            raise SafetensorError("Error while serializing: No space left on device (os error 28)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoints, "save_file", fill_up)
+    out = tmp_path / "vae.safetensors"
+    code = train.main(["vae", "--dataset", "digits", "--epochs", "3", "--out", str(out),
+                       "--run-dir", str(tmp_path / "run"), "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "No space left on device" in err and len(err.splitlines()) == 1
+    assert f"last good checkpoint, {out} (epoch 1), is kept" in err
+    assert checkpoints.load(out).meta["epochs"] == 1

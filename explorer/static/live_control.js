@@ -96,6 +96,15 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     wire(root, st, setStateValue);
   }
   st.data = data;
+  // Quick key steps each send their values; reruns answer them one by one, each with values
+  // older than the slider's. Until the answer to the last step sent arrives (or 5 s pass), keep
+  // the slider where the user put it, so the next step builds on it and no step is lost.
+  const sentValues = data.sliders.map((s) => s.value);
+  const awaiting =
+    st.pending != null &&
+    performance.now() - st.pending.time < 5000 &&
+    st.pending.values.some((v, i) => Math.abs(v - sentValues[i]) > 0.006);
+  if (!awaiting) st.pending = null;
   const films = data.films || window.__leFilms?.[data.id];
   if (films) takeFilms(st, films);
   st.padSprites = data.pad ? data.pad.sprites.map(loadImage) : [];
@@ -105,7 +114,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     input.min = s.low;
     input.max = s.high;
     input.step = s.step;
-    if (!st.dragging) input.value = s.value;
+    if (!st.dragging && !awaiting) input.value = s.value;
     out.textContent = Number(input.value).toFixed(2);
   });
   const drawExact = () => {
@@ -211,6 +220,7 @@ function wire(root, st, setStateValue) {
       values[0] = st.padValue[0];
       values[1] = st.padValue[1];
     }
+    st.pending = { values, time: performance.now() };
     setStateValue("values", values);
   };
   st.dom.inputs.forEach(({ input, out }, i) => {

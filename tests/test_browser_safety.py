@@ -1,0 +1,139 @@
+"""A hostile or careless student against a real `streamlit run` server in headless Chromium."""
+
+import io
+import uuid
+
+import numpy as np
+import psutil
+import pytest
+from PIL import Image
+
+from bench.browser import launch, require_chromium, streamlit_server, wait_idle
+
+pytestmark = pytest.mark.browser
+require_chromium()
+
+MB = 1024 * 1024
+
+
+def _seven_png() -> bytes:
+    from tests.test_images import _photo
+
+    buffer = io.BytesIO()
+    Image.fromarray((_photo(0.85, 0.2) * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_an_upload_flood_from_one_tab_is_not_held():
+    from playwright.sync_api import sync_playwright
+
+    with streamlit_server() as (url, proc), sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/Latent_sliders")
+        wait_idle(page, 120_000)
+        page.get_by_text("Upload", exact=True).click()
+        wait_idle(page, 60_000)
+        puts = []
+        page.on("request", lambda r: puts.append(r.url) if r.method == "PUT" else None)
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": "seven.png", "mimeType": "image/png", "buffer": _seven_png()}]
+        )
+        page.get_by_text("what the model sees").wait_for(timeout=60_000)
+        wait_idle(page, 60_000)
+        assert puts and "/_stcore/upload_file/" in puts[0]
+        base = puts[0].rsplit("/", 1)[0]  # .../upload_file/<session>
+        token = next(c["value"] for c in page.context.cookies() if c["name"] == "_streamlit_xsrf")
+        server = psutil.Process(proc.pid)
+        before = server.memory_info().rss
+        payload = np.random.default_rng(0).bytes(5 * MB - 4096)
+        statuses = set()
+        for _ in range(100):
+            response = page.request.put(
+                f"{base}/{uuid.uuid4()}",
+                headers={"X-Xsrftoken": token},
+                multipart={"file": {"name": "x.png", "mimeType": "image/png", "buffer": payload}},
+                timeout=60_000,
+            )
+            statuses.add(response.status)
+        grown = server.memory_info().rss - before
+        assert statuses == {204}  # accepted, as Streamlit does, but not all kept
+        assert grown < 100 * MB, f"server RSS grew {grown / MB:.0f} MB for 500 MB of uploads"
+        # The tab still works: a rerun of the page shows no exception.
+        page.get_by_text("Random sample", exact=True).click()
+        wait_idle(page, 60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()
+
+
+def _start_run(page, url: str) -> None:
+    page.goto(f"{url}/KL_and_ELBO")
+    wait_idle(page, 120_000)
+    page.get_by_label("Epochs").fill("30")
+    page.get_by_label("Epochs").press("Enter")
+    wait_idle(page, 60_000)
+    page.get_by_role("button", name="Start").click()
+
+
+def test_an_orphaned_live_run_is_stopped_and_a_reload_finds_its_own(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    env = {"LATENT_EXPLORER_RUNS": str(tmp_path), "LATENT_EXPLORER_MAX_RUNS": "1",
+           "LATENT_EXPLORER_OWNER_GRACE_S": "5"}  # fmt: skip
+    with streamlit_server(env) as (url, _), sync_playwright() as playwright:
+        browser = launch(playwright)
+        first = browser.new_context()
+        page = first.new_page()
+        _start_run(page, url)
+        page.get_by_text("running (latent dim 8").wait_for(timeout=60_000)
+        page.reload()  # the reloaded page finds its run and its Stop works
+        page.get_by_text("running (latent dim 8").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Stop").click()
+        page.get_by_text(": stopped (latent dim").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Start").click()
+        page.get_by_text("running (latent dim 8").wait_for(timeout=60_000)
+        # A second tab of the same browser is the same owner: no second run.
+        other_tab = first.new_page()
+        other_tab.goto(f"{url}/KL_and_ELBO")
+        other_tab.get_by_text("running (latent dim 8").wait_for(timeout=60_000)
+        first.close()  # the student closes the browser; the run holds the only slot
+        second = browser.new_context().new_page()
+        deadline = second.evaluate("Date.now()") + 60_000
+        while True:  # another student gets the slot once the orphan is stopped
+            _start_run(second, url)
+            running = second.get_by_text("running (latent dim 8")
+            refused = second.get_by_text("already training 1 live runs")
+            running.or_(refused).first.wait_for(timeout=60_000)
+            if running.count():
+                break
+            assert second.evaluate("Date.now()") < deadline, "the orphaned run was never stopped"
+            second.wait_for_timeout(2000)
+        browser.close()
+
+
+def test_thirty_quick_key_steps_are_all_kept():
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    with streamlit_server() as (url, _), sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/Interpolation")
+        wait_idle(page, 120_000)
+        slider = page.locator(".le-range").first
+        slider.wait_for(timeout=60_000)
+        root = page.locator(".le-root")
+        start = json.loads(root.get_attribute("data-values"))[0]
+        slider.focus()
+        for _ in range(30):
+            slider.press("ArrowLeft" if start > 0.5 else "ArrowRight")
+        target = round(start + (-0.3 if start > 0.5 else 0.3), 2)
+        deadline = page.evaluate("Date.now()") + 60_000
+        while json.loads(root.get_attribute("data-values"))[0] != pytest.approx(target, abs=1e-6):
+            assert page.evaluate("Date.now()") < deadline, root.get_attribute("data-values")
+            page.wait_for_timeout(200)
+        wait_idle(page, 60_000)
+        page.wait_for_timeout(1000)  # nothing later moves it back
+        assert json.loads(root.get_attribute("data-values"))[0] == pytest.approx(target, abs=1e-6)
+        browser.close()
