@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 import torch
 
 from explorer import checkpoints, compare, data, metrics, smoothness, train, views
@@ -134,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="train the missing seed replicates first (about 16 minutes)")  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
+    # One BLAS thread: numpy's 128 × 128 eigen-decompositions (the Fréchet distance, 200 times
+    # per bootstrap) ran 20 times slower with OpenBLAS threads spinning against torch's.
+    threadpoolctl.threadpool_limits(1, "blas")
     began = time.perf_counter()
     clf = load("classifier").model
     clf64 = copy.deepcopy(clf).double()

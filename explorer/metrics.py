@@ -42,22 +42,19 @@ def classifier_features(
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """‖μa − μb‖² + Tr(Σa + Σb − 2(ΣaΣb)^½) between Gaussians fitted to two feature sets."""
-    import scipy.linalg  # imported here: 0.3 s that pages without the FID don't need
+    """‖μa − μb‖² + Tr(Σa + Σb − 2(ΣaΣb)^½) between Gaussians fitted to two feature sets.
 
+    Tr((ΣaΣb)^½) is the sum of the square roots of the eigenvalues of Σa^½ Σb Σa^½, which is
+    symmetric and positive semi-definite: two symmetric eigen-decompositions instead of a general
+    matrix square root (about 50 times faster at 128 features, so bootstrap intervals are
+    affordable), and singular covariances from dead ReLU units need no special case.
+    """
     mu_a, mu_b = features_a.mean(0), features_b.mean(0)
-    cov_a = np.cov(features_a, rowvar=False)
-    cov_b = np.cov(features_b, rowvar=False)
-    if _singular(cov_a @ cov_b):
-        # ReLU features can be constant (dead units): regularise as pytorch-fid does.
-        offset = np.eye(len(cov_a)) * 1e-6
-        cov_a, cov_b = cov_a + offset, cov_b + offset
-    covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
-    if np.iscomplexobj(covmean):
-        covmean = covmean.real  # tiny imaginary parts from numerical error
-    value = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * covmean))
+    cov_a = np.atleast_2d(np.cov(features_a, rowvar=False))
+    cov_b = np.atleast_2d(np.cov(features_b, rowvar=False))
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    inner = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_root = float(np.sqrt(np.clip(inner, 0.0, None)).sum())
+    value = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
     return max(value, 0.0)
-
-
-def _singular(matrix: np.ndarray) -> bool:
-    return np.linalg.matrix_rank(matrix) < len(matrix)
