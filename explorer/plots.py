@@ -54,8 +54,10 @@ def latent_map(
                 hoverinfo="skip",
             )
         )
+    # Pan, not lasso, by default: in plotly's lasso and box modes a click selects nothing, and a
+    # student's first move is to click a point. The toolbar still offers box and lasso.
     fig.update_layout(
-        title=title, dragmode="lasso", legend_title_text="digit", **{**_LAYOUT, "height": 460}
+        title=title, dragmode="pan", legend_title_text="digit", **{**_LAYOUT, "height": 460}
     )
     return fig
 

@@ -145,3 +145,14 @@ def dataset_kl(vae: nn.Module, images: torch.Tensor) -> np.ndarray:
     """Average closed-form KL per dimension over a set of images: (d,)."""
     mu, logvar = vae.posterior(images)
     return losses.kl_per_dim(mu, logvar).mean(0).numpy()
+
+
+def default_pair(rows: list[int], labels: np.ndarray) -> tuple[int, int]:
+    """Two of the selected held-out rows to interpolate between: the first, and the first after
+    it of another digit class (a lasso lists its points class by class, so the first two are
+    usually the same digit); the second row when every point is the same digit."""
+    if len(rows) < 2:
+        raise ValueError(f"an interpolation needs two selected points, got {len(rows)}")
+    a = rows[0]
+    b = next((r for r in rows[1:] if labels[r] != labels[a]), rows[1])
+    return a, b

@@ -224,3 +224,37 @@ def test_pad_moves_two_latents_at_once_and_lands_on_the_exact_decode(page):
     expected = images.to_uint8(views.decode(vae2d, torch.tensor(values))[0])
     shown = _png_pixels(canvas.get_attribute("data-exact"))
     assert np.abs(shown.astype(int) - expected.astype(int)).max() <= 1
+
+
+def _click_map_point(page, chart: int, trace: int, index: int) -> None:
+    """Click point ``index`` of ``trace`` on the ``chart``-th latent map, at its screen position."""
+    plot = page.locator(".js-plotly-plot").nth(chart)
+    x, y = plot.evaluate(
+        """(gd, [t, i]) => {
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            const box = gd.getBoundingClientRect();
+            return [box.left + xa._offset + xa.l2p(gd._fullData[t].x[i]),
+                    box.top + ya._offset + ya.l2p(gd._fullData[t].y[i])];
+        }""",
+        [trace, index],
+    )
+    page.mouse.click(x, y)
+
+
+def _open_map(page) -> None:
+    page.goto(f"{page.base_url}/Latent_map")
+    wait_idle(page, 120_000)
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot').length == 2", timeout=120_000
+    )
+    wait_idle(page, 120_000)
+
+
+def test_a_click_on_the_latent_map_selects_that_point(page):
+    _open_map(page)
+    row = page.locator(".js-plotly-plot").first.evaluate("gd => gd._fullData[3].customdata[0]")
+    _click_map_point(page, chart=0, trace=3, index=0)  # the first digit 3 of the AE's map
+    page.wait_for_selector(
+        f'[data-testid="stImage"]:has-text("selected originals: #{row}")', timeout=60_000
+    )
+    assert page.locator('[data-testid="stException"]').count() == 0
