@@ -201,19 +201,25 @@ def metrics_dashboard(path: Path, key: str) -> None:
     rows = [r for r in steps + epochs if "kl_per_dim" in r]
     rows.sort(key=lambda r: r["step"])
     if not steps and not epochs:
-        st.caption(f"Waiting for {path} …")
+        st.caption(f"Run {path.parent.name}: waiting for its first metrics…")
         return
-    last = (epochs or steps)[-1]
-    st.caption(f"{path}: epoch {last.get('epoch')}, step {last.get('step')}")
+    st.caption(f"Run {path.parent.name}: {views.run_progress(steps, epochs)}")
+    # Chart keys carry "_chart_": the page's own widgets share the prefix (kl_live_epochs is the
+    # Epochs input), and a shared key raises StreamlitDuplicateElementKey on a full rerun.
     c1, c2 = st.columns(2)
     keys = ["recon", "kl", "elbo"] if rows else ["d_loss", "g_loss", "recon", "loss"]
-    c1.plotly_chart(plots.curves(steps, keys, "per step", x="step"), key=f"{key}_steps")
-    c2.plotly_chart(
-        plots.curves(
-            epochs, ["test_elbo", "test_recon", "test_kl", "test_accuracy"], "held out, per epoch"
-        ),
-        key=f"{key}_epochs",
-    )
+    c1.plotly_chart(plots.curves(steps, keys, "per step", x="step"), key=f"{key}_chart_steps")
+    if epochs:
+        c2.plotly_chart(
+            plots.curves(
+                epochs,
+                ["test_elbo", "test_recon", "test_kl", "test_accuracy"],
+                "held out, per epoch",
+            ),
+            key=f"{key}_chart_epochs",
+        )
+    else:
+        c2.caption("Held-out numbers appear here at the end of the first epoch.")
     if rows:
         st.plotly_chart(
             plots.kl_heatmap(
@@ -221,7 +227,7 @@ def metrics_dashboard(path: Path, key: str) -> None:
                 [r["kl_per_dim"] for r in rows],
                 "KL per dimension while training",
             ),
-            key=f"{key}_heat",
+            key=f"{key}_chart_heat",
         )
 
 

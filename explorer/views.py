@@ -156,3 +156,21 @@ def default_pair(rows: list[int], labels: np.ndarray) -> tuple[int, int]:
     a = rows[0]
     b = next((r for r in rows[1:] if labels[r] != labels[a]), rows[1])
     return a, b
+
+
+def run_progress(steps: list[dict], epochs: list[dict]) -> str:
+    """Where a training run stands, from its metrics log: "epoch 2 of 3, step 115 of 141".
+
+    Step records carry the run's epoch count and steps per epoch (``epochs``, ``epoch_steps``);
+    logs written without them give "epoch 2, step 256" (the step counted from the start).
+    """
+    last_step = steps[-1] if steps else None
+    last_epoch = epochs[-1] if epochs else None
+    total = (last_step or {}).get("epochs")
+    of_epochs = f" of {total}" if total else ""
+    if last_step is None or (last_epoch is not None and last_epoch["step"] >= last_step["step"]):
+        return f"epoch {last_epoch['epoch']}{of_epochs} done"
+    epoch, step, per_epoch = last_step["epoch"], last_step["step"], last_step.get("epoch_steps")
+    if per_epoch:
+        return f"epoch {epoch}{of_epochs}, step {step - (epoch - 1) * per_epoch} of {per_epoch}"
+    return f"epoch {epoch}{of_epochs}, step {step}"

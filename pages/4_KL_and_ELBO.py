@@ -101,7 +101,7 @@ with follow_tab:
     logs = live.discover_runs(ui.RUNS_DIR)
     if not logs:
         st.caption(
-            f"No runs under {ui.RUNS_DIR}. Start one with `python -m explorer.train vae`; "
+            "No runs yet. Start one here or with `python -m explorer.train vae` on the server; "
             "its metrics appear here while it trains."
         )
     else:

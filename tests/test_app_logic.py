@@ -43,6 +43,15 @@ def test_default_pair_skips_a_lassos_same_digit_neighbours():
         views.default_pair([2], labels)
 
 
+def test_run_progress_counts_steps_within_the_epoch():
+    step = {"epoch": 2, "step": 256, "epochs": 3, "epoch_steps": 141}
+    assert views.run_progress([step], []) == "epoch 2 of 3, step 115 of 141"
+    done = {"epoch": 2, "step": 282}
+    assert views.run_progress([step], [done]) == "epoch 2 of 3 done"
+    assert views.run_progress([{"epoch": 1, "step": 40}], []) == "epoch 1, step 40"  # old logs
+    assert views.run_progress([], [{"epoch": 4, "step": 9}]) == "epoch 4 done"
+
+
 def test_strip_measures_the_path(tiny_runs):
     vae = checkpoints.load(tiny_runs["vae"]).model
     clf = checkpoints.load(tiny_runs["classifier"]).model

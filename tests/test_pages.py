@@ -214,3 +214,45 @@ def test_interpolation_between_two_seeds_uses_each_prior():
     ckpt, _ = _bundled("vae")
     a = ckpt.model.sample(1, torch.Generator().manual_seed(1))[0]
     assert at.session_state["ip_code_vae"] == pytest.approx(a.tolist(), abs=1e-6)
+
+
+def _finished_live_run(tmp_path, monkeypatch, records: list[dict]) -> AppTest:
+    """The KL page of a session whose live run has written ``records`` and stopped."""
+    import json
+
+    from explorer import live, train
+
+    run_dir = tmp_path / "live-me"
+    run_dir.mkdir()
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    args = train.make_args("vae", epochs=3, out=str(run_dir / "vae.safetensors"),
+                           run_dir=str(run_dir), progress=False)  # fmt: skip
+    runs = live.LiveRuns()
+    runs._runs["me"] = live.LiveRun(args, error="stopped", finished=True)
+    monkeypatch.setattr(ui, "live_runs", lambda: runs)
+    monkeypatch.setattr(ui, "RUNS_DIR", tmp_path)
+    return _run(PAGES["kl"], session_id="me")
+
+
+STEP = {"type": "step", "epoch": 2, "step": 256, "recon": -120.0, "kl": 20.0, "elbo": -140.0,
+        "kl_per_dim": [1.0] * 8, "epochs": 3, "epoch_steps": 141}  # fmt: skip
+EPOCH = {"type": "epoch", "epoch": 1, "step": 141, "test_elbo": -150.0, "test_recon": -130.0,
+         "test_kl": 20.0, "kl_per_dim": [1.0] * 8}  # fmt: skip
+
+
+def test_a_stopped_live_run_keeps_the_page_and_the_follow_tab(tmp_path, monkeypatch):
+    # Its charts were keyed kl_live_steps / kl_live_epochs, the second also the Epochs input's
+    # key: a full rerun with points on the charts raised StreamlitDuplicateElementKey.
+    at = _finished_live_run(tmp_path, monkeypatch, [STEP, EPOCH])
+    assert any("Live run: stopped" in c.value for c in at.caption)
+    assert at.selectbox(key="kl_follow").options == ["live-me"]
+    assert len(at.get("plotly_chart")) >= 4  # both dashboards drew
+    progress = [c.value for c in at.caption if c.value.startswith("Run live-me")]
+    assert progress == ["Run live-me: epoch 2 of 3, step 115 of 141"] * 2  # no server paths
+
+
+def test_the_live_dashboard_waits_for_its_first_epoch_in_words(tmp_path, monkeypatch):
+    at = _finished_live_run(tmp_path, monkeypatch, [STEP])
+    assert any("at the end of the first epoch" in c.value for c in at.caption)
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    assert not any("held out, per epoch" in t for t in titles)

@@ -61,6 +61,9 @@ def test_a_run_writes_checkpoint_metrics_log_and_samples(tmp_path):
     epochs = [r for r in rows if r["type"] == "epoch"]
     assert len(epochs) == 2 and len(steps) >= 4
     assert len(steps[0]["kl_per_dim"]) == 16
+    # Enough for the page to say "epoch 2 of 2, step 5 of 21".
+    per_epoch = epochs[0]["step"]
+    assert {(r["epochs"], r["epoch_steps"]) for r in steps} == {(2, per_epoch)}
     assert epochs[-1]["elbo"] == pytest.approx(epochs[-1]["recon"] - epochs[-1]["kl"], rel=1e-6)
     assert (tmp_path / "run" / "samples" / "epoch_002.png").stat().st_size > 100
 
