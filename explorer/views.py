@@ -174,3 +174,14 @@ def run_progress(steps: list[dict], epochs: list[dict]) -> str:
     if per_epoch:
         return f"epoch {epoch}{of_epochs}, step {step - (epoch - 1) * per_epoch} of {per_epoch}"
     return f"epoch {epoch}{of_epochs}, step {step}"
+
+
+def inactive_units_text(active: list[bool]) -> str:
+    """The caption under the active-units count: the criterion, and which units are inactive."""
+    inactive = [f"z{j}" for j, used in enumerate(active) if not used]
+    names = f"Inactive: {', '.join(inactive)}." if inactive else "Every unit is active."
+    return (
+        f"{names} A unit is active when its posterior mean varies across digits, "
+        "Var_x(E_q[z_j | x]) > 0.01 (Burda et al., 2016); an inactive unit tells the decoder "
+        "nothing about the digit. Small average KL alone does not make a unit inactive."
+    )

@@ -12,8 +12,8 @@ ui.formula(
     r" - \sum_{j} \underbrace{\tfrac12\left(\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2\right)}_{"
     r"\mathrm{KL}(\mathcal{N}(\mu_j,\sigma_j^2)\,\|\,\mathcal{N}(0,1))}",
     "The reconstruction term rewards decoding the digit well; each KL term is what it costs, in "
-    "nats, to describe coordinate j more precisely than the prior does. Dimensions with KL near "
-    "zero are unused ('inactive'). β-VAE weighs the KL by β: more than 1 trades detail for a "
+    "nats, to describe coordinate j more precisely than the prior does. A coordinate whose "
+    "posterior mean does not move with the digit is unused ('inactive'). β-VAE weighs the KL by β: more than 1 trades detail for a "
     "smoother, more disentangled space.",
 )
 
@@ -49,8 +49,9 @@ if ckpt is not None:
     )
     st.subheader("Over the held-out set")
     mean_kl = views.dataset_kl(ckpt.model, pixels)
-    active = losses.active_dimensions(torch.from_numpy(mean_kl))
-    st.metric("Active dimensions (average KL > 0.01 nats)", f"{active} of {len(mean_kl)}")
+    active = losses.active_units(torch.from_numpy(ui.held_out_codes(name, ckpt.sha256)))
+    st.metric("Active units", f"{int(active.sum())} of {len(active)}")
+    st.caption(views.inactive_units_text(active.tolist()))
     st.plotly_chart(
         plots.kl_bars(mean_kl, None, f"average KL per dimension over {len(labels)} digits"),
         key="kl_dataset",

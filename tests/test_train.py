@@ -78,6 +78,17 @@ def test_held_out_metrics_reproduce_from_the_checkpoint(tmp_path):
     assert again["test_elbo"] == pytest.approx(ckpt.meta["metrics"]["test_elbo"], rel=1e-5)
 
 
+def test_training_logs_active_units_by_the_variance_of_posterior_means():
+    from explorer import data
+    from tests.conftest import BUNDLED
+
+    ckpt = checkpoints.load(BUNDLED / "vae.safetensors")
+    _, test = data.load_split(data.Split(**ckpt.meta["split"]))
+    metrics = objectives.evaluate("vae", ckpt.model, test.images, test.labels)
+    # Every unit's average KL is above 0.01 nats, but z2's posterior mean hardly moves.
+    assert min(metrics["test_kl_per_dim"]) > 0.01 and metrics["active_dims"] == 15
+
+
 def test_training_is_deterministic_for_a_seed(tmp_path):
     train.run(_args(tmp_path / "a", kind="ae"))
     train.run(_args(tmp_path / "b", kind="ae"))
