@@ -30,14 +30,15 @@ if ckpt is not None:
     with c2:
         ui.show_digit(report.image, "reconstruction", scale=5)
     with c3:
-        m = st.columns(4)
-        m[0].metric("reconstruction E[log p(x|z)]", f"{report.reconstruction:.1f} nats")
-        m[1].metric("KL total", f"{report.kl:.2f} nats")
-        m[2].metric("ELBO", f"{report.elbo:.1f} nats")
+        # Two metrics a row, the unit in the label: four in a row were cut off at 1280 px.
+        m = [*st.columns(2), *st.columns(2)]
+        m[0].metric("reconstruction E[log p(x|z)], nats", f"{report.reconstruction:.1f}")
+        m[1].metric("KL total, nats", f"{report.kl:.2f}")
+        m[2].metric("ELBO, nats", f"{report.elbo:.1f}")
         m[3].metric("bits / dim", f"{report.bits_per_dim:.3f}")
         beta = st.slider("β", 0.0, 5.0, 1.0, step=0.1, key="kl_beta")
         st.metric(
-            f"β-weighted loss −E[log p(x|z)] + {beta:g}·KL", f"{report.objective(beta):.1f} nats"
+            f"β-weighted loss −E[log p(x|z)] + {beta:g}·KL, nats", f"{report.objective(beta):.1f}"
         )
     st.plotly_chart(
         plots.kl_bars(

@@ -258,3 +258,28 @@ def test_a_click_on_the_latent_map_selects_that_point(page):
         f'[data-testid="stImage"]:has-text("selected originals: #{row}")', timeout=60_000
     )
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _at_viewport(page, width: int, height: int):
+    """Resize the shared tab; returns a callable that restores the test module's size."""
+    before = page.viewport_size
+    page.set_viewport_size({"width": width, "height": height})
+    return lambda: page.set_viewport_size(before)
+
+
+TRUNCATED_JS = """els => els.flatMap(el => [el, ...el.querySelectorAll('*')])
+    .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflow !== 'visible')
+    .map(e => e.innerText)"""
+
+
+def test_kl_metrics_are_not_cut_off_on_a_projector(page):
+    restore = _at_viewport(page, 1280, 720)
+    try:
+        _open(page, "KL_and_ELBO")
+        values = page.locator('[data-testid="stMetricValue"]')
+        values.first.wait_for(timeout=60_000)
+        texts = values.all_inner_texts()
+        assert len(texts) >= 5 and any(t.startswith("−") or t.startswith("-") for t in texts)
+        assert values.evaluate_all(TRUNCATED_JS) == []
+    finally:
+        restore()

@@ -173,12 +173,12 @@ def test_latent_map_switches_method():
 def test_kl_page_metrics_follow_the_formulas():
     at = _run(PAGES["kl"])
     values = {m.label: float(m.value.split()[0]) for m in at.metric}
-    recon = values["reconstruction E[log p(x|z)]"]
-    kl = values["KL total"]
-    assert values["ELBO"] == pytest.approx(recon - kl, abs=0.15)
+    recon = values["reconstruction E[log p(x|z)], nats"]
+    kl = values["KL total, nats"]
+    assert values["ELBO, nats"] == pytest.approx(recon - kl, abs=0.15)
     at.slider(key="kl_beta").set_value(3.0).run()
     beta3 = {m.label: float(m.value.split()[0]) for m in at.metric}
-    key = "β-weighted loss −E[log p(x|z)] + 3·KL"
+    key = "β-weighted loss −E[log p(x|z)] + 3·KL, nats"
     assert beta3[key] == pytest.approx(-recon + 3 * kl, abs=0.3)
     # Burda et al.'s criterion on the 500 held-out digits: only z2's posterior mean barely moves
     # (variance 0.009); z5 (0.016) and z13 (0.087) have small KL but do carry information.
