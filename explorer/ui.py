@@ -321,6 +321,11 @@ PAGES = [
 ]
 
 
+# A local file: a ":material/…:" or emoji page icon makes the browser fetch the favicon from
+# fonts.gstatic.com or a CDN, and a class network may have no internet.
+PAGE_ICON = str(Path(__file__).parent / "static" / "icon.png")
+
+
 @st.cache_resource
 def _heap_trimmer():
     """One per server: RSS falls back after a class's sessions end (see explorer.heap)."""
@@ -336,9 +341,7 @@ def page_setup(title: str) -> None:
     spurious "Page not found" dialog, which makes the page inert, when a fresh browser opens a
     deep link (streamlit/streamlit#8860): a class following a shared link would hit it.
     """
-    st.set_page_config(
-        page_title=f"{title} · Latent Explorer", page_icon=":material/scatter_plot:", layout="wide"
-    )
+    st.set_page_config(page_title=f"{title} · Latent Explorer", page_icon=PAGE_ICON, layout="wide")
     _heap_trimmer()
     with st.sidebar:
         for path, label_text, icon in PAGES:

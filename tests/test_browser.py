@@ -283,3 +283,22 @@ def test_kl_metrics_are_not_cut_off_on_a_projector(page):
         assert values.evaluate_all(TRUNCATED_JS) == []
     finally:
         restore()
+
+
+def test_pages_fetch_nothing_from_the_internet(page):
+    # A class network may have no internet; the favicon of a ":material/…:" or emoji page icon
+    # came from fonts.gstatic.com or a CDN.
+    outside: list[str] = []
+
+    def note(request) -> None:
+        if not request.url.startswith((page.base_url, "data:", "blob:")):
+            outside.append(request.url)
+
+    page.on("request", note)
+    try:
+        for path in ("", "Latent_sliders", "KL_and_ELBO"):
+            _open(page, path)
+            page.wait_for_timeout(1000)
+    finally:
+        page.remove_listener("request", note)
+    assert outside == []
