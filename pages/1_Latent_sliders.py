@@ -2,7 +2,6 @@
 
 import hashlib
 
-import numpy as np
 import streamlit as st
 import torch
 
@@ -72,9 +71,11 @@ b1, b2, _ = st.columns([1, 1, 6])
 reset = b1.button("Reset", key="sl_reset")
 if reset or st.session_state.get(f"sl_origin_{name}") != origin or truth not in st.session_state:
     st.session_state[f"sl_origin_{name}"] = origin
+    st.session_state[f"sl_randomised_{name}"] = False
     set_coeffs(start.tolist())
 if b2.button("Random", key="sl_random"):
     set_coeffs(space.from_code(model.sample(1)[0]).clamp(space.low, space.high).tolist())
+    st.session_state[f"sl_randomised_{name}"] = True  # the start image is no longer the start
 live = st.toggle("Live dragging", value=True, key="sl_live",
                  help="The digit follows the pointer while you drag; turn off for standard sliders.")  # fmt: skip
 
@@ -95,10 +96,11 @@ def explore() -> None:
                 cols[i % 4].slider(space.labels[i], lows[i], highs[i], step=0.01, key=key,
                                    on_change=set_one, args=(i, key))  # fmt: skip
     c1, c2, _ = st.columns([1, 1, 2])
-    with c1:
-        ui.show_digit(image, "decoded from the sliders")
-    if start_image is not None:
-        with c2:
+    if not shown:  # the live control shows the decoded digit itself
+        with c1:
+            ui.show_digit(image, "decoded from the sliders")
+    if start_image is not None and not st.session_state.get(f"sl_randomised_{name}"):
+        with c1 if shown else c2:
             ui.show_digit(start_image, "start image")
     traversal(coeffs)
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
@@ -136,7 +138,10 @@ def pad_sprite(name: str, sha: str) -> str:
 def traversal(coeffs: torch.Tensor) -> None:
     st.subheader("Traversal")
     dim = st.selectbox(
-        "Slider to sweep", range(len(keys)), format_func=lambda i: space.labels[i], key="sl_dim"
+        "Slider to sweep",
+        range(len(keys)),
+        format_func=lambda i: space.labels[i],
+        key=f"sl_dim_{name}",  # per model: z0 of the AE is not PC1 of the GAN
     )
     values = space.values(dim, 11)
     frames = views.decode(model, space.to_code(latent.traversal(coeffs, dim, values)))
@@ -156,7 +161,8 @@ def manifold(z: torch.Tensor) -> None:
     grid = views.decode(model, latent.manifold_grid(n))
     st.image(images.png_bytes(images.grid(grid, ncol=n, pad=0), scale=2), output_format="PNG")
     st.caption(
-        f"z₁ grows left to right, z₂ top to bottom falls; the sliders point at {np.round(z.numpy(), 2)}"
+        f"{space.labels[0]} grows left to right and {space.labels[1]} falls from top to bottom; "
+        f"the sliders are at ({float(z[0]):.2f}, {float(z[1]):.2f})."
     )
 
 

@@ -262,3 +262,20 @@ def test_the_live_dashboard_waits_for_its_first_epoch_in_words(tmp_path, monkeyp
     assert any("at the end of the first epoch" in c.value for c in at.caption)
     titles = [c.proto.spec for c in at.get("plotly_chart")]
     assert not any("held out, per epoch" in t for t in titles)
+
+
+def test_sliders_page_names_what_it_shows():
+    at = _run(PAGES["sliders"])  # live dragging: the control's canvas is the decoded image
+    assert "decoded from the sliders" not in _images(at) and "start image" in _images(at)
+    at.button(key="sl_random").click().run()
+    assert "start image" not in _images(at)  # the code no longer comes from that digit
+    at.selectbox(key="sl_model").set_value("gan").run()
+    traversal = at.selectbox(key="sl_dim_gan")
+    assert traversal.value == 0 and traversal.options[0] == "PC1"
+    assert any(caption.startswith("PC1 from") for caption in _images(at))
+
+
+def test_manifold_caption_uses_the_sliders_names():
+    at = _run(PAGES["sliders"], keep_sl_model="vae2d", sl_live=False)
+    caption = next(c.value for c in at.caption if "left to right" in c.value)
+    assert "z0" in caption and "z1" in caption and "z₁" not in caption and "[" not in caption
