@@ -82,15 +82,22 @@ def selected_rows(selection: dict | None) -> list[int]:
 
 
 def smoothness(
-    lams: np.ndarray, curves: dict[str, np.ndarray], title: str, y_title: str
+    lams: np.ndarray,
+    curves: dict[str, np.ndarray],
+    title: str,
+    y_title: str,
+    y_range: tuple[float, float] | None = None,
 ) -> go.Figure:
-    """Line per curve against λ (between-frame quantities sit at the midpoint of their frames)."""
+    """Line per curve against λ (between-frame quantities sit at the midpoint of their frames);
+    ``y_range`` fixes the y-axis, so charts of two models side by side share one."""
     fig = go.Figure()
     for name, values in curves.items():
         x = lams if len(values) == len(lams) else (lams[1:] + lams[:-1]) / 2
         fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=name))
     fig.update_layout(title=title, xaxis_title="λ", yaxis_title=y_title, **_LAYOUT)
     fig.update_xaxes(autorange="reversed")  # a (λ = 1) on the left, like the strip
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
     return fig
 
 

@@ -73,11 +73,23 @@ def test_latent_sliders(page):
 
 
 def test_interpolation(page):
+    import json
+
     _open(page, "Interpolation")
-    before = _image_src(page, "VAE (d=16): w* at")
+    canvas = page.locator(".le-canvas").nth(1)  # the VAE's w*
+    canvas.wait_for(timeout=60_000)
+    before = _changes(page, lambda: canvas.get_attribute("data-exact"), None)
     _nudge_slider(page, "λ", times=10)
-    _changes(page, lambda: _image_src(page, "VAE (d=16): w* at"), before)
-    assert page.locator('[data-testid="stDownloadButton"]').count() >= 4
+    _changes(page, lambda: canvas.get_attribute("data-exact"), before)
+    assert page.locator('[data-testid="stDownloadButton"]').count() >= 6
+    # The λ slider reads like the strips and charts: a (λ = 1) at its left end.
+    wait_idle(page, 60_000)
+    root = page.locator(".le-root")
+    before = root.get_attribute("data-values")
+    box = page.locator('.le-range[aria-label="λ"]').bounding_box()
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+    _changes(page, lambda: root.get_attribute("data-values"), before, timeout_s=60)
+    assert json.loads(root.get_attribute("data-values"))[0] > 0.95
 
 
 def test_latent_map(page):

@@ -139,7 +139,7 @@ def test_vae2d_shows_the_manifold_grid():
 @pytest.mark.parametrize("lam,endpoint", [(1.0, "a"), (0.0, "b")])
 def test_interpolation_at_the_ends_shows_exactly_a_or_b(lam, endpoint):
     at = _run(PAGES["interpolation"], ip_live=False)
-    at.slider(key="ip_lambda").set_value(lam).run()
+    at.select_slider(key="ip_lambda").set_value(lam).run()
     shown = [v for k, v in _images(at).items() if ": w* at" in k]
     expected = []
     for name in ("ae", "vae"):
@@ -216,7 +216,7 @@ def test_a_broken_checkpoint_breaks_only_its_own_view(tmp_path, monkeypatch):
 
 def test_interpolation_between_two_seeds_uses_each_prior():
     at = _run(PAGES["interpolation"], ip_live=False, ip_source="Two seeds")
-    at.slider(key="ip_lambda").set_value(1.0).run()
+    at.select_slider(key="ip_lambda").set_value(1.0).run()
     ckpt, _ = _bundled("vae")
     a = ckpt.model.sample(1, torch.Generator().manual_seed(1))[0]
     assert at.session_state["ip_code_vae"] == pytest.approx(a.tolist(), abs=1e-6)
@@ -279,3 +279,23 @@ def test_manifold_caption_uses_the_sliders_names():
     at = _run(PAGES["sliders"], keep_sl_model="vae2d", sl_live=False)
     caption = next(c.value for c in at.caption if "left to right" in c.value)
     assert "z0" in caption and "z1" in caption and "z₁" not in caption and "[" not in caption
+
+
+def test_interpolation_reads_a_to_b_left_to_right_everywhere():
+    import json
+
+    at = _run(PAGES["interpolation"], ip_live=False)
+    lam = at.select_slider(key="ip_lambda")
+    assert lam.options[0] == "1.00" and lam.options[-1] == "0.00"  # a on the left, as the strips
+    charts = {c.key: json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")}
+    assert all(layout["xaxis"]["autorange"] == "reversed" for layout in charts.values())
+    # AE and VAE side by side on the same y-axis, so the heights compare.
+    assert charts["ip_s_ae"]["yaxis"]["range"] == charts["ip_s_vae"]["yaxis"]["range"]
+    assert charts["ip_c_ae"]["yaxis"]["range"] == charts["ip_c_vae"]["yaxis"]["range"] == [0, 1.02]
+    assert {"ip_png_gan", "ip_gif_gan"} <= {b.key for b in at.get("download_button")}
+    assert not [c.value for c in at.caption if "[" in c.value]  # no printed arrays
+
+
+def test_live_interpolation_shows_w_star_once():
+    at = _run(PAGES["interpolation"])  # the live control's canvases show w*
+    assert not [k for k in _images(at) if ": w* at" in k]

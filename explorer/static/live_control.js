@@ -105,6 +105,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     input.min = s.low;
     input.max = s.high;
     input.step = s.step;
+    input.style.direction = s.reverse ? "rtl" : ""; // rtl: high on the left (λ = 1, a)
     if (!st.dragging) input.value = s.value;
     out.textContent = Number(input.value).toFixed(2);
   });
