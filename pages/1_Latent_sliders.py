@@ -128,10 +128,14 @@ def filmstrips(coeffs: torch.Tensor) -> list[list[str]]:
     return [[images.sprite(film)] for film in films]
 
 
+PRIOR_LOW = 0.00135  # Φ(−3): the manifold grid spans ±3, as the sliders and the pad do
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def pad_sprite(name: str, sha: str) -> str:
-    """The 2-D pad's PAD_FRAMES x PAD_FRAMES decodes over ±3σ of the prior, as one sprite."""
-    grid_codes = latent.manifold_grid(ui.PAD_FRAMES, low=0.00135, high=0.99865)
+    """The 2-D pad's PAD_FRAMES x PAD_FRAMES decodes, evenly over ±3 (the sliders' range), as one
+    sprite; the pad draws it under the pointer and shows the cell under it while dragging."""
+    grid_codes = latent.square_grid(ui.PAD_FRAMES, -latent.VAE_RANGE, latent.VAE_RANGE)
     return images.sprite(views.decode(ui.load(name).model, grid_codes)[:, 0], ui.PAD_FRAMES)
 
 
@@ -153,12 +157,14 @@ def traversal(coeffs: torch.Tensor) -> None:
 def manifold(z: torch.Tensor) -> None:
     st.subheader("The 2-D manifold")
     ui.formula(
-        r"z = \left(\Phi^{-1}(u_1), \Phi^{-1}(u_2)\right), \quad u_i \in \{0.05, \dots, 0.95\}",
+        r"z = \left(\Phi^{-1}(u_0), \Phi^{-1}(u_1)\right), \quad "
+        r"u_i \in \{\Phi(-3), \dots, \Phi(3)\}",
         "Each cell decodes a point placed at evenly spaced quantiles of the prior (Φ is the "
-        "normal CDF), so every cell covers the same prior mass, as in Kingma & Welling's Fig. 4.",
+        "normal CDF), so every cell covers the same prior mass, as in Kingma & Welling's Fig. 4. "
+        "It spans ±3 like the sliders and the pad; the pad spaces its cells evenly in z instead.",
     )
     n = st.slider("Grid size", 5, 25, 15, key="sl_grid")
-    grid = views.decode(model, latent.manifold_grid(n))
+    grid = views.decode(model, latent.manifold_grid(n, PRIOR_LOW, 1 - PRIOR_LOW))
     st.image(images.png_bytes(images.grid(grid, ncol=n, pad=0), scale=2), output_format="PNG")
     st.caption(
         f"{space.labels[0]} grows left to right and {space.labels[1]} falls from top to bottom; "

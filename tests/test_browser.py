@@ -217,6 +217,14 @@ def test_pad_moves_two_latents_at_once_and_lands_on_the_exact_decode(page):
     pad = page.locator(".le-pad")
     pad.wait_for(timeout=60_000)
     wait_idle(page, 60_000)
+    # The pad shows the decoded digits it picks from, not a blank grid.
+    page.wait_for_timeout(500)
+    assert pad.get_attribute("data-drawn") == "digits"
+    bright = pad.evaluate(
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i + 1] > 100; return n; }"""
+    )
+    assert bright > 0.05 * 240 * 240
     canvas = page.locator(".le-canvas").first
     box = pad.bounding_box()
     page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
