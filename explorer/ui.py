@@ -123,9 +123,11 @@ def show_strip(frames: torch.Tensor, caption: str = "", scale: int = 3) -> None:
     )
 
 
-def formula(latex: str, text: str) -> None:
-    """The formula a view uses, and a sentence or two for a student."""
-    st.latex(latex)
+def formula(latex: str | list[str], text: str) -> None:
+    """The formula a view uses (a list: one line each, so a phone need not scroll one long line),
+    and a sentence or two for a student."""
+    for line in [latex] if isinstance(latex, str) else latex:
+        st.latex(line)
     st.caption(text)
 
 
@@ -326,6 +328,13 @@ PAGES = [
 PAGE_ICON = str(Path(__file__).parent / "static" / "icon.png")
 
 
+# On a phone KaTeX's 1.21em made formulas wider than the screen, cut off in a scrolling box:
+# scale them with the viewport instead (3.6vw is 14 px at 390 px).
+NARROW_CSS = (
+    "@media (max-width: 640px) { .katex-display > .katex { font-size: min(1.21em, 3.6vw); } }"
+)
+
+
 @st.cache_resource
 def _heap_trimmer():
     """One per server: RSS falls back after a class's sessions end (see explorer.heap)."""
@@ -343,6 +352,7 @@ def page_setup(title: str) -> None:
     """
     st.set_page_config(page_title=f"{title} · Latent Explorer", page_icon=PAGE_ICON, layout="wide")
     _heap_trimmer()
+    st.html(f"<style>{NARROW_CSS}</style>")
     with st.sidebar:
         for path, label_text, icon in PAGES:
             st.page_link(path, label=label_text, icon=icon)

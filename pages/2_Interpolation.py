@@ -10,8 +10,11 @@ from explorer import images, latent, plots, ui, views
 ui.page_setup("Interpolation")
 st.title("Interpolation")
 ui.formula(
-    r"w^* = \lambda a + (1-\lambda)\, b \qquad \text{slerp: } "
-    r"w^* = \frac{\sin(\lambda\Omega)}{\sin\Omega} a + \frac{\sin((1-\lambda)\Omega)}{\sin\Omega} b",
+    [
+        r"w^* = \lambda a + (1-\lambda)\, b",
+        r"\text{slerp: } w^* = \frac{\sin(\lambda\Omega)}{\sin\Omega} a "
+        r"+ \frac{\sin((1-\lambda)\Omega)}{\sin\Omega} b",
+    ],
     "λ = 1 gives a, λ = 0 gives b. Each model encodes the same two digits itself and decodes the "
     "points in between. A smooth latent space changes the image a little at every step and keeps "
     "the classifier confident; gaps show up as jumps and as frames no digit class claims. Spherical "

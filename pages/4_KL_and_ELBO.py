@@ -8,9 +8,12 @@ from explorer import live, losses, plots, train, ui, views
 ui.page_setup("KL and ELBO")
 st.title("KL and ELBO")
 ui.formula(
-    r"\mathrm{ELBO}(x) = \underbrace{\mathbb{E}_{q(z|x)}[\log p(x|z)]}_{\text{reconstruction}}"
-    r" - \sum_{j} \underbrace{\tfrac12\left(\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2\right)}_{"
-    r"\mathrm{KL}(\mathcal{N}(\mu_j,\sigma_j^2)\,\|\,\mathcal{N}(0,1))}",
+    [
+        r"\mathrm{ELBO}(x) = \underbrace{\mathbb{E}_{q(z|x)}[\log p(x|z)]}_{\text{reconstruction}}"
+        r" - \sum_{j} \mathrm{KL}_j",
+        r"\mathrm{KL}(\mathcal{N}(\mu_j,\sigma_j^2)\,\|\,\mathcal{N}(0,1))",
+        r"= \tfrac12\left(\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2\right) = \mathrm{KL}_j",
+    ],
     "The reconstruction term rewards decoding the digit well; each KL term is what it costs, in "
     "nats, to describe coordinate j more precisely than the prior does. A coordinate whose "
     "posterior mean does not move with the digit is unused ('inactive'). β-VAE weighs the KL by β: more than 1 trades detail for a "

@@ -325,3 +325,37 @@ def test_pages_fetch_nothing_from_the_internet(page):
     finally:
         page.remove_listener("request", note)
     assert outside == []
+
+
+@pytest.mark.parametrize(
+    "path", ["", "Latent_sliders", "Interpolation", "Latent_map", "KL_and_ELBO"]
+)
+def test_nothing_overflows_a_phone(page, path):
+    restore = _at_viewport(page, 390, 844)
+    try:
+        page.goto(f"{page.base_url}/{path}")
+        page.wait_for_selector(".katex-display", timeout=120_000)
+        wait_idle(page, 120_000)
+        page.wait_for_timeout(1500)
+        # A formula wider than its box is cut off at the screen's edge (the box scrolls). Up to
+        # 4 px is KaTeX's italic correction of a last glyph, not a hidden part of the formula.
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll('.katex-display, .js-plotly-plot')]
+                .filter(e => e.scrollWidth > e.clientWidth + 4
+                             || e.getBoundingClientRect().right > innerWidth + 1)
+                .map(e => e.innerText.slice(0, 30))"""
+        )
+        width = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert wide == [] and width[0] <= width[1], (wide, width)
+        # A chart's toolbar (shown on touch) must not cover its title.
+        covered = page.evaluate(
+            """() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd => {
+                const bar = gd.querySelector('.modebar'), title = gd.querySelector('.gtitle');
+                if (!bar || !title) return false;
+                const a = bar.getBoundingClientRect(), b = title.getBoundingClientRect();
+                return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+            }).map(gd => gd.querySelector('.gtitle').textContent)"""
+        )
+        assert covered == []
+    finally:
+        restore()
