@@ -134,6 +134,8 @@ def open_upload(data: bytes) -> np.ndarray:
         raise
     except Image.DecompressionBombError as err:
         raise UploadError("the image's dimensions are too large to be a digit") from err
+    except Image.UnidentifiedImageError as err:  # its message is a repr of our BytesIO
+        raise UploadError("not a readable PNG or JPEG (not an image file)") from err
     except (OSError, SyntaxError, ValueError) as err:
         raise UploadError(f"not a readable PNG or JPEG ({err})") from err
     return np.asarray(gray, dtype=np.float32) / 255.0

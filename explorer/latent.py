@@ -79,6 +79,15 @@ def manifold_grid(n: int, low: float = 0.05, high: float = 0.95) -> torch.Tensor
     return torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
 
 
+def square_grid(n: int, low: float, high: float) -> torch.Tensor:
+    """n×n points evenly spaced in z over [low, high]²: (n·n, 2), laid out as
+    :func:`manifold_grid` (row-major, top row at the highest z₂). The 2-D pad indexes it
+    linearly in z, so its cells must be even in z, not in prior mass."""
+    values = torch.linspace(low, high, n)
+    z2, z1 = torch.meshgrid(values.flip(0), values, indexing="ij")
+    return torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
+
+
 @dataclass(frozen=True)
 class SliderSpace:
     """How sliders map to a code: z = origin + coeffs @ basis, each coeff in [low, high]."""

@@ -83,13 +83,19 @@ def elbo_terms(
     return ElboTerms(bernoulli_log_likelihood(logits, x), kl_per_dim(mu, logvar))
 
 
-def active_dimensions(mean_kl_per_dim: torch.Tensor, threshold: float = 0.01) -> int:
-    """Dimensions whose average KL exceeds ``threshold`` nats: the ones the VAE uses.
+def active_units(posterior_means: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:
+    """Which latent units a VAE uses: (d,) booleans from posterior means μ(x) of N digits (N, d).
 
-    (Burda et al., "Importance Weighted Autoencoders", ICLR 2016, count activity by the variance
-    of μ; the average KL is the same idea in the units this app shows.)
+    Burda, Grosse & Salakhutdinov, "Importance Weighted Autoencoders", ICLR 2016, §5.2: unit u is
+    active when A_u = Cov_x(E_{u~q(u|x)}[u]) > 0.01, i.e. when its posterior mean moves with the
+    input. A unit whose mean stays put carries no information about x whatever its KL.
     """
-    return int((mean_kl_per_dim > threshold).sum())
+    if posterior_means.ndim != 2 or len(posterior_means) < 2:
+        raise ValueError(
+            f"active units need posterior means of at least 2 inputs, (N, d); got "
+            f"{tuple(posterior_means.shape)}"
+        )
+    return posterior_means.var(dim=0) > threshold
 
 
 def discriminator_loss(

@@ -121,7 +121,7 @@ def evaluate(kind: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> d
                 "test_bits_per_dim": terms.bits_per_dim.mean().item(),
                 "test_mse": F.mse_loss(torch.sigmoid(model.decode_logits(mu)), x).item(),
                 "test_kl_per_dim": mean_kl.tolist(),
-                "active_dims": losses.active_dimensions(mean_kl),
+                "active_dims": int(losses.active_units(mu).sum()),
             }
         if kind == "ae":
             logits = model(x)

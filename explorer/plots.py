@@ -17,7 +17,21 @@ DIGIT_COLORS = [
     "#bcbd22",
     "#17becf",
 ]
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 320}
+# The toolbar stands in a column in the right margin: in a row it covered the title on a phone.
+_LAYOUT = {
+    "margin": {"l": 10, "r": 40, "t": 60, "b": 10},
+    "height": 320,
+    "modebar": {"orientation": "v"},
+}
+TITLE_CHARS = 40  # a longer title wraps, so it fits a 390 px phone beside the toolbar
+
+
+def _title(text: str) -> dict:
+    """A chart title, left-aligned and wrapped at TITLE_CHARS characters (plotly never wraps)."""
+    import textwrap
+
+    lines = textwrap.wrap(text, TITLE_CHARS) or [""]
+    return {"text": "<br>".join(lines), "x": 0.01, "xanchor": "left", "font": {"size": 14}}
 
 
 def latent_map(
@@ -54,8 +68,10 @@ def latent_map(
                 hoverinfo="skip",
             )
         )
+    # Pan, not lasso, by default: in plotly's lasso and box modes a click selects nothing, and a
+    # student's first move is to click a point. The toolbar still offers box and lasso.
     fig.update_layout(
-        title=title, dragmode="lasso", legend_title_text="digit", **{**_LAYOUT, "height": 460}
+        title=_title(title), dragmode="pan", legend_title_text="digit", **{**_LAYOUT, "height": 460}
     )
     return fig
 
@@ -80,15 +96,22 @@ def selected_rows(selection: dict | None) -> list[int]:
 
 
 def smoothness(
-    lams: np.ndarray, curves: dict[str, np.ndarray], title: str, y_title: str
+    lams: np.ndarray,
+    curves: dict[str, np.ndarray],
+    title: str,
+    y_title: str,
+    y_range: tuple[float, float] | None = None,
 ) -> go.Figure:
-    """Line per curve against λ (between-frame quantities sit at the midpoint of their frames)."""
+    """Line per curve against λ (between-frame quantities sit at the midpoint of their frames);
+    ``y_range`` fixes the y-axis, so charts of two models side by side share one."""
     fig = go.Figure()
     for name, values in curves.items():
         x = lams if len(values) == len(lams) else (lams[1:] + lams[:-1]) / 2
         fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=name))
-    fig.update_layout(title=title, xaxis_title="λ", yaxis_title=y_title, **_LAYOUT)
+    fig.update_layout(title=_title(title), xaxis_title="λ", yaxis_title=y_title, **_LAYOUT)
     fig.update_xaxes(autorange="reversed")  # a (λ = 1) on the left, like the strip
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
     return fig
 
 
@@ -100,7 +123,7 @@ def kl_bars(
     fig = go.Figure(go.Bar(x=dims, y=closed_form, name="closed form"))
     if monte_carlo is not None:
         fig.add_trace(go.Bar(x=dims, y=monte_carlo, name="Monte Carlo"))
-    fig.update_layout(title=title, barmode="group", yaxis_title="KL (nats)", **_LAYOUT)
+    fig.update_layout(title=_title(title), barmode="group", yaxis_title="KL (nats)", **_LAYOUT)
     return fig
 
 
@@ -111,7 +134,7 @@ def curves(history: list[dict], keys: list[str], title: str, x: str = "epoch") -
         rows = [r for r in history if key in r and x in r]
         if rows:
             fig.add_trace(go.Scatter(x=[r[x] for r in rows], y=[r[key] for r in rows], name=key))
-    fig.update_layout(title=title, xaxis_title=x, **_LAYOUT)
+    fig.update_layout(title=_title(title), xaxis_title=x, **_LAYOUT)
     return fig
 
 
@@ -127,7 +150,7 @@ def kl_heatmap(steps: list[int], kl_rows: list[list[float]], title: str) -> go.F
             colorbar={"title": "nats"},
         )
     )
-    fig.update_layout(title=title, xaxis_title="step", **_LAYOUT)
+    fig.update_layout(title=_title(title), xaxis_title="step", **_LAYOUT)
     return fig
 
 

@@ -185,7 +185,8 @@ def run(
                 ) from err
             global_step += 1
             if log and global_step % args.log_every == 0:
-                log.write({"type": "step", "epoch": epoch + 1, "step": global_step, **rows[-1]})
+                log.write({"type": "step", "epoch": epoch + 1, "step": global_step,
+                           "epochs": args.epochs, "epoch_steps": len(batches), **rows[-1]})  # fmt: skip
         seconds += time.perf_counter() - began
         if rank == 0:
             summary = _finish_epoch(

@@ -145,9 +145,11 @@ def show_strip(frames: torch.Tensor, caption: str = "", scale: int = 3) -> None:
     )
 
 
-def formula(latex: str, text: str) -> None:
-    """The formula a view uses, and a sentence or two for a student."""
-    st.latex(latex)
+def formula(latex: str | list[str], text: str) -> None:
+    """The formula a view uses (a list: one line each, so a phone need not scroll one long line),
+    and a sentence or two for a student."""
+    for line in [latex] if isinstance(latex, str) else latex:
+        st.latex(line)
     st.caption(text)
 
 
@@ -284,19 +286,25 @@ def metrics_dashboard(path: Path, key: str) -> None:
     rows = [r for r in steps + epochs if "kl_per_dim" in r]
     rows.sort(key=lambda r: r["step"])
     if not steps and not epochs:
-        st.caption(f"Waiting for {path.parent.name} …")
+        st.caption(f"Run {path.parent.name}: waiting for its first metrics…")
         return
-    last = (epochs or steps)[-1]
-    st.caption(f"{path.parent.name}: epoch {last.get('epoch')}, step {last.get('step')}")
+    st.caption(f"Run {path.parent.name}: {views.run_progress(steps, epochs)}")
+    # Chart keys carry "_chart_": the page's own widgets share the prefix (kl_live_epochs is the
+    # Epochs input), and a shared key raises StreamlitDuplicateElementKey on a full rerun.
     c1, c2 = st.columns(2)
     keys = ["recon", "kl", "elbo"] if rows else ["d_loss", "g_loss", "recon", "loss"]
-    c1.plotly_chart(plots.curves(steps, keys, "per step", x="step"), key=f"{key}_steps")
-    c2.plotly_chart(
-        plots.curves(
-            epochs, ["test_elbo", "test_recon", "test_kl", "test_accuracy"], "held out, per epoch"
-        ),
-        key=f"{key}_epochs",
-    )
+    c1.plotly_chart(plots.curves(steps, keys, "per step", x="step"), key=f"{key}_chart_steps")
+    if epochs:
+        c2.plotly_chart(
+            plots.curves(
+                epochs,
+                ["test_elbo", "test_recon", "test_kl", "test_accuracy"],
+                "held out, per epoch",
+            ),
+            key=f"{key}_chart_epochs",
+        )
+    else:
+        c2.caption("Held-out numbers appear here at the end of the first epoch.")
     if rows:
         st.plotly_chart(
             plots.kl_heatmap(
@@ -304,7 +312,7 @@ def metrics_dashboard(path: Path, key: str) -> None:
                 [r["kl_per_dim"] for r in rows],
                 "KL per dimension while training",
             ),
-            key=f"{key}_heat",
+            key=f"{key}_chart_heat",
         )
 
 
@@ -425,6 +433,18 @@ PAGES = [
 ]
 
 
+# A local file: a ":material/…:" or emoji page icon makes the browser fetch the favicon from
+# fonts.gstatic.com or a CDN, and a class network may have no internet.
+PAGE_ICON = str(Path(__file__).parent / "static" / "icon.png")
+
+
+# On a phone KaTeX's 1.21em made formulas wider than the screen, cut off in a scrolling box:
+# scale them with the viewport instead (3.6vw is 14 px at 390 px).
+NARROW_CSS = (
+    "@media (max-width: 640px) { .katex-display > .katex { font-size: min(1.21em, 3.6vw); } }"
+)
+
+
 @st.cache_resource
 def _heap_trimmer():
     """One per server: RSS falls back after a class's sessions end (see explorer.heap)."""
@@ -440,13 +460,11 @@ def page_setup(title: str) -> None:
     spurious "Page not found" dialog, which makes the page inert, when a fresh browser opens a
     deep link (streamlit/streamlit#8860): a class following a shared link would hit it.
     """
-    st.set_page_config(
-        page_title=f"{title} · Latent Explorer", page_icon=":material/scatter_plot:", layout="wide"
-    )
+    st.set_page_config(page_title=f"{title} · Latent Explorer", page_icon=PAGE_ICON, layout="wide")
     _heap_trimmer()
     install_upload_limits()
     # Streamlit's default top padding (6 rem) pushes the main image below a projector's fold.
-    st.html("<style>.stMainBlockContainer {padding-top: 2.5rem;}</style>")
+    st.html(f"<style>.stMainBlockContainer {{padding-top: 2.5rem;}} {NARROW_CSS}</style>")
     with st.sidebar:
         for path, label_text, icon in PAGES:
             st.page_link(path, label=label_text, icon=icon)

@@ -145,3 +145,43 @@ def dataset_kl(vae: nn.Module, images: torch.Tensor) -> np.ndarray:
     """Average closed-form KL per dimension over a set of images: (d,)."""
     mu, logvar = vae.posterior(images)
     return losses.kl_per_dim(mu, logvar).mean(0).numpy()
+
+
+def default_pair(rows: list[int], labels: np.ndarray) -> tuple[int, int]:
+    """Two of the selected held-out rows to interpolate between: the first, and the first after
+    it of another digit class (a lasso lists its points class by class, so the first two are
+    usually the same digit); the second row when every point is the same digit."""
+    if len(rows) < 2:
+        raise ValueError(f"an interpolation needs two selected points, got {len(rows)}")
+    a = rows[0]
+    b = next((r for r in rows[1:] if labels[r] != labels[a]), rows[1])
+    return a, b
+
+
+def run_progress(steps: list[dict], epochs: list[dict]) -> str:
+    """Where a training run stands, from its metrics log: "epoch 2 of 3, step 115 of 141".
+
+    Step records carry the run's epoch count and steps per epoch (``epochs``, ``epoch_steps``);
+    logs written without them give "epoch 2, step 256" (the step counted from the start).
+    """
+    last_step = steps[-1] if steps else None
+    last_epoch = epochs[-1] if epochs else None
+    total = (last_step or {}).get("epochs")
+    of_epochs = f" of {total}" if total else ""
+    if last_step is None or (last_epoch is not None and last_epoch["step"] >= last_step["step"]):
+        return f"epoch {last_epoch['epoch']}{of_epochs} done"
+    epoch, step, per_epoch = last_step["epoch"], last_step["step"], last_step.get("epoch_steps")
+    if per_epoch:
+        return f"epoch {epoch}{of_epochs}, step {step - (epoch - 1) * per_epoch} of {per_epoch}"
+    return f"epoch {epoch}{of_epochs}, step {step}"
+
+
+def inactive_units_text(active: list[bool]) -> str:
+    """The caption under the active-units count: the criterion, and which units are inactive."""
+    inactive = [f"z{j}" for j, used in enumerate(active) if not used]
+    names = f"Inactive: {', '.join(inactive)}." if inactive else "Every unit is active."
+    return (
+        f"{names} A unit is active when its posterior mean varies across digits, "
+        "Var_x(E_q[z_j | x]) > 0.01 (Burda et al., 2016); an inactive unit tells the decoder "
+        "nothing about the digit. Small average KL alone does not make a unit inactive."
+    )

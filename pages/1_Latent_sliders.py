@@ -3,7 +3,6 @@
 import dataclasses
 import hashlib
 
-import numpy as np
 import streamlit as st
 import torch
 
@@ -81,15 +80,18 @@ buttons = st.columns([1, 2, 2, 3] if ckpt.config.kind == "ae" else [1, 2, 5])
 reset = buttons[0].button("Reset", key="sl_reset")
 if reset or st.session_state.get(f"sl_origin_{name}") != origin or truth not in st.session_state:
     st.session_state[f"sl_origin_{name}"] = origin
+    st.session_state[f"sl_randomised_{name}"] = False
     go_to(start_code)
 if buttons[1].button("Random N(0, I)" if ckpt.config.kind == "ae" else "Random", key="sl_random",
                      help="A code drawn from the standard normal prior."):  # fmt: skip
     go_to(torch.randn(1, model.latent_dim)[0] if ckpt.config.kind == "ae" else model.sample(1)[0])
+    st.session_state[f"sl_randomised_{name}"] = True  # the start image is no longer the start
 if ckpt.config.kind == "ae" and buttons[2].button(
     "Random from the fitted Gaussian", key="sl_random_fitted",
     help="An AE has no prior: this draws from a Gaussian fitted to its training codes.",
 ):  # fmt: skip
     go_to(model.sample(1)[0])
+    st.session_state[f"sl_randomised_{name}"] = True
 live = st.toggle("Live dragging", value=True, key="sl_live",
                  help="The digit follows the pointer while you drag; turn off for standard sliders.")  # fmt: skip
 
@@ -114,10 +116,11 @@ def explore() -> None:
                 cols[i % 4].slider(space.labels[i], lows[i], highs[i], step=0.01, key=key,
                                    on_change=set_one, args=(i, key))  # fmt: skip
     c1, c2, _ = st.columns([1, 1, 2])
-    with c1:
-        ui.show_digit(image, "decoded from the sliders")
-    if start_image is not None:
-        with c2:
+    if not shown:  # the live control shows the decoded digit itself
+        with c1:
+            ui.show_digit(image, "decoded from the sliders")
+    if start_image is not None and not st.session_state.get(f"sl_randomised_{name}"):
+        with c1 if shown else c2:
             ui.show_digit(start_image, "start image")
     if widened:
         st.caption(
@@ -152,17 +155,24 @@ def filmstrips(coeffs: torch.Tensor, wide: latent.SliderSpace) -> list[list[str]
     return [[images.sprite(film)] for film in films]
 
 
+PRIOR_LOW = 0.00135  # Φ(−3): the manifold grid spans ±3, as the sliders and the pad do
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def pad_sprite(name: str, sha: str) -> str:
-    """The 2-D pad's PAD_FRAMES x PAD_FRAMES decodes over ±3σ of the prior, as one sprite."""
-    grid_codes = latent.manifold_grid(ui.PAD_FRAMES, low=0.00135, high=0.99865)
+    """The 2-D pad's PAD_FRAMES x PAD_FRAMES decodes, evenly over ±3 (the sliders' range), as one
+    sprite; the pad draws it under the pointer and shows the cell under it while dragging."""
+    grid_codes = latent.square_grid(ui.PAD_FRAMES, -latent.VAE_RANGE, latent.VAE_RANGE)
     return images.sprite(views.decode(ui.load(name).model, grid_codes)[:, 0], ui.PAD_FRAMES)
 
 
 def traversal(coeffs: torch.Tensor, wide: latent.SliderSpace) -> None:
     st.subheader("Traversal")
     dim = st.selectbox(
-        "Slider to sweep", range(len(keys)), format_func=lambda i: space.labels[i], key="sl_dim"
+        "Slider to sweep",
+        range(len(keys)),
+        format_func=lambda i: space.labels[i],
+        key=f"sl_dim_{name}",  # per model: z0 of the AE is not PC1 of the GAN
     )
     values = wide.values(dim, 11)
     frames = views.decode(model, space.to_code(latent.traversal(coeffs, dim, values)))
@@ -174,15 +184,18 @@ def traversal(coeffs: torch.Tensor, wide: latent.SliderSpace) -> None:
 def manifold(z: torch.Tensor) -> None:
     st.subheader("The 2-D manifold")
     ui.formula(
-        r"z = \left(\Phi^{-1}(u_1), \Phi^{-1}(u_2)\right), \quad u_i \in \{0.05, \dots, 0.95\}",
+        r"z = \left(\Phi^{-1}(u_0), \Phi^{-1}(u_1)\right), \quad "
+        r"u_i \in \{\Phi(-3), \dots, \Phi(3)\}",
         "Each cell decodes a point placed at evenly spaced quantiles of the prior (Φ is the "
-        "normal CDF), so every cell covers the same prior mass, as in Kingma & Welling's Fig. 4.",
+        "normal CDF), so every cell covers the same prior mass, as in Kingma & Welling's Fig. 4. "
+        "It spans ±3 like the sliders and the pad; the pad spaces its cells evenly in z instead.",
     )
     n = st.slider("Grid size", 5, 25, 15, key="sl_grid")
-    grid = views.decode(model, latent.manifold_grid(n))
+    grid = views.decode(model, latent.manifold_grid(n, PRIOR_LOW, 1 - PRIOR_LOW))
     st.image(images.png_bytes(images.grid(grid, ncol=n, pad=0), scale=2), output_format="PNG")
     st.caption(
-        f"z₁ grows left to right, z₂ top to bottom falls; the sliders point at {np.round(z.numpy(), 2)}"
+        f"{space.labels[0]} grows left to right and {space.labels[1]} falls from top to bottom; "
+        f"the sliders are at ({float(z[0]):.2f}, {float(z[1]):.2f})."
     )
 
 

@@ -2,7 +2,6 @@
 
 import functools
 
-import numpy as np
 import streamlit as st
 import torch
 
@@ -11,8 +10,11 @@ from explorer import images, latent, plots, ui, views
 ui.page_setup("Interpolation")
 st.title("Interpolation")
 ui.formula(
-    r"w^* = \lambda a + (1-\lambda)\, b \qquad \text{slerp: } "
-    r"w^* = \frac{\sin(\lambda\Omega)}{\sin\Omega} a + \frac{\sin((1-\lambda)\Omega)}{\sin\Omega} b",
+    [
+        r"w^* = \lambda a + (1-\lambda)\, b",
+        r"\text{slerp: } w^* = \frac{\sin(\lambda\Omega)}{\sin\Omega} a "
+        r"+ \frac{\sin((1-\lambda)\Omega)}{\sin\Omega} b",
+    ],
     "λ = 1 gives a, λ = 0 gives b. Each model encodes the same two digits itself and decodes the "
     "points in between. A smooth latent space changes the image a little at every step and keeps "
     "the classifier confident; gaps show up as jumps and as frames no digit class claims. Spherical "
@@ -68,6 +70,7 @@ else:
     ends = {name: tuple(c.model.sample(1, torch.Generator().manual_seed(s))[0] for s in seeds)
             for name, c in models.items()}  # fmt: skip
 st.session_state.setdefault("ip_lam", 0.5)
+LAMBDAS = [round(1 - i / 100, 2) for i in range(101)]  # 1.00 (a) … 0.00 (b)
 
 
 def set_lam(values: list[float]) -> None:
@@ -94,36 +97,43 @@ def at_lambda() -> None:
     if live:
         live = ui.live_control(
             "ip_live_control",
-            [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam}],
+            # reverse: λ = 1 (a) on the left, as in the strips and charts
+            [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam, "reverse": True}],
             [ui.label(name) for name in models],
             [images.data_url(images.to_uint8(at_lam[name])) for name in models],
             set_lam,
             frames=[lambda_films()],  # the same for every λ
         )
-    if not live:
+    if not live:  # a select slider, because it can run from λ = 1 on the left to 0
         st.session_state["ip_lambda"] = lam
-        st.slider("λ", 0.0, 1.0, step=0.01, key="ip_lambda",
-                  on_change=lambda: set_lam([st.session_state["ip_lambda"]]))  # fmt: skip
+        st.select_slider("λ", LAMBDAS, key="ip_lambda", format_func=lambda v: f"{v:.2f}",
+                         on_change=lambda: set_lam([st.session_state["ip_lambda"]]))  # fmt: skip
+    st.caption("a (λ = 1) is on the left of the λ slider, the strips and the charts; b (λ = 0) "
+               "on the right.")  # fmt: skip
     for name, column in zip(models, st.columns(max(len(models), 1)), strict=False):
         with column:
-            ui.show_digit(at_lam[name], f"{ui.label(name)}: w* at λ = {lam:.2f}")
+            if not live:  # the live control's canvases show w* already
+                ui.show_digit(at_lam[name], f"{ui.label(name)}: w* at λ = {lam:.2f}")
             st.session_state[f"ip_code_{name}"] = points[name].tolist()
 
 
 at_lambda()
 
 clf = classifier.model if classifier else None
-for (name, ckpt), column in zip(models.items(), st.columns(max(len(models), 1)), strict=False):
-    with column:
+paths = {name: views.strip(c.model, *ends[name], n, mode, clf) for name, c in models.items()}
+change_axis = (0, 1.05 * max((float(p.max_change.max()) for p in paths.values()), default=1.0))
+for (name, path), column in zip(paths.items(), st.columns(max(len(models), 1)), strict=False):
+    with column:  # the same y-axes side by side, so the models compare at a glance
         st.subheader(ui.label(name))
-        path = views.strip(ckpt.model, *ends[name], n, mode, clf)
         ui.show_strip(path.frames, "a → b")
         st.session_state[f"ip_path_{name}"] = path.codes.tolist()
         st.plotly_chart(plots.smoothness(path.lams, {"max": path.max_change, "mean": path.mean_change},
-                                         "pixel change between frames", "|Δ pixel|"), key=f"ip_s_{name}")  # fmt: skip
+                                         "pixel change between frames", "|Δ pixel|", change_axis),
+                        key=f"ip_s_{name}")  # fmt: skip
         if clf is not None:
             st.plotly_chart(plots.smoothness(path.lams, {"confidence": path.confidence},
-                                             "classifier confidence", "p(top class)"), key=f"ip_c_{name}")  # fmt: skip
+                                             "classifier confidence", "p(top class)", (0, 1.02)),
+                            key=f"ip_c_{name}")  # fmt: skip
             st.caption("Classifier reads: " + " ".join(str(d) for d in path.labels))
         d1, d2 = st.columns(2)
         d1.download_button("Strip (PNG)", images.png_bytes(images.grid(path.frames, ncol=n), 3),
@@ -143,5 +153,11 @@ if gan and (ckpt := ui.load_or_explain(gan[0])):
     a = ckpt.model.sample(1, torch.Generator().manual_seed(seed_a))[0]
     b = ckpt.model.sample(1, torch.Generator().manual_seed(seed_b))[0]
     path = views.strip(ckpt.model, a, b, n, mode, clf)
-    ui.show_strip(path.frames, f"seed {seed_a} → seed {seed_b} ({mode})")
-    st.caption(f"Mean pixel change per step: {np.round(path.mean_change, 3)}")
+    ui.show_strip(path.frames, f"seed {seed_a} (a) → seed {seed_b} (b), {mode}")
+    st.caption(f"Mean pixel change per step: {path.mean_change.mean():.3f} on average, "
+               f"{path.mean_change.max():.3f} at most.")  # fmt: skip
+    d1, d2 = st.columns(2)
+    d1.download_button("Strip (PNG)", images.png_bytes(images.grid(path.frames, ncol=n), 3),
+                       "gan_strip.png", "image/png", key="ip_png_gan")  # fmt: skip
+    d2.download_button("Animation (GIF)", images.gif_bytes(path.frames, 4), "gan_path.gif",
+                       "image/gif", key="ip_gif_gan")  # fmt: skip

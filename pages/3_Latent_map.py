@@ -13,8 +13,8 @@ ui.formula(
     r"q_{ij} \propto \left(1 + \|y_i - y_j\|^2\right)^{-1}",
     "t-SNE places each code z in 2-D so that codes that are neighbours in the latent space stay "
     "neighbours on the map (van der Maaten & Hinton, 2008); perplexity sets how many neighbours "
-    "count. PCA is the linear view: the two directions of largest variance. Click or lasso points "
-    "to see the digits; send two of them to the Interpolation page.",
+    "count. PCA is the linear view: the two directions of largest variance. Click points (or "
+    "lasso them from the toolbar) to see the digits; pick two and send them to Interpolation.",
 )
 
 c1, c2, c3 = st.columns(3)
@@ -35,6 +35,23 @@ perplexity = c2.slider(
 )
 overlay = c3.multiselect("Overlay", ["prior samples", "interpolation path"], key="map_overlay")
 params = projection.MapParams(method, float(perplexity) if method == "tsne" else 0.0)
+
+
+def send_pair(name: str, rows: list[int], labels: np.ndarray) -> None:
+    """Pick a and b among the selected points and open them on the Interpolation page."""
+
+    def tag(row: int) -> str:
+        return f"#{row} (digit {labels[row]})"
+
+    a, b = views.default_pair(rows, labels)
+    c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
+    a = c1.selectbox("a", rows, rows.index(a), format_func=tag, key=f"map_a_{name}")
+    b = c2.selectbox("b", rows, rows.index(b), format_func=tag, key=f"map_b_{name}")
+    if c3.button(f"Interpolate {tag(a)} → {tag(b)}", key=f"map_send_{name}"):
+        st.session_state["map_pair"] = [a, b]
+        st.session_state["ip_source"] = "Map selection"
+        st.switch_page("pages/2_Interpolation.py")
+
 
 names = [n for n in ui.available(("ae", "vae")) if n in ("ae", "vae")]
 if not names:
@@ -65,11 +82,10 @@ for name, column in zip(names, st.columns(max(len(names), 1)), strict=False):
             shown = torch.as_tensor(rows[:10])
             ui.show_strip(pixels[shown], f"selected originals: #{', #'.join(map(str, rows[:10]))}")
             ui.show_strip(views.reconstruct(ckpt.model, pixels[shown]), "their reconstructions")
-            if len(rows) >= 2 and st.button(
-                "Interpolate between the first two", key=f"map_send_{name}"
-            ):
-                st.session_state["map_pair"] = rows[:2]
-                st.session_state["ip_source"] = "Map selection"
-                st.switch_page("pages/2_Interpolation.py")
+            if len(rows) >= 2:
+                send_pair(name, rows, labels)
         else:
-            st.caption("Click a point, or drag a box or lasso, to see digits.")
+            st.caption(
+                "Click a point (shift-click adds more), or pick box or lasso select in the "
+                "chart's toolbar and drag, to see digits."
+            )

@@ -11,12 +11,15 @@ from explorer import live, losses, plots, train, ui, views
 ui.page_setup("KL and ELBO")
 st.title("KL and ELBO")
 ui.formula(
-    r"\mathrm{ELBO}(x) = \underbrace{\mathbb{E}_{q(z|x)}[\log p(x|z)]}_{\text{reconstruction}}"
-    r" - \sum_{j} \underbrace{\tfrac12\left(\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2\right)}_{"
-    r"\mathrm{KL}(\mathcal{N}(\mu_j,\sigma_j^2)\,\|\,\mathcal{N}(0,1))}",
+    [
+        r"\mathrm{ELBO}(x) = \underbrace{\mathbb{E}_{q(z|x)}[\log p(x|z)]}_{\text{reconstruction}}"
+        r" - \sum_{j} \mathrm{KL}_j",
+        r"\mathrm{KL}(\mathcal{N}(\mu_j,\sigma_j^2)\,\|\,\mathcal{N}(0,1))",
+        r"= \tfrac12\left(\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2\right) = \mathrm{KL}_j",
+    ],
     "The reconstruction term rewards decoding the digit well; each KL term is what it costs, in "
-    "nats, to describe coordinate j more precisely than the prior does. Dimensions with KL near "
-    "zero are unused ('inactive'). β-VAE weighs the KL by β: more than 1 trades detail for a "
+    "nats, to describe coordinate j more precisely than the prior does. A coordinate whose "
+    "posterior mean does not move with the digit is unused ('inactive'). β-VAE weighs the KL by β: more than 1 trades detail for a "
     "smoother, more disentangled space.",
 )
 
@@ -33,14 +36,15 @@ if ckpt is not None:
     with c2:
         ui.show_digit(report.image, "reconstruction", scale=5)
     with c3:
-        m = st.columns(4)
-        m[0].metric("reconstruction E[log p(x|z)]", f"{report.reconstruction:.1f} nats")
-        m[1].metric("KL total", f"{report.kl:.2f} nats")
-        m[2].metric("ELBO", f"{report.elbo:.1f} nats")
+        # Two metrics a row, the unit in the label: four in a row were cut off at 1280 px.
+        m = [*st.columns(2), *st.columns(2)]
+        m[0].metric("reconstruction E[log p(x|z)], nats", f"{report.reconstruction:.1f}")
+        m[1].metric("KL total, nats", f"{report.kl:.2f}")
+        m[2].metric("ELBO, nats", f"{report.elbo:.1f}")
         m[3].metric("bits / dim", f"{report.bits_per_dim:.3f}")
         beta = st.slider("β", 0.0, 5.0, 1.0, step=0.1, key="kl_beta")
         st.metric(
-            f"β-weighted loss −E[log p(x|z)] + {beta:g}·KL", f"{report.objective(beta):.1f} nats"
+            f"β-weighted loss −E[log p(x|z)] + {beta:g}·KL, nats", f"{report.objective(beta):.1f}"
         )
     st.plotly_chart(
         plots.kl_bars(
@@ -52,8 +56,9 @@ if ckpt is not None:
     )
     st.subheader("Over the held-out set")
     mean_kl = views.dataset_kl(ckpt.model, pixels)
-    active = losses.active_dimensions(torch.from_numpy(mean_kl))
-    st.metric("Active dimensions (average KL > 0.01 nats)", f"{active} of {len(mean_kl)}")
+    active = losses.active_units(torch.from_numpy(ui.held_out_codes(name, ckpt.sha256)))
+    st.metric("Active units", f"{int(active.sum())} of {len(active)}")
+    st.caption(views.inactive_units_text(active.tolist()))
     st.plotly_chart(
         plots.kl_bars(mean_kl, None, f"average KL per dimension over {len(labels)} digits"),
         key="kl_dataset",
@@ -120,7 +125,7 @@ with follow_tab:
     logs = live.visible_runs(ui.RUNS_DIR, runs.names(me), share)
     if not logs:
         st.caption(
-            "No runs to follow yet. Start one with `python -m explorer.train vae` on the server; "
+            "No runs yet. Start one here or with `python -m explorer.train vae` on the server; "
             "its metrics appear here while it trains."
         )
     else:

@@ -30,6 +30,26 @@ def test_latent_map_figure_carries_row_indices():
     zeros = fig.data[0]
     assert list(zeros.customdata) == [0, 2, 5] and list(zeros.x) == [0.0, 4.0, 10.0]
     assert fig.data[-1].name == "prior samples"
+    # A click must select in the mode the chart opens in: plotly's lasso and box modes ignore it.
+    assert fig.layout.dragmode not in ("lasso", "select")
+
+
+def test_default_pair_skips_a_lassos_same_digit_neighbours():
+    labels = np.array([3, 3, 3, 7, 1])
+    assert views.default_pair([0, 1, 2, 3, 4], labels) == (0, 3)  # a lasso lists 3s first
+    assert views.default_pair([4, 1], labels) == (4, 1)  # two clicks: exactly those two
+    assert views.default_pair([0, 1], labels) == (0, 1)  # all one digit: still two points
+    with pytest.raises(ValueError, match="two selected points"):
+        views.default_pair([2], labels)
+
+
+def test_run_progress_counts_steps_within_the_epoch():
+    step = {"epoch": 2, "step": 256, "epochs": 3, "epoch_steps": 141}
+    assert views.run_progress([step], []) == "epoch 2 of 3, step 115 of 141"
+    done = {"epoch": 2, "step": 282}
+    assert views.run_progress([step], [done]) == "epoch 2 of 3 done"
+    assert views.run_progress([{"epoch": 1, "step": 40}], []) == "epoch 1, step 40"  # old logs
+    assert views.run_progress([], [{"epoch": 4, "step": 9}]) == "epoch 4 done"
 
 
 def test_strip_measures_the_path(tiny_runs):

@@ -63,18 +63,33 @@ def test_home(page):
 
 def test_latent_sliders(page):
     _open(page, "Latent_sliders")
-    before = _image_src(page, "decoded from the sliders")
+    canvas = page.locator(".le-canvas").first  # the live control shows the decoded digit
+    canvas.wait_for(timeout=60_000)
+    _changes(page, lambda: canvas.get_attribute("data-exact"), None)
+    before = canvas.get_attribute("data-exact")
     _nudge_slider(page, "z0", times=40)
-    _changes(page, lambda: _image_src(page, "decoded from the sliders"), before)
+    _changes(page, lambda: canvas.get_attribute("data-exact"), before)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_interpolation(page):
+    import json
+
     _open(page, "Interpolation")
-    before = _image_src(page, "VAE (d=16): w* at")
+    canvas = page.locator(".le-canvas").nth(1)  # the VAE's w*
+    canvas.wait_for(timeout=60_000)
+    before = _changes(page, lambda: canvas.get_attribute("data-exact"), None)
     _nudge_slider(page, "λ", times=10)
-    _changes(page, lambda: _image_src(page, "VAE (d=16): w* at"), before)
-    assert page.locator('[data-testid="stDownloadButton"]').count() >= 4
+    _changes(page, lambda: canvas.get_attribute("data-exact"), before)
+    assert page.locator('[data-testid="stDownloadButton"]').count() >= 6
+    # The λ slider reads like the strips and charts: a (λ = 1) at its left end.
+    wait_idle(page, 60_000)
+    root = page.locator(".le-root")
+    before = root.get_attribute("data-values")
+    box = page.locator('.le-range[aria-label="λ"]').bounding_box()
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+    _changes(page, lambda: root.get_attribute("data-values"), before, timeout_s=60)
+    assert json.loads(root.get_attribute("data-values"))[0] > 0.95
 
 
 def test_latent_map(page):
@@ -202,6 +217,14 @@ def test_pad_moves_two_latents_at_once_and_lands_on_the_exact_decode(page):
     pad = page.locator(".le-pad")
     pad.wait_for(timeout=60_000)
     wait_idle(page, 60_000)
+    # The pad shows the decoded digits it picks from, not a blank grid.
+    page.wait_for_timeout(500)
+    assert pad.get_attribute("data-drawn") == "digits"
+    bright = pad.evaluate(
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i + 1] > 100; return n; }"""
+    )
+    assert bright > 0.05 * 240 * 240
     canvas = page.locator(".le-canvas").first
     box = pad.bounding_box()
     page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
@@ -262,3 +285,115 @@ def test_ae_vs_vae_atlas_click_decodes_both_models_and_a_preset_opens_its_view(p
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def _click_map_point(page, chart: int, trace: int, index: int) -> None:
+    """Click point ``index`` of ``trace`` on the ``chart``-th latent map, at its screen position."""
+    plot = page.locator(".js-plotly-plot").nth(chart)
+    x, y = plot.evaluate(
+        """(gd, [t, i]) => {
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            const box = gd.getBoundingClientRect();
+            return [box.left + xa._offset + xa.l2p(gd._fullData[t].x[i]),
+                    box.top + ya._offset + ya.l2p(gd._fullData[t].y[i])];
+        }""",
+        [trace, index],
+    )
+    page.mouse.click(x, y)
+
+
+def _open_map(page) -> None:
+    page.goto(f"{page.base_url}/Latent_map")
+    wait_idle(page, 120_000)
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot').length == 2", timeout=120_000
+    )
+    wait_idle(page, 120_000)
+
+
+def test_a_click_on_the_latent_map_selects_that_point(page):
+    _open_map(page)
+    row = page.locator(".js-plotly-plot").first.evaluate("gd => gd._fullData[3].customdata[0]")
+    _click_map_point(page, chart=0, trace=3, index=0)  # the first digit 3 of the AE's map
+    page.wait_for_selector(
+        f'[data-testid="stImage"]:has-text("selected originals: #{row}")', timeout=60_000
+    )
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _at_viewport(page, width: int, height: int):
+    """Resize the shared tab; returns a callable that restores the test module's size."""
+    before = page.viewport_size
+    page.set_viewport_size({"width": width, "height": height})
+    return lambda: page.set_viewport_size(before)
+
+
+TRUNCATED_JS = """els => els.flatMap(el => [el, ...el.querySelectorAll('*')])
+    .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflow !== 'visible')
+    .map(e => e.innerText)"""
+
+
+def test_kl_metrics_are_not_cut_off_on_a_projector(page):
+    restore = _at_viewport(page, 1280, 720)
+    try:
+        _open(page, "KL_and_ELBO")
+        values = page.locator('[data-testid="stMetricValue"]')
+        values.first.wait_for(timeout=60_000)
+        texts = values.all_inner_texts()
+        assert len(texts) >= 5 and any(t.startswith("−") or t.startswith("-") for t in texts)
+        assert values.evaluate_all(TRUNCATED_JS) == []
+    finally:
+        restore()
+
+
+def test_pages_fetch_nothing_from_the_internet(page):
+    # A class network may have no internet; the favicon of a ":material/…:" or emoji page icon
+    # came from fonts.gstatic.com or a CDN.
+    outside: list[str] = []
+
+    def note(request) -> None:
+        if not request.url.startswith((page.base_url, "data:", "blob:")):
+            outside.append(request.url)
+
+    page.on("request", note)
+    try:
+        for path in ("", "Latent_sliders", "KL_and_ELBO"):
+            _open(page, path)
+            page.wait_for_timeout(1000)
+    finally:
+        page.remove_listener("request", note)
+    assert outside == []
+
+
+@pytest.mark.parametrize(
+    "path", ["", "AE_vs_VAE", "Latent_sliders", "Interpolation", "Latent_map", "KL_and_ELBO"]
+)
+def test_nothing_overflows_a_phone(page, path):
+    restore = _at_viewport(page, 390, 844)
+    try:
+        page.goto(f"{page.base_url}/{path}")
+        page.wait_for_selector(".katex-display", timeout=120_000)
+        wait_idle(page, 120_000)
+        page.wait_for_timeout(1500)
+        # A formula wider than its box is cut off at the screen's edge (the box scrolls). Up to
+        # 4 px is KaTeX's italic correction of a last glyph, not a hidden part of the formula.
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll('.katex-display, .js-plotly-plot')]
+                .filter(e => e.scrollWidth > e.clientWidth + 4
+                             || e.getBoundingClientRect().right > innerWidth + 1)
+                .map(e => e.innerText.slice(0, 30))"""
+        )
+        width = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert wide == [] and width[0] <= width[1], (wide, width)
+        # A chart's toolbar (shown on touch) must not cover its title.
+        covered = page.evaluate(
+            """() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd => {
+                const bar = gd.querySelector('.modebar'), title = gd.querySelector('.gtitle');
+                if (!bar || !title) return false;
+                const a = bar.getBoundingClientRect(), b = title.getBoundingClientRect();
+                return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+            }).map(gd => gd.querySelector('.gtitle').textContent)"""
+        )
+        assert covered == []
+    finally:
+        restore()

@@ -94,3 +94,14 @@ def test_slider_bounds_sit_on_the_step_grid_so_no_step_rounds_away():
     # One step up from the minimum rounds to a different value than the minimum itself.
     assert round(low + 0.01, 2) != round(low, 2)
     assert float(space.high[0]) * 100 == pytest.approx(round(float(space.high[0]) * 100), abs=1e-3)
+
+
+def test_square_grid_is_even_in_z_like_the_pad_that_indexes_it():
+    # The pad picks the cell linearly in z (live_control.js: frameIndex), so its sprite must be
+    # decoded at evenly spaced z, row-major, top row at the highest z1.
+    grid = latent.square_grid(3, -3.0, 3.0)
+    assert grid.tolist() == [
+        [-3.0, 3.0], [0.0, 3.0], [3.0, 3.0],
+        [-3.0, 0.0], [0.0, 0.0], [3.0, 0.0],
+        [-3.0, -3.0], [0.0, -3.0], [3.0, -3.0],
+    ]  # fmt: skip

@@ -48,8 +48,20 @@ def test_elbo_terms_combine_as_named():
     assert terms.bits_per_dim[0].item() == pytest.approx(103.0 / (784 * math.log(2)))
 
 
-def test_active_dimensions_counts_those_above_threshold():
-    assert losses.active_dimensions(torch.tensor([0.0, 0.005, 0.02, 1.3])) == 2
+def test_active_units_follow_burda_et_al():
+    # Posterior means of 4 digits in 4 units. Unit 0 is constant (the encoder ignores x) but far
+    # from the prior's mean, so its KL is large: an "average KL" rule would call it active.
+    # Units 1 and 2 vary by ±0.05 and ±0.2 around 0: variances 0.0033 and 0.053 (unbiased).
+    mu = torch.tensor(
+        [
+            [2.0, 0.05, 0.2, -1.0],
+            [2.0, -0.05, -0.2, 1.0],
+            [2.0, 0.05, 0.2, -1.0],
+            [2.0, -0.05, -0.2, 1.0],
+        ]
+    )
+    assert losses.active_units(mu).tolist() == [False, False, True, True]
+    assert losses.active_units(mu, threshold=0.001).tolist() == [False, True, True, True]
 
 
 def test_gan_losses_match_hand_worked_values():

@@ -61,6 +61,9 @@ def test_a_run_writes_checkpoint_metrics_log_and_samples(tmp_path):
     epochs = [r for r in rows if r["type"] == "epoch"]
     assert len(epochs) == 2 and len(steps) >= 4
     assert len(steps[0]["kl_per_dim"]) == 16
+    # Enough for the page to say "epoch 2 of 2, step 5 of 21".
+    per_epoch = epochs[0]["step"]
+    assert {(r["epochs"], r["epoch_steps"]) for r in steps} == {(2, per_epoch)}
     assert epochs[-1]["elbo"] == pytest.approx(epochs[-1]["recon"] - epochs[-1]["kl"], rel=1e-6)
     assert (tmp_path / "run" / "samples" / "epoch_002.png").stat().st_size > 100
 
@@ -73,6 +76,17 @@ def test_held_out_metrics_reproduce_from_the_checkpoint(tmp_path):
     _, test = data.load_split(data.Split(**ckpt.meta["split"]))
     again = objectives.evaluate("vae", ckpt.model, test.images, test.labels)
     assert again["test_elbo"] == pytest.approx(ckpt.meta["metrics"]["test_elbo"], rel=1e-5)
+
+
+def test_training_logs_active_units_by_the_variance_of_posterior_means():
+    from explorer import data
+    from tests.conftest import BUNDLED
+
+    ckpt = checkpoints.load(BUNDLED / "vae.safetensors")
+    _, test = data.load_split(data.Split(**ckpt.meta["split"]))
+    metrics = objectives.evaluate("vae", ckpt.model, test.images, test.labels)
+    # Every unit's average KL is above 0.01 nats, but z2's posterior mean hardly moves.
+    assert min(metrics["test_kl_per_dim"]) > 0.01 and metrics["active_dims"] == 15
 
 
 def test_training_is_deterministic_for_a_seed(tmp_path):

@@ -114,6 +114,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     input.min = s.low;
     input.max = s.high;
     input.step = s.step;
+    input.style.direction = s.reverse ? "rtl" : ""; // rtl: high on the left (λ = 1, a)
     if (!st.dragging && !awaiting) input.value = s.value;
     out.textContent = Number(input.value).toFixed(2);
   });
@@ -183,13 +184,35 @@ function drawFrames(st, index, value, eventTime) {
   record(stats.inputToFrame, performance.now() - eventTime);
 }
 
+// The pad shows what it picks: the decoded n x n sprite (evenly spaced over [low, high]^2) under
+// the pointer, and its axes labelled with the sliders' names and ends.
 function drawPad(st) {
   const { pad } = st.dom;
   const p = st.data.pad;
   const ctx = pad.getContext("2d");
   ctx.clearRect(0, 0, pad.width, pad.height);
+  const sprite = st.padSprites[0];
+  if (sprite && sprite.complete && sprite.naturalWidth) {
+    ctx.imageSmoothingEnabled = false;
+    ctx.globalAlpha = 0.75;
+    ctx.drawImage(sprite, 0, 0, pad.width, pad.height);
+    ctx.globalAlpha = 1;
+  } else if (sprite) {
+    sprite.addEventListener("load", () => drawPad(st), { once: true });
+  }
+  pad.dataset.drawn = sprite && sprite.complete && sprite.naturalWidth ? "digits" : "blank";
   ctx.strokeStyle = "rgba(128,128,128,0.6)";
   ctx.strokeRect(0.5, 0.5, pad.width - 1, pad.height - 1);
+  ctx.font = "11px sans-serif";
+  ctx.fillStyle = "#ffd54f";
+  ctx.textBaseline = "bottom";
+  ctx.textAlign = "left";
+  ctx.fillText(`${p.low}`, 3, pad.height - 2);
+  ctx.textAlign = "right";
+  ctx.fillText(`${p.labels[0]} → ${p.high}`, pad.width - 3, pad.height - 2);
+  ctx.textAlign = "left";
+  ctx.textBaseline = "top";
+  ctx.fillText(`${p.labels[1]} ↑ ${p.high}`, 3, 3);
   const x = ((st.padValue?.[0] ?? p.x) - p.low) / (p.high - p.low) * pad.width;
   const y = (1 - ((st.padValue?.[1] ?? p.y) - p.low) / (p.high - p.low)) * pad.height;
   ctx.fillStyle = "#ff4b4b";
