@@ -120,7 +120,13 @@ def seed_checkpoint(kind: str, seed: int, allow_training: bool) -> Path | None:
         args = train.make_args(kind, latent_dim=2, seed=seed, split_seed=0, out=str(path),
                                run_dir=str(SEED_DIR / f"{kind}2d-seed{seed}"), progress=False)  # fmt: skip
         train.run(args)
-    return path if path.is_file() else None
+    if not path.is_file():
+        return None
+    summary = checkpoints.read_tensors(path)[1].get("summary", {})
+    if summary.get("epochs") != summary.get("train", {}).get("epochs"):
+        print(f"skipping {path.name}: trained {summary.get('epochs')} of its epochs so far")
+        return None
+    return path
 
 
 def public(result: dict) -> dict:
@@ -233,8 +239,8 @@ def markdown(results: dict) -> str:
 def seed_markdown(per_seed: dict) -> str:
     """The d = 2 pair over training seeds: each seed's value, and whether every VAE seed's
     interval lies apart from every AE seed's, on the same side."""
-    seeds = [r["seed"] for r in per_seed["vae"]]
-    lines = [f"| measure (d = 2) | AE, seeds {seeds} | VAE, seeds {seeds} | apart in every seed? |",
+    seeds = {kind: ", ".join(str(r["seed"]) for r in per_seed[kind]) for kind in ("ae", "vae")}
+    lines = [f"| measure (d = 2) | AE, seeds {seeds['ae']} | VAE, seeds {seeds['vae']} | apart in every seed? |",
              "|---|---|---|---|"]  # fmt: skip
     for title, key, sub, digits in ROWS:
         ests = {

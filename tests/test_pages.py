@@ -344,7 +344,9 @@ def _finished_live_run(tmp_path, monkeypatch, records: list[dict]) -> AppTest:
                            run_dir=str(run_dir), progress=False)  # fmt: skip
     runs = live.LiveRuns()
     runs._runs["me"] = live.LiveRun(args, error="stopped", finished=True)
+    runs._names["me"] = {run_dir.name}  # the runs this browser started
     monkeypatch.setattr(ui, "live_runs", lambda: runs)
+    monkeypatch.setattr(ui, "browser_id", lambda: "me")  # runs belong to a browser
     monkeypatch.setattr(ui, "RUNS_DIR", tmp_path)
     return _run(PAGES["kl"], session_id="me")
 
@@ -359,7 +361,7 @@ def test_a_stopped_live_run_keeps_the_page_and_the_follow_tab(tmp_path, monkeypa
     # Its charts were keyed kl_live_steps / kl_live_epochs, the second also the Epochs input's
     # key: a full rerun with points on the charts raised StreamlitDuplicateElementKey.
     at = _finished_live_run(tmp_path, monkeypatch, [STEP, EPOCH])
-    assert any("Live run: stopped" in c.value for c in at.caption)
+    assert any("Live run live-me: stopped" in c.value for c in at.caption)
     assert at.selectbox(key="kl_follow").options == ["live-me"]
     assert len(at.get("plotly_chart")) >= 4  # both dashboards drew
     progress = [c.value for c in at.caption if c.value.startswith("Run live-me")]
