@@ -146,9 +146,11 @@ def run(
         idle_warm = rss_mb()
         load_start = len(rss)
         out = _results()
-        after_close = []
+        after_close, cpu_s = [], []
         for _ in range(waves):
+            cpu_before = sum(server.cpu_times()[:2])  # user + system seconds of the server
             asyncio.run(_drive(url, sessions, seconds, with_training, out))
+            cpu_s.append(sum(server.cpu_times()[:2]) - cpu_before)
             time.sleep(SETTLE_S)
             after_close.append(rss_mb())
         after_ttl = None
@@ -165,6 +167,9 @@ def run(
         "control_change_ms_p50": float(np.percentile(lat, 50)) if lat else None,
         "control_change_ms_p95": float(np.percentile(lat, 95)) if lat else None,
         "map_ms_p50": float(np.percentile(out["map_ms"], 50)) if out["map_ms"] else None,
+        # Server CPU per session-minute of load: what each student costs the teacher's laptop.
+        "server_cpu_s_per_session_minute": sum(cpu_s) / (sessions * waves * seconds / 60),
+        "server_cpu_s_per_round": sum(cpu_s) / max(out["rounds"], 1),
         "rss_mb_idle_warm": idle_warm, "rss_mb_peak": max(r for _, r in rss[load_start:]),
         "rss_mb_after_close": after_close, "rss_mb_after_ttl": after_ttl, "rss_mb_over_time": rss,
     }  # fmt: skip
