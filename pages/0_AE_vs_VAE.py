@@ -122,6 +122,12 @@ def studies() -> tuple[compare.PairStudy, compare.PairStudy]:
     return run_study(ae_name), run_study(vae_name)
 
 
+def selected_pair() -> int | None:
+    """The chosen pair, if it is one of the pairs measured now (fewer pairs may drop it)."""
+    selected = st.session_state["cmp_selected"]
+    return selected if selected is not None and selected < st.session_state["cmp_n_pairs"] else None
+
+
 def preset_note() -> None:
     """Say how the preset in force was chosen and how common what it shows is."""
     preset, selected = st.session_state.get("cmp_preset"), st.session_state.get("cmp_selected")
@@ -178,7 +184,7 @@ def show_atlas() -> None:
     codes = {name: ui.held_out_codes(name, ckpts[name].sha256) for name in names}
     window = (compare.atlas_window(*codes.values()) if st.session_state["cmp_window"] == "codes"
               else (-compare.PRIOR_BOX, compare.PRIOR_BOX))  # fmt: skip
-    selected, point = st.session_state["cmp_selected"], st.session_state["cmp_point"]
+    selected, point = selected_pair(), st.session_state["cmp_point"]
     paths = dict(zip(names, studies(), strict=True)) if selected is not None else {}
     for name, column in zip(names, st.columns(2), strict=True):
         grid, tiles = atlas(name, ckpts[name].sha256, window)
@@ -270,8 +276,8 @@ def picked_row() -> None:
 
 def show_pairs() -> None:
     study_ae, study_vae = studies()
-    selected = st.session_state["cmp_selected"]
-    if selected is not None and selected < len(study_ae.pairs):
+    selected = selected_pair()
+    if selected is not None:
         pair_strips(selected)
     ae_m, vae_m = study_ae.measures.as_dict(), study_vae.measures.as_dict()
     for (measure, (title, unit)), column in zip(TITLES.items(), st.columns(3), strict=True):

@@ -291,6 +291,12 @@ def test_ae_vs_vae_opens_from_a_link_and_survives_a_bad_one():
     bad.run()
     assert not bad.exception and len(bad.warning) == 2
     assert bad.session_state["cmp_view"] == "atlas" and bad.session_state["cmp_n_pairs"] == 200
+    # A stale link: pair #150 of a list now only 40 long is no pair at all, not an IndexError.
+    for view in ("atlas", "pairs"):
+        stale = _page(PAGES["compare"])
+        stale.query_params.update({"view": view, "selected": "150", "pairs": "40"})
+        stale.run()
+        assert not stale.exception and not any("Pair #" in m.value for m in stale.markdown)
 
 
 def test_ae_vs_vae_samples_decode_the_same_prior_codes_for_both():
