@@ -92,13 +92,17 @@ def at_lambda() -> None:
     live = st.toggle("Live dragging", value=True, key="ip_live",
                      help="Both images follow the λ slider while you drag; turn off for a standard slider.")  # fmt: skip
     if live:
+        browser = ui.browser_decoding("ip_live_control", [
+            {"decoder": ui.decoder_url(name), "a": ends[name][0].tolist(),
+             "b": ends[name][1].tolist(), "mode": mode} for name in models])  # fmt: skip
         live = ui.live_control(
             "ip_live_control",
             [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam}],
             [ui.label(name) for name in models],
             [images.data_url(images.to_uint8(at_lam[name])) for name in models],
             set_lam,
-            frames=[lambda_films()],  # the same for every λ
+            frames=None if browser else [lambda_films()],  # the same for every λ
+            browser=browser,
         )
     if not live:
         st.session_state["ip_lambda"] = lam
