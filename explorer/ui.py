@@ -316,6 +316,8 @@ def metrics_dashboard(path: Path, key: str) -> None:
         )
 
 
+BROWSER_DECODE = os.environ.get("LATENT_EXPLORER_BROWSER_DECODE", "1") != "0"
+RUNTIME_URL = "app/static/model_runtime.js"  # static/ is served at app/static/ (page-relative)
 FILM_FRAMES = 25  # frames per filmstrip: a step of 4% of a slider's range
 PAD_FRAMES = 21  # the 2-D pad's grid is PAD_FRAMES x PAD_FRAMES decodes
 LIVE_SIZE = 168
@@ -341,6 +343,60 @@ def _components() -> tuple | None:
         return None
 
 
+@st.cache_resource(show_spinner=False)
+def _exports():
+    """One per server: export every bundled model to ONNX (explorer/onnx_export.py) on a
+    background thread, so that a fresh install's first page is not held up by it (the files
+    are then reused by hash). Until a model's files exist, its page uses the server path."""
+    import threading
+
+    from explorer import onnx_export
+
+    def run() -> None:
+        for name in checkpoints.discover(CHECKPOINT_DIR):
+            try:
+                onnx_export.export(load(name))
+            except Exception as err:  # one model that cannot export keeps the server path
+                print(f"ONNX export of {name} failed ({err}); it decodes on the server")
+
+    thread = threading.Thread(target=run, name="onnx-export", daemon=True)
+    thread.start()
+    return thread
+
+
+def onnx_urls(name: str) -> dict[str, str] | None:
+    """Page-relative URLs of a checkpoint's ONNX graphs, or None while they are not exported
+    (or when ``LATENT_EXPLORER_BROWSER_DECODE=0`` keeps every page on the server path)."""
+    if not BROWSER_DECODE:
+        return None
+    from explorer import onnx_export
+
+    _exports()
+    ckpt = load(name)
+    paths = {g: onnx_export.MODELS_DIR / onnx_export.file_name(ckpt.name, ckpt.sha256, g)
+             for g in onnx_export.graphs(ckpt)}  # fmt: skip
+    return onnx_export.urls(paths) if all(p.is_file() for p in paths.values()) else None
+
+
+def browser_decoding(key: str, channels: list[dict]) -> dict | None:
+    """What live control ``key`` needs to decode in the browser: the runtime, one spec per
+    channel (``decoder`` URL and either ``origin``/``basis`` or ``a``/``b``/``mode``) and the
+    classifier. None when a decoder is missing or this browser already reported that the
+    runtime cannot load: the control then takes the server path."""
+    if any(c.get("decoder") is None for c in channels):
+        return None
+    if (st.session_state.get(key) or {}).get("runtime") == "failed":
+        return None
+    clf = onnx_urls("classifier") if "classifier" in checkpoints.discover(CHECKPOINT_DIR) else None
+    return {"runtime": RUNTIME_URL, "channels": channels,
+            "classifier": clf["classifier"] if clf else None}  # fmt: skip
+
+
+def decoder_url(name: str) -> str | None:
+    urls = onnx_urls(name)
+    return urls["decoder"] if urls else None
+
+
 def _send(component, key: str, payload: dict, **callbacks) -> None:
     # One JSON string: Streamlit probes every list or dict at the top level of ``data`` for
     # dataframes, which imports pandas and pyarrow (0.9 s and ~100 MB on first use); a string
@@ -356,6 +412,7 @@ def live_control(
     on_change: Callable[[list[float]], None],
     pad: dict | None = None,
     frames: list[list[str]] | None = None,
+    browser: dict | None = None,
 ) -> bool:
     """Mount the live control; False (after a short note) when it cannot load.
 
@@ -363,6 +420,7 @@ def live_control(
     slider i for channel c (FILM_FRAMES frames across its range), comes here when it is cheap
     and fixed (the λ strip), or later in the same run from :func:`live_filmstrips`, so that
     the exact image goes out first. On release ``on_change(values)`` receives the exact values.
+    ``browser`` (from :func:`browser_decoding`) lets the control decode every frame itself.
     """
     parts = _components()
     if parts is None:
@@ -375,10 +433,10 @@ def live_control(
             on_change(values)
 
     payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
-               "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad}  # fmt: skip
+               "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad, "browser": browser}  # fmt: skip
     if frames is not None:
         payload["films"] = {"frames": frames, "filmsAt": [s["value"] for s in sliders]}
-    _send(parts[0], key, payload, on_values_change=changed)
+    _send(parts[0], key, payload, on_values_change=changed, on_runtime_change=lambda: None)
     return True
 
 

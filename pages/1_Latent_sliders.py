@@ -106,7 +106,10 @@ def explore() -> None:
     wide = dataclasses.replace(space, low=torch.tensor(lows), high=torch.tensor(highs))
     widened = [f"{space.labels[i]} (to {lows[i]:.2f}…{highs[i]:.2f})" for i in range(len(lows))
                if lows[i] < float(space.low[i]) - 1e-6 or highs[i] > float(space.high[i]) + 1e-6]  # fmt: skip
-    shown = live and live_control(coeffs, image, lows, highs)
+    # Decoding in the browser when it can: then no filmstrips (the server's main cost per drag).
+    browser = ui.browser_decoding(control_key, [{"decoder": ui.decoder_url(name),
+        "origin": space.origin.tolist(), "basis": space.basis.tolist()}]) if live else None  # fmt: skip
+    shown = live and live_control(coeffs, image, lows, highs, browser)
     if not shown:
         sliders, _ = st.columns([3, 2])
         with sliders:
@@ -130,12 +133,16 @@ def explore() -> None:
     traversal(coeffs, wide)
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
         manifold(z)
-    if shown:
+    if shown and browser is None:
         ui.live_filmstrips(control_key, st.session_state[truth], lambda: filmstrips(coeffs, wide))
 
 
 def live_control(
-    coeffs: torch.Tensor, image: torch.Tensor, lows: list[float], highs: list[float]
+    coeffs: torch.Tensor,
+    image: torch.Tensor,
+    lows: list[float],
+    highs: list[float],
+    browser: dict | None,
 ) -> bool:
     """The live control (the 2-D pad too, for the 2-D VAE); its filmstrips come last."""
     pad = None
@@ -147,7 +154,9 @@ def live_control(
     sliders = [{"label": space.labels[i], "low": lows[i], "high": highs[i], "step": 0.01,
                 "value": values[i]} for i in range(len(keys))]  # fmt: skip
     exact = [images.data_url(images.to_uint8(image))]
-    return ui.live_control(control_key, sliders, ["decoded (live)"], exact, set_coeffs, pad)
+    return ui.live_control(
+        control_key, sliders, ["decoded (live)"], exact, set_coeffs, pad, browser=browser
+    )
 
 
 def filmstrips(coeffs: torch.Tensor, wide: latent.SliderSpace) -> list[list[str]]:

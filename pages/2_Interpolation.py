@@ -95,6 +95,9 @@ def at_lambda() -> None:
     live = st.toggle("Live dragging", value=True, key="ip_live",
                      help="Both images follow the λ slider while you drag; turn off for a standard slider.")  # fmt: skip
     if live:
+        browser = ui.browser_decoding("ip_live_control", [
+            {"decoder": ui.decoder_url(name), "a": ends[name][0].tolist(),
+             "b": ends[name][1].tolist(), "mode": mode} for name in models])  # fmt: skip
         live = ui.live_control(
             "ip_live_control",
             # reverse: λ = 1 (a) on the left, as in the strips and charts
@@ -102,7 +105,8 @@ def at_lambda() -> None:
             [ui.label(name) for name in models],
             [images.data_url(images.to_uint8(at_lam[name])) for name in models],
             set_lam,
-            frames=[lambda_films()],  # the same for every λ
+            frames=None if browser else [lambda_films()],  # the same for every λ
+            browser=browser,
         )
     if not live:  # a select slider, because it can run from λ = 1 on the left to 0
         st.session_state["ip_lambda"] = lam

@@ -1,10 +1,14 @@
-// Live latent control (Streamlit components v2). While a slider or the 2-D pad moves, each
-// canvas shows the filmstrip frame under the pointer, drawn on the next animation frame from
-// sprites the browser already holds; on release the exact value goes back to Python, which
-// decodes it exactly. Fresh filmstrips follow from a second component (live_films.js) later
-// in the same run; a filmstrip is used only while the other sliders sit where it was made
-// (filmsAt), so a drag in between keeps the exact image rather than frames of the old code.
-// Timings land in window.__leStats for bench/.
+// Live latent control (Streamlit components v2). When the page sends `browser` (the exported
+// ONNX decoders, explorer/onnx_export.py), the control imports static/model_runtime.js after its
+// first, server-decoded image is drawn, and from then on decodes the exact image of every
+// animation frame of any move (any slider, the 2-D pad, λ for every channel) in the browser,
+// with the classifier's reading beside it; the server is asked only on release, where Python
+// stays the source of truth. If WebAssembly or a model cannot load, the control says so once,
+// tells Python (state `runtime` = "failed") and falls back to the server path: filmstrip frames
+// from sprites while a slider moves, the exact value decoded by Python on release. Fresh
+// filmstrips come from a second component (live_films.js) later in the same run; a filmstrip is
+// used only while the other sliders sit where it was made (filmsAt).
+// Timings land in window.__leStats (and the runtime's in window.__leRuntime) for bench/.
 
 const stats = (window.__leStats = window.__leStats || {
   inputToFrame: [], releaseToExact: [], releaseToFresh: [], exacts: [], films: [], frames: 0,
@@ -41,7 +45,9 @@ function build(root, data) {
     canvas.setAttribute("aria-label", caption);
     const label = document.createElement("figcaption");
     label.textContent = caption;
-    figure.append(canvas, label);
+    const reads = document.createElement("figcaption");
+    reads.className = "le-reads";
+    figure.append(canvas, label, reads);
     views.append(figure);
     return canvas;
   });
@@ -74,8 +80,12 @@ function build(root, data) {
     pad.setAttribute("aria-label", `2-D pad: ${data.pad.labels.join(", ")}`);
     controls.prepend(pad);
   }
-  root.append(views, controls);
-  return { canvases, inputs, pad, signature: signature(data) };
+  const note = document.createElement("div");
+  note.className = "le-note";
+  note.hidden = true;
+  root.append(views, controls, note);
+  const reads = [...views.querySelectorAll(".le-reads")];
+  return { canvases, inputs, pad, note, reads, signature: signature(data) };
 }
 
 function signature(data) {
@@ -90,7 +100,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     root.className = "le-root";
     parentElement.appendChild(root);
   }
-  const st = root.__le || (root.__le = { dragging: false, sent: null, dom: null });
+  const st = root.__le || (root.__le = { dragging: false, sent: null, dom: null, root });
   if (!st.dom || st.dom.signature !== signature(data)) {
     st.dom = build(root, data);
     wire(root, st, setStateValue);
@@ -139,7 +149,9 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     root.dataset.values = values;
     noteFresh(st, root);
   };
-  Promise.all(exact.map((img) => img.decode().catch(() => null))).then(drawExact);
+  Promise.all(exact.map((img) => img.decode().catch(() => null))).then(drawExact).then(() => {
+    if (data.browser && !st.runtime) startRuntime(st, root, setStateValue); // after the first image
+  });
   if (data.pad) drawPad(st);
   return undefined;
 }
@@ -168,6 +180,7 @@ function filmFits(st, index) {
 }
 
 function drawFrames(st, index, value, eventTime) {
+  if (st.rt && st.data.browser) return requestDecode(st, currentValues(st), eventTime);
   if (!filmFits(st, index)) return;
   const s = st.data.sliders[index];
   const k = st.data.k;
@@ -270,6 +283,15 @@ function wirePad(st, schedule, release) {
   const show = (value, t) => {
     st.padValue = value;
     const p = st.data.pad;
+    if (st.rt && st.data.browser) {
+      st.dom.inputs.slice(0, 2).forEach(({ input, out }, i) => {
+        input.value = value[i];
+        out.textContent = value[i].toFixed(2);
+      });
+      drawPad(st);
+      requestDecode(st, currentValues(st), t);
+      return;
+    }
     const n = p.n;
     const col = frameIndex(value[0], p.low, p.high, n);
     const row = n - 1 - frameIndex(value[1], p.low, p.high, n);
@@ -314,5 +336,113 @@ function wirePad(st, schedule, release) {
     st.dragging = true;
     show(v, event.timeStamp);
     release();
+  });
+}
+
+// ---- Decoding in the browser (static/model_runtime.js) ----------------------------------------
+
+function absolute(url) {
+  return new URL(url, document.baseURI).href;
+}
+
+function currentValues(st) {
+  return st.dom.inputs.map(({ input }) => Number(input.value));
+}
+
+/** The code of one channel at the slider values: origin + values @ basis, or λ between a and b
+ * (explorer/latent.py: lerp, and slerp with its fallback to lerp for (anti)parallel ends). */
+function codeFor(spec, values) {
+  if (spec.a) {
+    const lam = values[0];
+    const { a, b } = spec;
+    let wa = lam;
+    let wb = 1 - lam;
+    if (spec.mode === "spherical") {
+      const dot = a.reduce((acc, v, i) => acc + v * b[i], 0);
+      const na = Math.hypot(...a);
+      const nb = Math.hypot(...b);
+      const omega = Math.acos(Math.max(-1, Math.min(1, dot / Math.max(na * nb, 1e-12))));
+      if (Math.abs(Math.sin(omega)) >= 1e-6) {
+        wa = Math.sin(lam * omega) / Math.sin(omega);
+        wb = Math.sin((1 - lam) * omega) / Math.sin(omega);
+      }
+    }
+    return Float32Array.from(a, (v, i) => wa * v + wb * b[i]);
+  }
+  const z = Float32Array.from(spec.origin);
+  spec.basis.forEach((row, k) => {
+    const c = values[k];
+    if (c) row.forEach((v, j) => { z[j] += c * v; });
+  });
+  return z;
+}
+
+async function startRuntime(st, root, setStateValue) {
+  st.runtime = "loading";
+  root.dataset.runtime = "loading";
+  const b = st.data.browser;
+  try {
+    const rt = await import(absolute(b.runtime));
+    const urls = [...b.channels.map((c) => c.decoder), ...(b.classifier ? [b.classifier] : [])];
+    await Promise.all(urls.map((u) => rt.session(absolute(u))));
+    st.rt = rt;
+    st.runtime = "ready";
+    root.dataset.runtime = "ready";
+    requestDecode(st, currentValues(st), performance.now(), true); // the classifier's reading
+  } catch (err) {
+    st.runtime = "failed";
+    root.dataset.runtime = "failed";
+    stats.runtimeError = String(err?.message || err);
+    st.dom.note.hidden = false; // said once: the control keeps this note, and never retries
+    st.dom.note.textContent =
+      "Exact images while dragging need WebAssembly and the models in this browser, which could " +
+      "not load here; the server decodes each position on release instead.";
+    setStateValue("runtime", "failed");
+  }
+}
+
+function requestDecode(st, values, eventTime, readsOnly = false) {
+  st.want = { values, eventTime, readsOnly };
+  if (!st.busy) pump(st);
+}
+
+async function pump(st) {
+  st.busy = true;
+  while (st.want) {
+    const { values, eventTime, readsOnly } = st.want;
+    st.want = null;
+    const b = st.data.browser;
+    if (!b) break;
+    try {
+      const codes = b.channels.map((spec) => codeFor(spec, values));
+      const shown = await Promise.all(codes.map((z, c) => st.rt.decode(absolute(b.channels[c].decoder), z, 1)));
+      const key = JSON.stringify(values);
+      // An exact image of the same values from Python wins; anything else is older than this.
+      if (!readsOnly && (st.dragging || st.root.dataset.values !== key)) {
+        shown.forEach((pixels, c) => {
+          const canvas = st.dom.canvases[c];
+          st.rt.draw(canvas, pixels);
+          canvas.dataset.source = "browser";
+          canvas.dataset.values = key;
+        });
+        stats.frames += 1;
+        record(stats.inputToFrame, performance.now() - eventTime);
+      }
+      if (b.classifier) await showReads(st, b, shown);
+    } catch (err) {
+      stats.runtimeError = String(err?.message || err);
+    }
+  }
+  st.busy = false;
+}
+
+async function showReads(st, b, shown) {
+  const x = new Float32Array(shown.length * 784);
+  shown.forEach((pixels, c) => pixels.forEach((v, i) => { x[c * 784 + i] = v / 255; }));
+  const probs = await st.rt.classify(absolute(b.classifier), x, shown.length);
+  shown.forEach((_, c) => {
+    const p = probs.slice(c * 10, c * 10 + 10);
+    const digit = p.indexOf(Math.max(...p));
+    st.dom.reads[c].textContent = `reads ${digit} (${(100 * p[digit]).toFixed(0)} %)`;
   });
 }
