@@ -126,8 +126,8 @@ def test_thirty_quick_key_steps_are_all_kept():
         root = page.locator(".le-root")
         start = json.loads(root.get_attribute("data-values"))[0]
         slider.focus()
-        for _ in range(30):
-            slider.press("ArrowLeft" if start > 0.5 else "ArrowRight")
+        for _ in range(30):  # Up/Down: the λ slider runs right to left (a on the left)
+            slider.press("ArrowDown" if start > 0.5 else "ArrowUp")
         target = round(start + (-0.3 if start > 0.5 else 0.3), 2)
         deadline = page.evaluate("Date.now()") + 60_000
         while json.loads(root.get_attribute("data-values"))[0] != pytest.approx(target, abs=1e-6):

@@ -4,6 +4,7 @@ Streamlit names each media file by a hash of its bytes, so comparing an image el
 the id of the PNG we expect checks the exact pixels the page shows.
 """
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -82,22 +83,42 @@ def test_home_page():
     assert before["random samples"] != after["random samples"]
 
 
-def test_live_sliders_send_filmstrips_of_the_current_code():
+def _widened(space: latent.SliderSpace, values: list[float]) -> latent.SliderSpace:
+    lows, highs = latent.covering_bounds(space, values)
+    return dataclasses.replace(space, low=torch.tensor(lows), high=torch.tensor(highs))
+
+
+def test_live_sliders_send_filmstrips_of_the_current_code(monkeypatch):
+    monkeypatch.setattr(ui, "BROWSER_DECODE", False)  # the server path: filmstrips while dragging
     at = _run(PAGES["sliders"])  # live dragging is on by default
     ckpt, _ = _bundled("ae")
     space = latent.slider_space(ckpt.model)
     values = at.session_state["sl_coeffs_ae"]
     at_values, sprites = at.session_state["sl_live_control_ae_films"]
     assert at_values == values and len(sprites) == 16
-    films = views.filmstrips(ckpt.model, space, torch.tensor(values), ui.FILM_FRAMES)
+    films = views.filmstrips(
+        ckpt.model, _widened(space, values), torch.tensor(values), ui.FILM_FRAMES
+    )
     assert sprites[5] == [images.sprite(films[5])]
-    # A new code (Random) gets new filmstrips in the same run.
+    # A new code (Random) gets new filmstrips in the same run, across the widened range if the
+    # code lies outside the usual one.
     at.button(key="sl_random").click().run()
     assert not at.exception
     new_at, new_sprites = at.session_state["sl_live_control_ae_films"]
     assert new_at == at.session_state["sl_coeffs_ae"] != values
-    films = views.filmstrips(ckpt.model, space, torch.tensor(new_at), ui.FILM_FRAMES)
+    films = views.filmstrips(
+        ckpt.model, _widened(space, new_at), torch.tensor(new_at), ui.FILM_FRAMES
+    )
     assert new_sprites[5] == [images.sprite(films[5])]
+
+
+def test_a_browser_decoding_control_gets_no_filmstrips():
+    from explorer import onnx_export
+
+    onnx_export.export(_bundled("ae")[0])  # what the server's background export writes
+    assert ui.onnx_urls("ae") is not None
+    at = _run(PAGES["sliders"])
+    assert "sl_live_control_ae_films" not in at.session_state
 
 
 def test_sliders_decode_exactly_what_they_show_and_switch_models():
