@@ -82,7 +82,10 @@ def test_home_page():
     assert before["random samples"] != after["random samples"]
 
 
-def test_live_sliders_send_filmstrips_of_the_current_code():
+def test_live_sliders_send_filmstrips_of_the_current_code(monkeypatch):
+    # The server path: with the ONNX files exported (any earlier server run) the page would
+    # otherwise let the browser decode and send no filmstrips.
+    monkeypatch.setattr(ui, "BROWSER_DECODE", False)
     at = _run(PAGES["sliders"])  # live dragging is on by default
     ckpt, _ = _bundled("ae")
     space = latent.slider_space(ckpt.model)
