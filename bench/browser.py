@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -36,8 +37,11 @@ def streamlit_server(
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
+    # The log goes to a file: a pipe nobody reads fills up (64 KiB) and then blocks the server
+    # in the middle of a run, which looked like a hung benchmark.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -48,7 +52,8 @@ def streamlit_server(
                         break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                    log.seek(0)
+                    output = log.read().decode(errors="replace")
                     raise RuntimeError(f"streamlit did not start:\n{output[-3000:]}") from None
                 time.sleep(poll)
         yield url, proc
@@ -58,6 +63,7 @@ def streamlit_server(
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def chromium_available() -> bool:

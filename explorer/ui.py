@@ -373,9 +373,17 @@ def onnx_urls(name: str) -> dict[str, str] | None:
 
     _exports()
     ckpt = load(name)
-    paths = {g: onnx_export.MODELS_DIR / onnx_export.file_name(ckpt.name, ckpt.sha256, g)
-             for g in onnx_export.graphs(ckpt)}  # fmt: skip
-    return onnx_export.urls(paths) if all(p.is_file() for p in paths.values()) else None
+    key = (ckpt.name, ckpt.sha256)
+    if key not in _EXPORTED:  # looked up on the disk until the files exist, then remembered
+        paths = {g: onnx_export.MODELS_DIR / onnx_export.file_name(ckpt.name, ckpt.sha256, g)
+                 for g in onnx_export.graphs(ckpt)}  # fmt: skip
+        if not all(p.is_file() for p in paths.values()):
+            return None
+        _EXPORTED[key] = onnx_export.urls(paths)
+    return _EXPORTED[key]
+
+
+_EXPORTED: dict[tuple[str, str], dict[str, str]] = {}  # (name, sha256) -> URLs, once exported
 
 
 def browser_decoding(key: str, channels: list[dict]) -> dict | None:
@@ -387,7 +395,8 @@ def browser_decoding(key: str, channels: list[dict]) -> dict | None:
         return None
     if (st.session_state.get(key) or {}).get("runtime") == "failed":
         return None
-    clf = onnx_urls("classifier") if "classifier" in checkpoints.discover(CHECKPOINT_DIR) else None
+    has_clf = (CHECKPOINT_DIR / "classifier.safetensors").is_file()  # one stat, not a glob
+    clf = onnx_urls("classifier") if has_clf else None
     return {"runtime": RUNTIME_URL, "channels": channels,
             "classifier": clf["classifier"] if clf else None}  # fmt: skip
 

@@ -184,10 +184,19 @@ def traversal(coeffs: torch.Tensor, wide: latent.SliderSpace) -> None:
         key=f"sl_dim_{name}",  # per model: z0 of the AE is not PC1 of the GAN
     )
     values = wide.values(dim, 11)
-    frames = views.decode(model, space.to_code(latent.traversal(coeffs, dim, values)))
-    ui.show_strip(
-        frames, f"{space.labels[dim]} from {values[0]:.2f} to {values[-1]:.2f}, the others fixed"
-    )
+    png = traversal_png(name, ckpt.sha256, tuple(coeffs.tolist()), dim, tuple(values.tolist()))
+    st.image(png, output_format="PNG", caption=f"{space.labels[dim]} from {values[0]:.2f} to "
+             f"{values[-1]:.2f}, the others fixed")  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def traversal_png(name: str, sha: str, coeffs: tuple, dim: int, values: tuple) -> bytes:
+    """The traversal strip, decoded once per inputs: a release that leaves them as they were
+    (sweeping the dimension being moved, a rerun for another reason) does not decode it again."""
+    s = ui.slider_space(name, sha)
+    codes = s.to_code(latent.traversal(torch.tensor(coeffs), dim, torch.tensor(values)))
+    frames = views.decode(ui.load(name).model, codes)
+    return images.png_bytes(images.grid(frames, ncol=len(frames)), 3)
 
 
 def manifold(z: torch.Tensor) -> None:
@@ -200,12 +209,18 @@ def manifold(z: torch.Tensor) -> None:
         "It spans ±3 like the sliders and the pad; the pad spaces its cells evenly in z instead.",
     )
     n = st.slider("Grid size", 5, 25, 15, key="sl_grid")
-    grid = views.decode(model, latent.manifold_grid(n, PRIOR_LOW, 1 - PRIOR_LOW))
-    st.image(images.png_bytes(images.grid(grid, ncol=n, pad=0), scale=2), output_format="PNG")
+    st.image(manifold_png(name, ckpt.sha256, n), output_format="PNG")
     st.caption(
         f"{space.labels[0]} grows left to right and {space.labels[1]} falls from top to bottom; "
         f"the sliders are at ({float(z[0]):.2f}, {float(z[1]):.2f})."
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def manifold_png(name: str, sha: str, n: int) -> bytes:
+    """The n x n manifold grid: it does not move with the sliders, so it is decoded once."""
+    grid = views.decode(ui.load(name).model, latent.manifold_grid(n, PRIOR_LOW, 1 - PRIOR_LOW))
+    return images.png_bytes(images.grid(grid, ncol=n, pad=0), scale=2)
 
 
 explore()

@@ -413,6 +413,38 @@ def test_sliders_page_names_what_it_shows():
     assert any(caption.startswith("PC1 from") for caption in _images(at))
 
 
+def test_a_rerun_with_the_same_inputs_decodes_no_strip_or_grid_again(monkeypatch):
+    """A release reruns the sliders' fragment: the traversal strip is decoded again only when
+    its inputs changed, and the manifold grid (which no slider moves) never."""
+    import streamlit as st
+
+    sizes: list[int] = []
+    real = views.decode
+
+    def counting(model, z):
+        sizes.append(len(z))
+        return real(model, z)
+
+    monkeypatch.setattr(views, "decode", counting)
+    st.cache_data.clear()  # another test may have decoded these already
+    at = _run(PAGES["sliders"], keep_sl_model="vae2d", sl_live=False)
+    assert sizes.count(11) == 1 and sizes.count(15 * 15) == 1  # traversal strip, manifold grid
+    strip = next(k for k in _images(at) if k.startswith("z0 from"))
+    sizes.clear()
+    at.run()  # the same values again
+    assert not at.exception and 11 not in sizes and 15 * 15 not in sizes
+    assert _images(at)[strip] is not None
+    at.slider(key="sl_vae2d_1").set_value(1.5).run()  # z1 moves: the strip along z0 changes
+    assert sizes.count(11) == 1 and 15 * 15 not in sizes
+    ckpt, _ = _bundled("vae2d")
+    coeffs = torch.tensor(at.session_state["sl_coeffs_vae2d"])
+    assert float(coeffs[1]) == 1.5
+    z0 = at.slider(key="sl_vae2d_0")  # the sweep spans this slider's range (maybe widened)
+    frames = real(ckpt.model, latent.traversal(coeffs, 0, torch.linspace(z0.min, z0.max, 11)))
+    expected = images.png_bytes(images.grid(frames, ncol=11), 3)
+    assert _images(at)[strip] == _calculate_file_id(expected, "image/png")
+
+
 def test_manifold_caption_uses_the_sliders_names():
     at = _run(PAGES["sliders"], keep_sl_model="vae2d", sl_live=False)
     caption = next(c.value for c in at.caption if "left to right" in c.value)
