@@ -1,4 +1,4 @@
-"""Smoothness benchmark: `python -m bench.smoothness` (about 8 minutes on 2 CPU cores).
+"""Smoothness benchmark: `python -m bench.smoothness` (about 2 minutes on 2 CPU cores).
 
 For each AE/VAE pair (d = 2: ae2d/vae2d; d = 16: ae/vae) and the DCGAN where a measure applies,
 on the bundled split's 500 held-out digits (see explorer/smoothness.py for the definitions):
@@ -14,7 +14,7 @@ on the bundled split's 500 held-out digits (see explorer/smoothness.py for the d
    Fréchet distance to the 500 held-out digits.
 Every figure has a 95 % percentile-bootstrap interval; VAE − AE differences are bootstrapped
 per pair (or per shared code). With `--seeds`, the d = 2 pair is also measured for training
-seeds 1 and 2 (same split), trained first when missing: about 4 minutes per model on 2 cores.
+seeds 1 and 2 (same split), trained first when missing: about 3 minutes per model on 2 quiet cores.
 Results go to bench/results/smoothness.json and print as Markdown for the README.
 """
 
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", action="store_true",
                         help="also measure the d = 2 pair for training seeds 1 and 2")  # fmt: skip
     parser.add_argument("--train-seeds", action="store_true",
-                        help="train the missing seed replicates first (about 16 minutes)")  # fmt: skip
+                        help="train the missing seed replicates first (about 12 minutes)")  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     # One BLAS thread: numpy's 128 × 128 eigen-decompositions (the Fréchet distance, 200 times
