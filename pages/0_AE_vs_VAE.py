@@ -115,6 +115,7 @@ with st.expander("What is compared, and how it is measured"):
         "(seeded). Intervals are 95 % bootstrap intervals over pairs or samples; the verdicts "
         "compare the paired differences with 0. The path length (Karras et al. 2019) and three "
         "training seeds per model are in `python -m bench.smoothness` (README).",
+        fold=False,  # already inside an expander
     )
 
 
