@@ -186,6 +186,8 @@ def show_atlas() -> None:
         path = {f"pair #{selected}": paths[name].codes[selected]} if paths else None
         fig = plots.atlas(tiles, window, grid.confidence, codes[name], labels, ui.label(name),
                           path, point)  # fmt: skip
+        if ui.presenting():  # the whole plane above a projector's fold
+            fig.update_layout(height=380)
         column.plotly_chart(fig, key=f"cmp_atlas_{name}", on_select=lambda n=name: clicked(n),
                             selection_mode="points", config={"displaylogo": False})  # fmt: skip
     st.html(plots.digit_key())

@@ -97,7 +97,10 @@ def go_to(code: torch.Tensor) -> None:
 
 
 with settings:
-    buttons = st.columns([1, 2, 2, 3] if ckpt.config.kind == "ae" else [1, 2, 5])
+    if ui.presenting():  # a narrow column: buttons in a wrapping row, labels never cut off
+        buttons = [st.container(horizontal=True)] * 3
+    else:
+        buttons = st.columns([1, 2, 2, 3] if ckpt.config.kind == "ae" else [1, 2, 5])
     reset = buttons[0].button("Reset", key="sl_reset")
     if z_from_link:  # a link's slider values win over its start
         st.session_state[f"sl_origin_{name}"] = origin

@@ -81,6 +81,8 @@ for name, column in zip(names, st.columns(max(len(names), 1)), strict=False):
         fig = plots.latent_map(
             coords, labels, f"{ui.label(name)}: {len(codes)} held-out codes", extra
         )
+        if ui.presenting():  # the map and its controls above a projector's fold
+            fig.update_layout(height=420)
         event = st.plotly_chart(
             fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"map_{name}"
         )
