@@ -30,8 +30,9 @@ if ckpt is None:
     st.stop()
 model, space = ckpt.model, ui.slider_space(name, ckpt.sha256)
 pixels, labels = ui.held_out(ckpt)
-sources = ["Held-out digit", "Random sample", "Upload"] if model.has_encoder else ["Random sample"]
-SOURCES = {"digit": "Held-out digit", "random": "Random sample", "upload": "Upload"}
+SOURCES = {"digit": "Held-out digit", "random": "Random sample", "upload": "Upload",
+           "draw": "Draw"}  # fmt: skip
+sources = list(SOURCES.values()) if model.has_encoder else ["Random sample"]
 truth = f"sl_coeffs_{name}"  # the one copy of the slider values, shared by both controls
 FIELDS = [
     MODEL,
@@ -55,10 +56,14 @@ with settings:
             views.encode(model, pixels[row : row + 1])[0],
             f"digit{row}",
         )
-    elif source == "Upload":
-        start_image = ui.upload_digit(f"sl_upload_{name}")
+    elif source in ("Upload", "Draw"):
+        if source == "Draw":
+            start_image = ui.draw_digit(f"sl_draw_{name}")
+        else:
+            start_image = ui.upload_digit(f"sl_upload_{name}")
         if start_image is None:
-            st.info("Upload a photo or drawing of a digit to start from its code.")
+            if source == "Upload":
+                st.info("Upload a photo or drawing of a digit to start from its code.")
             st.stop()
         start_code = views.encode(model, start_image.unsqueeze(0))[0]
         origin = hashlib.sha256(start_image.numpy().tobytes()).hexdigest()[:12]

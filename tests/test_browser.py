@@ -437,3 +437,24 @@ def test_presentation_mode_fits_a_projector(page, path):
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         restore()
+
+
+def test_a_digit_drawn_with_the_mouse_is_preprocessed_and_encoded(page):
+    page.goto(f"{page.base_url}/Latent_sliders?start=draw")
+    canvas = page.locator(".dc-canvas")
+    canvas.wait_for(timeout=120_000)
+    wait_idle(page, 120_000)
+    box = canvas.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + 0.15 * box["height"])
+    page.mouse.down()
+    for step in range(1, 21):  # a vertical stroke: a 1
+        page.mouse.move(x, box["y"] + (0.15 + 0.035 * step) * box["height"])
+    page.mouse.up()
+    page.get_by_text("what the models see").wait_for(timeout=60_000)
+    captions = _captions(page)
+    assert {"AE (d=16) reconstruction", "VAE (d=16) reconstruction"} <= set(captions), captions
+    assert "start=draw" in page.url
+    page.locator(".dc-clear").click()
+    page.get_by_text("Draw a digit with the mouse").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0

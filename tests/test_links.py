@@ -146,3 +146,40 @@ def test_presentation_mode_enlarges_digits_and_folds_formulas():
     assert at.session_state["present"] is True and not at.exception
     at.toggle(key="present").set_value(False).run()
     assert "present" not in at.query_params
+
+
+def _stroke() -> dict:
+    """What draw_canvas.js sends for a vertical stroke (a 1) on its 56x56 grid."""
+    import base64
+
+    from explorer import images
+
+    gray = np.zeros((images.DRAW_SIDE, images.DRAW_SIDE), np.uint8)
+    gray[8:48, 26:31] = 255
+    return {"side": images.DRAW_SIDE, "pixels": base64.b64encode(gray.tobytes()).decode()}
+
+
+def test_a_drawing_starts_the_sliders_and_is_encoded_by_both_models():
+    from explorer import images
+
+    drawing = _stroke()
+    at = _page(PAGES["sliders"])
+    at.session_state["sl_source_ae"] = "Draw"
+    at.session_state["sl_draw_ae"] = {"drawing": drawing}
+    at.session_state["sl_live"] = False
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    digit = images.preprocess_digit(images.drawing_pixels(drawing))
+    shown = _images(at)
+    assert shown["what the models see"] == _id(digit, 4)
+    for name in ("ae", "vae"):
+        model = _bundled(name)[0].model
+        expected = views.reconstruct(model, digit.unsqueeze(0))[0]
+        assert shown[f"{'AE' if name == 'ae' else 'VAE'} (d=16) reconstruction"] == _id(expected, 4)
+    ae = _bundled("ae")[0].model
+    code = views.encode(ae, digit.unsqueeze(0))[0]
+    assert at.session_state["sl_coeffs_ae"] == pytest.approx(code.tolist(), abs=0.006)
+    # Malformed or cleared drawings are no drawing.
+    assert images.drawing_pixels({"side": 56, "pixels": ""}) is None
+    assert images.drawing_pixels({"side": 56, "pixels": "!!"}) is None
+    assert images.drawing_pixels({"side": 28, "pixels": drawing["pixels"]}) is None
