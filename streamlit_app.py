@@ -3,7 +3,7 @@
 import streamlit as st
 import torch
 
-from explorer import plots, ui, views
+from explorer import plots, ui, urlstate, views
 
 ui.page_setup("Home")
 st.title("Latent Explorer")
@@ -17,6 +17,11 @@ st.page_link(
     label="Start here: **AE vs VAE**, the same network trained with two objectives, side by side",
     icon=":material/compare:",
 )
+st.page_link(
+    "pages/5_Lesson.py",
+    label="For a class: **Why a VAE?**, a lesson in seven steps, each opening a page",
+    icon=":material/school:",
+)
 ui.formula(
     r"\mathcal{L}(x) = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))",
     "A VAE is trained to maximise this lower bound on log p(x): reconstruct well, and keep each "
@@ -29,7 +34,10 @@ if not names:
     st.error(
         f"No checkpoints found in {ui.CHECKPOINT_DIR}. Create them with checkpoints/train_all.sh."
     )
-seed = st.number_input("Sample seed", 0, 10_000, 0, key="home_seed")
+FIELDS = [urlstate.Field("home_seed", "seed", 0, urlstate.integer(0, 10_000))]
+ui.url_state(FIELDS, "home")
+seed = st.number_input("Sample seed", 0, 10_000, key="home_seed")
+ui.write_url_state(FIELDS, "home")
 for name in names:
     ckpt = ui.load_or_explain(name)
     if ckpt is None:

@@ -189,6 +189,30 @@ def preprocess_digit(gray: np.ndarray | torch.Tensor) -> torch.Tensor:
     return _center_by_mass(_fit_box(_crop(ink)))
 
 
+DRAW_SIDE = 56  # explorer/static/draw_canvas.js sends its drawing at this size
+
+
+def drawing_pixels(value: object) -> np.ndarray | None:
+    """The grayscale (DRAW_SIDE, DRAW_SIDE) uint8 drawing a draw-canvas component sent, or None
+    when there is none (cleared, nothing drawn yet) or it is malformed: a browser can send any
+    JSON, so only exactly DRAW_SIDE² bytes of base64 are used."""
+    import base64
+    import binascii
+
+    if not isinstance(value, dict) or value.get("side") != DRAW_SIDE:
+        return None
+    text = value.get("pixels")
+    if not isinstance(text, str) or not text or len(text) > 4 * DRAW_SIDE * DRAW_SIDE:
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != DRAW_SIDE * DRAW_SIDE:
+        return None
+    return np.frombuffer(raw, dtype=np.uint8).reshape(DRAW_SIDE, DRAW_SIDE).copy()
+
+
 def _ink(x: torch.Tensor) -> torch.Tensor:
     """Ink strength in [0, 1] (paper 0), bright ink whichever way round the picture was."""
     ring = _border(x)

@@ -110,26 +110,43 @@ def held_out_codes(name: str, sha: str) -> np.ndarray:
 
 
 def pick(label_text: str, options: list, key: str, fmt=str):
-    """A selectbox whose choice survives page switches (kept under a non-widget key)."""
+    """A selectbox whose choice survives page switches: ``keep_<key>`` (not a widget key, so
+    Streamlit never drops it; a link may set it) is the truth, copied into the widget each run
+    and back from it when the user picks."""
     if not options:
         return None
     store = f"keep_{key}"
-    current = st.session_state.get(store, options[0])
-    index = options.index(current) if current in options else 0
-    choice = st.selectbox(label_text, options, index=index, key=key, format_func=fmt)
+    current = st.session_state.get(store)
+    st.session_state[key] = current if current in options else options[0]
+
+    def keep() -> None:
+        st.session_state[store] = st.session_state[key]
+
+    choice = st.selectbox(label_text, options, key=key, format_func=fmt, on_change=keep)
     st.session_state[store] = choice
     return choice
+
+
+def digit_fields(key: str, default: int = 0, prefix: str = "") -> list[urlstate.Field]:
+    """URL fields of a :func:`pick_digit` (class and index within the class)."""
+    return [
+        urlstate.Field(f"{key}_class", f"{prefix}digit", default, urlstate.integer(0, 9)),
+        urlstate.Field(f"{key}_index", f"{prefix}index", 0, urlstate.integer(0, 10_000)),
+    ]
 
 
 def pick_digit(
     labels: np.ndarray, key: str, title: str = "Held-out digit", default: int = 0
 ) -> int:
-    """Choose a held-out digit by class and index within that class; returns its row."""
+    """Choose a held-out digit by class and index within that class; returns its row. Both
+    widgets take their values from session state (a link, or the last visit), never from a
+    default argument, so a value set there is not overridden or warned about."""
     c1, c2 = st.columns(2)
-    digit = c1.selectbox(f"{title}: class", list(range(10)), index=default, key=f"{key}_class")
+    st.session_state.setdefault(f"{key}_class", default)
+    digit = c1.selectbox(f"{title}: class", list(range(10)), key=f"{key}_class")
     rows = np.flatnonzero(labels == digit)
     clamp_number_state(f"{key}_index", 0, len(rows) - 1)
-    k = c2.number_input("index", 0, len(rows) - 1, 0, key=f"{key}_index")
+    k = c2.number_input("index", 0, len(rows) - 1, key=f"{key}_index")
     return int(rows[int(k)])
 
 
@@ -145,12 +162,39 @@ def show_strip(frames: torch.Tensor, caption: str = "", scale: int = 3) -> None:
     )
 
 
-def formula(latex: str | list[str], text: str) -> None:
+def formula(latex: str | list[str], text: str, fold: bool = True) -> None:
     """The formula a view uses (a list: one line each, so a phone need not scroll one long line),
-    and a sentence or two for a student."""
-    for line in [latex] if isinstance(latex, str) else latex:
-        st.latex(line)
-    st.caption(text)
+    and a sentence or two for a student. In presentation mode it is folded into an expander
+    (``fold=False`` where the caller already is inside one: expanders cannot nest)."""
+    with st.expander("The formula, explained") if fold and presenting() else st.container():
+        for line in [latex] if isinstance(latex, str) else latex:
+            st.latex(line)
+        st.caption(text)
+
+
+def presenting() -> bool:
+    """Presentation mode (the sidebar toggle, or ``?present=1``): large digits, controls beside
+    them, explanations folded, for a 1280×720 projector."""
+    return bool(st.session_state.get("present"))
+
+
+def scale(normal: int, presented: int) -> int:
+    """An image's upscaling factor: ``presented`` in presentation mode (a 28 px digit at 10 is
+    280 px), else ``normal``."""
+    return presented if presenting() else normal
+
+
+def stage() -> tuple:
+    """(settings, stage) containers: side by side in presentation mode, so that the controls sit
+    beside the main image and both stay above a projector's fold; one above the other else."""
+    if presenting():
+        return tuple(st.columns([2, 3], gap="medium"))
+    return st.container(), st.container()
+
+
+def live_size() -> int:
+    """Side of the live control's canvases in CSS px (PRESENT_SIZE when presenting)."""
+    return PRESENT_SIZE if presenting() else LIVE_SIZE
 
 
 @st.cache_resource(show_spinner=False)
@@ -321,6 +365,7 @@ RUNTIME_URL = "app/static/model_runtime.js"  # static/ is served at app/static/ 
 FILM_FRAMES = 25  # frames per filmstrip: a step of 4% of a slider's range
 PAD_FRAMES = 21  # the 2-D pad's grid is PAD_FRAMES x PAD_FRAMES decodes
 LIVE_SIZE = 168
+PRESENT_SIZE = 280  # presentation mode: the main image is at least 280 px
 
 
 @functools.cache
@@ -338,7 +383,10 @@ def _components() -> tuple | None:
         films = st.components.v2.component(
             "latent_explorer.live_films", html="", js=(static / "live_films.js").read_text()
         )
-        return control, films
+        draw = st.components.v2.component(
+            "latent_explorer.draw_canvas", html="", js=(static / "draw_canvas.js").read_text()
+        )
+        return control, films, draw
     except (AttributeError, OSError, st.errors.StreamlitAPIException):
         return None
 
@@ -442,7 +490,7 @@ def live_control(
             on_change(values)
 
     payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
-               "k": FILM_FRAMES, "size": LIVE_SIZE, "pad": pad, "browser": browser}  # fmt: skip
+               "k": FILM_FRAMES, "size": live_size(), "pad": pad, "browser": browser}  # fmt: skip
     if frames is not None:
         payload["films"] = {"frames": frames, "filmsAt": [s["value"] for s in sliders]}
     _send(parts[0], key, payload, on_values_change=changed, on_runtime_change=lambda: None)
@@ -475,6 +523,40 @@ def clamp_number_state(key: str, low: float, high: float) -> None:
             st.session_state[key] = type(value)(clamped) if isinstance(low, int) else clamped
 
 
+def draw_digit(key: str) -> torch.Tensor | None:
+    """A canvas to draw a digit on (with Clear); returns it as a (1, 28, 28) digit, made as an
+    upload is (explorer.images.preprocess_digit), or None until something is drawn. Shows the
+    digit the models see beside the AE's and the VAE's reconstructions of it."""
+    parts = _components()
+    if parts is None:
+        st.caption("The drawing canvas could not load here; upload a picture instead.")
+        return None
+    pad, shown = st.columns([1, 2] if presenting() else [2, 3])
+    with pad:
+        _send(parts[2], key, {"size": 280 if presenting() else 196}, on_drawing_change=lambda: None)
+    gray = images.drawing_pixels((st.session_state.get(key) or {}).get("drawing"))
+    digit = images.preprocess_digit(gray) if gray is not None else None
+    if digit is None or not bool(digit.any()):
+        shown.caption("Draw a digit with the mouse or a finger; it is encoded when you lift it.")
+        return None
+    with shown:
+        show_encodings(digit)
+    return digit
+
+
+def show_encodings(digit: torch.Tensor) -> None:
+    """The 28x28 digit the models see and the AE's and VAE's reconstructions, side by side."""
+    columns = st.columns(3)
+    with columns[0]:
+        show_digit(digit, "what the models see", scale=scale(4, 6))
+    for name, column in zip(("ae", "vae"), columns[1:], strict=True):
+        ckpt = load_or_explain(name) if name in available(("ae", "vae")) else None
+        if ckpt is not None:
+            with column:
+                image = views.reconstruct(ckpt.model, digit.unsqueeze(0))[0]
+                show_digit(image, f"{label(name)} reconstruction", scale=scale(4, 6))
+
+
 def live_filmstrips(key: str, state: list[float], compute: Callable[[], list[list[str]]]) -> None:
     """The filmstrips of live control ``key`` at slider values ``state``; call it after
     everything else on the page. Streamlit sends elements as a run makes them, so the exact
@@ -497,6 +579,7 @@ PAGES = [
     ("pages/2_Interpolation.py", "Interpolation", ":material/linear_scale:"),
     ("pages/3_Latent_map.py", "Latent map", ":material/scatter_plot:"),
     ("pages/4_KL_and_ELBO.py", "KL and ELBO", ":material/functions:"),
+    ("pages/5_Lesson.py", "Lesson: why a VAE?", ":material/school:"),
 ]
 
 
@@ -527,23 +610,52 @@ def page_setup(title: str) -> None:
     spurious "Page not found" dialog, which makes the page inert, when a fresh browser opens a
     deep link (streamlit/streamlit#8860): a class following a shared link would hit it.
     """
-    st.set_page_config(page_title=f"{title} · Latent Explorer", page_icon=PAGE_ICON, layout="wide")
+    _present_from_url()
+    # Presenting: the sidebar starts folded, giving the page the projector's whole width.
+    st.set_page_config(page_title=f"{title} · Latent Explorer", page_icon=PAGE_ICON, layout="wide",
+                       initial_sidebar_state="collapsed" if presenting() else "auto")  # fmt: skip
     _heap_trimmer()
     install_upload_limits()
     # Streamlit's default top padding (6 rem) pushes the main image below a projector's fold.
     st.html(f"<style>.stMainBlockContainer {{padding-top: 2.5rem;}} {NARROW_CSS}</style>")
+    _keep_settings()
     with st.sidebar:
         for path, label_text, icon in PAGES:
             st.page_link(path, label=label_text, icon=icon)
+        st.toggle("Presentation mode", key="present", help="Large digits with their controls "
+                  "beside them and explanations folded, for a projector (also ?present=1).")  # fmt: skip
+
+
+def _keep_settings() -> None:
+    """Re-assign every page's settings (the URL fields of the pages this session has visited):
+    Streamlit drops a widget's value at the end of a run that does not draw it, so without this
+    a page switch would lose them (the usual multipage fix)."""
+    for key in st.session_state.get("_kept_keys", ()):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def _present_from_url() -> None:
+    """``?present=1`` (or ``0``) turns presentation mode on (off) when the URL carries a value
+    this session has not seen; otherwise the toggle keeps its state across pages."""
+    value = st.query_params.get("present")
+    if value != st.session_state.get("_present_seen"):
+        st.session_state["_present_seen"] = value
+        if value is not None:
+            st.session_state["present"] = value in ("1", "true", "on")
+    st.session_state["present"] = bool(st.session_state.get("present", False))
 
 
 def url_state(fields: list[urlstate.Field], page: str) -> bool:
     """Settings from the URL when it carries ones this session did not write (a shared link, or
-    an edited address); True when it did. A bad value falls back to its default with a short
+    an edited address); True when it did. Only the page's own parameters count: ``present``
+    and another page's leftovers leave the settings as this session left them. A bad value falls back to its default with a short
     notice. Keys not yet set get their defaults, and every field keeps its value while its
     widget is not on the page (Streamlit drops a widget's state in runs that do not draw it)."""
-    params = st.query_params.to_dict()
-    applied = bool(params) and params != st.session_state.get(f"_url_{page}")
+    own = {field.param for field in fields}
+    params = {k: v for k, v in st.query_params.to_dict().items() if k in own}
+    written = {k: v for k, v in st.session_state.get(f"_url_{page}", {}).items() if k in own}
+    applied = bool(params) and params != written
     if applied:
         values, notices = urlstate.decode(fields, params)
         st.session_state.update(values)
@@ -551,12 +663,15 @@ def url_state(fields: list[urlstate.Field], page: str) -> bool:
             st.warning(notice, icon=":material/link_off:")
     for field in fields:
         st.session_state[field.key] = st.session_state.get(field.key, field.default)
+    kept = st.session_state.setdefault("_kept_keys", set())
+    kept.update(field.key for field in fields)
     return applied
 
 
 def write_url_state(fields: list[urlstate.Field], page: str) -> None:
     """Write the page's settings to the URL (only those that differ from the defaults)."""
     params = urlstate.encode(fields, st.session_state)
-    if params != st.query_params.to_dict():
-        st.query_params.from_dict(params)
+    shown = {**params, "present": "1"} if presenting() else params
+    if shown != st.query_params.to_dict():
+        st.query_params.from_dict(shown)
     st.session_state[f"_url_{page}"] = params

@@ -56,6 +56,63 @@ def floats(count: int, low: float, high: float) -> Callable[[str], list[float]]:
     return parse
 
 
+def number(low: float, high: float) -> Callable[[str], float]:
+    """One finite number within [low, high]."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:  # also refuses nan
+            raise ValueError(f"outside {low}…{high}")
+        return value
+
+    return parse
+
+
+def integers(count: int, low: int, high: int) -> Callable[[str], list[int]]:
+    """A comma-separated list of ``count`` integers within [low, high]."""
+
+    def parse(text: str) -> list[int]:
+        values = [int(part) for part in text.split(",")]
+        if len(values) != count or not all(low <= v <= high for v in values):
+            raise ValueError(f"needs {count} whole numbers in {low}…{high}")
+        return values
+
+    return parse
+
+
+def named(names: Mapping[str, Any]) -> tuple[Callable[[str], Any], Callable[[Any], str]]:
+    """(parse, dump) for a setting whose values have short names in the URL (``names``: URL
+    name -> value), so a link reads ``ends=seeds`` rather than a widget's label."""
+    back = {value: name for name, value in names.items()}
+
+    def parse(text: str) -> Any:
+        if text not in names:
+            raise ValueError(f"not one of {', '.join(names)}")
+        return names[text]
+
+    return parse, lambda value: back[value]
+
+
+def subset(names: Mapping[str, Any]) -> tuple[Callable[[str], list], Callable[[list], str]]:
+    """(parse, dump) for a multiselect: comma-separated short names (``names``: URL name ->
+    option), in any order; an empty parameter is the empty list."""
+    back = {value: name for name, value in names.items()}
+
+    def parse(text: str) -> list:
+        parts = [part for part in text.split(",") if part]
+        unknown = [part for part in parts if part not in names]
+        if unknown:
+            raise ValueError(f"{unknown[0][:20]} is not one of {', '.join(names)}")
+        return [names[part] for part in dict.fromkeys(parts)]
+
+    return parse, lambda values: ",".join(back[value] for value in values)
+
+
+def dump_number(value: float) -> str:
+    """A number as short as it reads: 4.0 is ``4``, 0.25 is ``0.25``."""
+    return f"{value:.4g}"
+
+
 def dump_floats(values: list[float]) -> str:
     return ",".join(f"{v:.4g}" for v in values)
 
@@ -70,7 +127,7 @@ def decode(fields: list[Field], params: Mapping[str, str]) -> tuple[dict[str, An
             continue
         try:
             values[field.key] = field.parse(text)
-        except ValueError as err:
+        except (ValueError, TypeError) as err:
             notices.append(f"`{field.param}={text[:40]}` ignored ({err}); using the default.")
     return values, notices
 

@@ -115,6 +115,7 @@ with st.expander("What is compared, and how it is measured"):
         "(seeded). Intervals are 95 % bootstrap intervals over pairs or samples; the verdicts "
         "compare the paired differences with 0. The path length (Karras et al. 2019) and three "
         "training seeds per model are in `python -m bench.smoothness` (README).",
+        fold=False,  # already inside an expander
     )
 
 
@@ -191,6 +192,8 @@ def show_atlas() -> None:
         path = {f"pair #{selected}": paths[name].codes[selected]} if paths else None
         fig = plots.atlas(tiles, window, grid.confidence, codes[name], labels, ui.label(name),
                           path, point)  # fmt: skip
+        if ui.presenting():  # the whole plane above a projector's fold
+            fig.update_layout(height=380)
         column.plotly_chart(fig, key=f"cmp_atlas_{name}", on_select=lambda n=name: clicked(n),
                             selection_mode="points", config={"displaylogo": False})  # fmt: skip
     st.html(plots.digit_key())

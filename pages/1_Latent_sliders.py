@@ -6,7 +6,7 @@ import hashlib
 import streamlit as st
 import torch
 
-from explorer import images, latent, ui, views
+from explorer import images, latent, ui, urlstate, views
 
 ui.page_setup("Latent sliders")
 st.title("Latent sliders")
@@ -18,37 +18,62 @@ ui.formula(
     "AE has no prior and codes outside that range decode to noise.",
 )
 
-name = ui.pick("Model", ui.available(), "sl_model", ui.label)
+models = ui.available()
+MODEL = urlstate.Field("keep_sl_model", "model", models[0] if models else None,
+                       urlstate.choice(models))  # fmt: skip
+ui.url_state([MODEL], "sl")  # the model first: the other fields depend on it
+settings, stage = ui.stage()
+with settings:
+    name = ui.pick("Model", models, "sl_model", ui.label)
 ckpt = ui.load_or_explain(name) if name else None
 if ckpt is None:
     st.stop()
 model, space = ckpt.model, ui.slider_space(name, ckpt.sha256)
 pixels, labels = ui.held_out(ckpt)
+SOURCES = {"digit": "Held-out digit", "random": "Random sample", "upload": "Upload",
+           "draw": "Draw"}  # fmt: skip
+sources = list(SOURCES.values()) if model.has_encoder else ["Random sample"]
+truth = f"sl_coeffs_{name}"  # the one copy of the slider values, shared by both controls
+FIELDS = [
+    MODEL,
+    urlstate.Field(f"sl_source_{name}", "start", sources[0],
+                   *urlstate.named({k: v for k, v in SOURCES.items() if v in sources})),
+    *ui.digit_fields(f"sl_digit_{name}"),
+    urlstate.Field(f"sl_seed_{name}", "seed", 0, urlstate.integer(0, 1_000_000)),
+    urlstate.Field(truth, "z", None, urlstate.floats(len(space.labels), -100, 100),
+                   urlstate.dump_floats),
+    urlstate.Field(f"sl_dim_{name}", "sweep", 0, urlstate.integer(0, len(space.labels) - 1)),
+    urlstate.Field("sl_grid", "grid", 15, urlstate.integer(5, 25)),
+]  # fmt: skip
+z_from_link = ui.url_state(FIELDS[1:], "sl") and st.session_state[truth] is not None
 
-sources = ["Held-out digit", "Random sample", "Upload"] if model.has_encoder else ["Random sample"]
-source = st.radio("Start from", sources, horizontal=True, key=f"sl_source_{name}")
-if source == "Held-out digit":
-    row = ui.pick_digit(labels, f"sl_digit_{name}")
-    start_image, start_code, origin = (
-        pixels[row],
-        views.encode(model, pixels[row : row + 1])[0],
-        f"digit{row}",
-    )
-elif source == "Upload":
-    start_image = ui.upload_digit(f"sl_upload_{name}")
-    if start_image is None:
-        st.info("Upload a photo or drawing of a digit to start from its code.")
-        st.stop()
-    start_code = views.encode(model, start_image.unsqueeze(0))[0]
-    origin = hashlib.sha256(start_image.numpy().tobytes()).hexdigest()[:12]
-else:
-    seed = int(st.number_input("Seed", 0, 1_000_000, 0, key=f"sl_seed_{name}"))
-    start_code = model.sample(1, torch.Generator().manual_seed(seed))[0]
-    start_image, origin = None, f"seed{seed}"
+with settings:
+    source = st.radio("Start from", sources, horizontal=True, key=f"sl_source_{name}")
+    if source == "Held-out digit":
+        row = ui.pick_digit(labels, f"sl_digit_{name}")
+        start_image, start_code, origin = (
+            pixels[row],
+            views.encode(model, pixels[row : row + 1])[0],
+            f"digit{row}",
+        )
+    elif source in ("Upload", "Draw"):
+        if source == "Draw":
+            start_image = ui.draw_digit(f"sl_draw_{name}")
+        else:
+            start_image = ui.upload_digit(f"sl_upload_{name}")
+        if start_image is None:
+            if source == "Upload":
+                st.info("Upload a photo or drawing of a digit to start from its code.")
+            st.stop()
+        start_code = views.encode(model, start_image.unsqueeze(0))[0]
+        origin = hashlib.sha256(start_image.numpy().tobytes()).hexdigest()[:12]
+    else:
+        seed = int(st.number_input("Seed", 0, 1_000_000, key=f"sl_seed_{name}"))
+        start_code = model.sample(1, torch.Generator().manual_seed(seed))[0]
+        start_image, origin = None, f"seed{seed}"
 
 keys = [f"sl_{name}_{i}" for i in range(len(space.labels))]
 control_key = f"sl_live_control_{name}"
-truth = f"sl_coeffs_{name}"  # the one copy of the slider values, shared by both controls
 start = space.from_code(start_code)  # never clipped: the sliders widen to hold it (below)
 
 
@@ -76,24 +101,37 @@ def go_to(code: torch.Tensor) -> None:
     st.session_state[truth] = [round(float(v), 2) for v in space.from_code(code)]
 
 
-buttons = st.columns([1, 2, 2, 3] if ckpt.config.kind == "ae" else [1, 2, 5])
-reset = buttons[0].button("Reset", key="sl_reset")
-if reset or st.session_state.get(f"sl_origin_{name}") != origin or truth not in st.session_state:
-    st.session_state[f"sl_origin_{name}"] = origin
-    st.session_state[f"sl_randomised_{name}"] = False
-    go_to(start_code)
-if buttons[1].button("Random N(0, I)" if ckpt.config.kind == "ae" else "Random", key="sl_random",
-                     help="A code drawn from the standard normal prior."):  # fmt: skip
-    go_to(torch.randn(1, model.latent_dim)[0] if ckpt.config.kind == "ae" else model.sample(1)[0])
-    st.session_state[f"sl_randomised_{name}"] = True  # the start image is no longer the start
-if ckpt.config.kind == "ae" and buttons[2].button(
-    "Random from the fitted Gaussian", key="sl_random_fitted",
-    help="An AE has no prior: this draws from a Gaussian fitted to its training codes.",
-):  # fmt: skip
-    go_to(model.sample(1)[0])
-    st.session_state[f"sl_randomised_{name}"] = True
-live = st.toggle("Live dragging", value=True, key="sl_live",
-                 help="The digit follows the pointer while you drag; turn off for standard sliders.")  # fmt: skip
+with settings:
+    if ui.presenting():  # a narrow column: buttons in a wrapping row, labels never cut off
+        buttons = [st.container(horizontal=True)] * 3
+    else:
+        buttons = st.columns([1, 2, 2, 3] if ckpt.config.kind == "ae" else [1, 2, 5])
+    reset = buttons[0].button("Reset", key="sl_reset")
+    if z_from_link:  # a link's slider values win over its start
+        st.session_state[f"sl_origin_{name}"] = origin
+        st.session_state[f"sl_randomised_{name}"] = True
+    if (
+        reset
+        or st.session_state.get(f"sl_origin_{name}") != origin
+        or st.session_state.get(truth) is None
+    ):
+        st.session_state[f"sl_origin_{name}"] = origin
+        st.session_state[f"sl_randomised_{name}"] = False
+        go_to(start_code)
+    if buttons[1].button("Random N(0, I)" if ckpt.config.kind == "ae" else "Random", key="sl_random",
+                         help="A code drawn from the standard normal prior."):  # fmt: skip
+        go_to(
+            torch.randn(1, model.latent_dim)[0] if ckpt.config.kind == "ae" else model.sample(1)[0]
+        )
+        st.session_state[f"sl_randomised_{name}"] = True  # the start image is no longer the start
+    if ckpt.config.kind == "ae" and buttons[2].button(
+        "Random from the fitted Gaussian", key="sl_random_fitted",
+        help="An AE has no prior: this draws from a Gaussian fitted to its training codes.",
+    ):  # fmt: skip
+        go_to(model.sample(1)[0])
+        st.session_state[f"sl_randomised_{name}"] = True
+    live = st.toggle("Live dragging", value=True, key="sl_live",
+                     help="The digit follows the pointer while you drag; turn off for standard sliders.")  # fmt: skip
 
 
 @st.fragment
@@ -121,7 +159,7 @@ def explore() -> None:
     c1, c2, _ = st.columns([1, 1, 2])
     if not shown:  # the live control shows the decoded digit itself
         with c1:
-            ui.show_digit(image, "decoded from the sliders")
+            ui.show_digit(image, "decoded from the sliders", ui.scale(images.DISPLAY_SCALE, 10))
     if start_image is not None and not st.session_state.get(f"sl_randomised_{name}"):
         with c1 if shown else c2:
             ui.show_digit(start_image, "start image")
@@ -133,6 +171,7 @@ def explore() -> None:
     traversal(coeffs, wide)
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
         manifold(z)
+    ui.write_url_state(FIELDS, "sl")  # here: a release reruns only this fragment
     if shown and browser is None:
         ui.live_filmstrips(control_key, st.session_state[truth], lambda: filmstrips(coeffs, wide))
 
@@ -208,7 +247,7 @@ def manifold(z: torch.Tensor) -> None:
         "normal CDF), so every cell covers the same prior mass, as in Kingma & Welling's Fig. 4. "
         "It spans ±3 like the sliders and the pad; the pad spaces its cells evenly in z instead.",
     )
-    n = st.slider("Grid size", 5, 25, 15, key="sl_grid")
+    n = st.slider("Grid size", 5, 25, key="sl_grid")
     st.image(manifold_png(name, ckpt.sha256, n), output_format="PNG")
     st.caption(
         f"{space.labels[0]} grows left to right and {space.labels[1]} falls from top to bottom; "
@@ -223,4 +262,5 @@ def manifold_png(name: str, sha: str, n: int) -> bytes:
     return images.png_bytes(images.grid(grid, ncol=n, pad=0), scale=2)
 
 
-explore()
+with stage:
+    explore()

@@ -5,7 +5,7 @@ import functools
 import streamlit as st
 import torch
 
-from explorer import images, latent, plots, ui, views
+from explorer import images, latent, plots, ui, urlstate, views
 
 ui.page_setup("Interpolation")
 st.title("Interpolation")
@@ -25,40 +25,64 @@ PAIRS = {
     "16d": ("ae", "vae"),
     "2d": ("ae2d", "vae2d"),
 }  # AE and VAE that differ only in the objective
-pair_choice = st.radio("Models", list(PAIRS), horizontal=True, key="ip_models",
-                       format_func=lambda p: f"AE and VAE, d = {p[:-1]}")  # fmt: skip
-encoders = [n for n in ui.available(("ae", "vae")) if n in PAIRS[pair_choice]]
-ref = ui.load_or_explain(encoders[0]) if encoders else None
-classifier = ui.load_or_explain("classifier")
-if ref is None:
-    st.stop()
-pixels, labels = ui.held_out(ref)
+SOURCES = {"digits": "Two held-out digits", "seeds": "Two seeds", "map": "Map selection"}
+FIELDS = [
+    urlstate.Field("ip_models", "pair", "16d", urlstate.choice(list(PAIRS))),
+    urlstate.Field("ip_source", "ends", SOURCES["digits"], *urlstate.named(SOURCES)),
+    urlstate.Field("map_pair", "rows", None, urlstate.integers(2, 0, 100_000),
+                   lambda rows: ",".join(map(str, rows))),
+    *ui.digit_fields("ip_a", 1, "a_"),
+    *ui.digit_fields("ip_b", 7, "b_"),
+    urlstate.Field("ip_code_seed_a", "seed_a", 1, urlstate.integer(0, 1_000_000)),
+    urlstate.Field("ip_code_seed_b", "seed_b", 2, urlstate.integer(0, 1_000_000)),
+    urlstate.Field("ip_frames", "frames", 11, urlstate.integer(3, 25)),
+    urlstate.Field("ip_mode", "mode", "linear", urlstate.choice(["linear", "spherical"])),
+    urlstate.Field("ip_lam", "lam", 0.5, urlstate.number(0.0, 1.0), urlstate.dump_number),
+    urlstate.Field("ip_seed_a", "gan_a", 1, urlstate.integer(0, 1_000_000)),
+    urlstate.Field("ip_seed_b", "gan_b", 2, urlstate.integer(0, 1_000_000)),
+]  # fmt: skip
+ui.url_state(FIELDS, "ip")
+settings, stage = ui.stage()
+with settings:
+    pair_choice = st.radio("Models", list(PAIRS), horizontal=True, key="ip_models",
+                           format_func=lambda p: f"AE and VAE, d = {p[:-1]}")  # fmt: skip
+    encoders = [n for n in ui.available(("ae", "vae")) if n in PAIRS[pair_choice]]
+    ref = ui.load_or_explain(encoders[0]) if encoders else None
+    classifier = ui.load_or_explain("classifier")
+    if ref is None:
+        st.stop()
+    pixels, labels = ui.held_out(ref)
 
-pair = st.session_state.get("map_pair")
-sources = ["Two held-out digits", "Two seeds"] + (["Map selection"] if pair else [])
-source = st.radio("Endpoints", sources, horizontal=True, key="ip_source")
-seeds = None
-if source == "Map selection":
-    row_a, row_b = pair
-    st.caption(f"From the Latent map: held-out #{row_a} (a) and #{row_b} (b).")
-elif source == "Two seeds":
+    pair = st.session_state.get("map_pair")
+    if pair is not None and max(pair) >= len(labels):  # a stale link: rows this split lacks
+        st.warning(f"`rows={pair[0]},{pair[1]}` ignored (only {len(labels)} held-out digits).")
+        pair = st.session_state["map_pair"] = None
+    sources = ["Two held-out digits", "Two seeds"] + (["Map selection"] if pair else [])
+    if st.session_state["ip_source"] not in sources:
+        st.session_state["ip_source"] = sources[0]
+    source = st.radio("Endpoints", sources, horizontal=True, key="ip_source")
+    seeds = None
+    if source == "Map selection":
+        row_a, row_b = pair
+        st.caption(f"From the Latent map: held-out #{row_a} (a) and #{row_b} (b).")
+    elif source == "Two seeds":
+        c1, c2 = st.columns(2)
+        seeds = (int(c1.number_input("Seed a", 0, 1_000_000, key="ip_code_seed_a")),
+                 int(c2.number_input("Seed b", 0, 1_000_000, key="ip_code_seed_b")))  # fmt: skip
+        st.caption(
+            "Each model draws a and b from its own prior (the AE: a Gaussian fitted to its codes)."
+        )
+    else:
+        c1, c2 = st.columns(2)
+        with c1:
+            row_a = ui.pick_digit(labels, "ip_a", "a", default=1)
+        with c2:
+            row_b = ui.pick_digit(labels, "ip_b", "b", default=7)
+            if row_b == row_a:
+                st.caption("Pick a different digit for b.")
     c1, c2 = st.columns(2)
-    seeds = (int(c1.number_input("Seed a", 0, 1_000_000, 1, key="ip_code_seed_a")),
-             int(c2.number_input("Seed b", 0, 1_000_000, 2, key="ip_code_seed_b")))  # fmt: skip
-    st.caption(
-        "Each model draws a and b from its own prior (the AE: a Gaussian fitted to its codes)."
-    )
-else:
-    c1, c2 = st.columns(2)
-    with c1:
-        row_a = ui.pick_digit(labels, "ip_a", "a", default=1)
-    with c2:
-        row_b = ui.pick_digit(labels, "ip_b", "b", default=7)
-        if row_b == row_a:
-            st.caption("Pick a different digit for b.")
-c1, c2 = st.columns(2)
-n = c1.slider("Frames", 3, 25, 11, key="ip_frames")
-mode = c2.radio("Mode", ["linear", "spherical"], horizontal=True, key="ip_mode")
+    n = c1.slider("Frames", 3, 25, key="ip_frames")
+    mode = c2.radio("Mode", ["linear", "spherical"], horizontal=True, key="ip_mode")
 models = {name: ckpt for name in encoders if (ckpt := ui.load_or_explain(name)) is not None}
 if seeds is None:
     a_img, b_img = pixels[row_a : row_a + 1], pixels[row_b : row_b + 1]
@@ -69,7 +93,6 @@ if seeds is None:
 else:
     ends = {name: tuple(c.model.sample(1, torch.Generator().manual_seed(s))[0] for s in seeds)
             for name, c in models.items()}  # fmt: skip
-st.session_state.setdefault("ip_lam", 0.5)
 LAMBDAS = [round(1 - i / 100, 2) for i in range(101)]  # 1.00 (a) … 0.00 (b)
 
 
@@ -117,11 +140,14 @@ def at_lambda() -> None:
     for name, column in zip(models, st.columns(max(len(models), 1)), strict=False):
         with column:
             if not live:  # the live control's canvases show w* already
-                ui.show_digit(at_lam[name], f"{ui.label(name)}: w* at λ = {lam:.2f}")
+                ui.show_digit(at_lam[name], f"{ui.label(name)}: w* at λ = {lam:.2f}",
+                              ui.scale(images.DISPLAY_SCALE, 10))  # fmt: skip
             st.session_state[f"ip_code_{name}"] = points[name].tolist()
+    ui.write_url_state(FIELDS, "ip")  # here too: moving λ reruns only this fragment
 
 
-at_lambda()
+with stage:
+    at_lambda()
 
 clf = classifier.model if classifier else None
 paths = {name: views.strip(c.model, *ends[name], n, mode, clf) for name, c in models.items()}
@@ -152,8 +178,8 @@ gan = ui.available(("gan",))
 if gan and (ckpt := ui.load_or_explain(gan[0])):
     st.subheader(ui.label(gan[0]) + ": between two seeds")
     c1, c2 = st.columns(2)
-    seed_a = int(c1.number_input("Seed a", 0, 1_000_000, 1, key="ip_seed_a"))
-    seed_b = int(c2.number_input("Seed b", 0, 1_000_000, 2, key="ip_seed_b"))
+    seed_a = int(c1.number_input("Seed a", 0, 1_000_000, key="ip_seed_a"))
+    seed_b = int(c2.number_input("Seed b", 0, 1_000_000, key="ip_seed_b"))
     a = ckpt.model.sample(1, torch.Generator().manual_seed(seed_a))[0]
     b = ckpt.model.sample(1, torch.Generator().manual_seed(seed_b))[0]
     path = views.strip(ckpt.model, a, b, n, mode, clf)
@@ -165,3 +191,5 @@ if gan and (ckpt := ui.load_or_explain(gan[0])):
                        "gan_strip.png", "image/png", key="ip_png_gan")  # fmt: skip
     d2.download_button("Animation (GIF)", images.gif_bytes(path.frames, 4), "gan_path.gif",
                        "image/gif", key="ip_gif_gan")  # fmt: skip
+
+ui.write_url_state(FIELDS, "ip")

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import plots, projection, ui, views
+from explorer import plots, projection, ui, urlstate, views
 
 ui.page_setup("Latent map")
 st.title("Latent map")
@@ -17,6 +17,14 @@ ui.formula(
     "lasso them from the toolbar) to see the digits; pick two and send them to Interpolation.",
 )
 
+OVERLAYS = {"prior": "prior samples", "path": "interpolation path"}
+FIELDS = [
+    urlstate.Field("map_method", "method", "tsne", urlstate.choice(["tsne", "pca"])),
+    urlstate.Field("map_perplexity", "perplexity", int(projection.DEFAULT_PERPLEXITY),
+                   urlstate.integer(5, 50)),
+    urlstate.Field("map_overlay", "overlay", [], *urlstate.subset(OVERLAYS)),
+]  # fmt: skip
+ui.url_state(FIELDS, "map")
 c1, c2, c3 = st.columns(3)
 method = c1.radio(
     "Method",
@@ -29,11 +37,10 @@ perplexity = c2.slider(
     "Perplexity",
     5,
     50,
-    int(projection.DEFAULT_PERPLEXITY),
     key="map_perplexity",
     disabled=method == "pca",
 )
-overlay = c3.multiselect("Overlay", ["prior samples", "interpolation path"], key="map_overlay")
+overlay = c3.multiselect("Overlay", list(OVERLAYS.values()), key="map_overlay")
 params = projection.MapParams(method, float(perplexity) if method == "tsne" else 0.0)
 
 
@@ -74,6 +81,8 @@ for name, column in zip(names, st.columns(max(len(names), 1)), strict=False):
         fig = plots.latent_map(
             coords, labels, f"{ui.label(name)}: {len(codes)} held-out codes", extra
         )
+        if ui.presenting():  # the map and its controls above a projector's fold
+            fig.update_layout(height=420)
         event = st.plotly_chart(
             fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"map_{name}"
         )
@@ -89,3 +98,5 @@ for name, column in zip(names, st.columns(max(len(names), 1)), strict=False):
                 "Click a point (shift-click adds more), or pick box or lasso select in the "
                 "chart's toolbar and drag, to see digits."
             )
+
+ui.write_url_state(FIELDS, "map")

@@ -6,7 +6,7 @@ import time
 import streamlit as st
 import torch
 
-from explorer import live, losses, plots, train, ui, views
+from explorer import live, losses, plots, train, ui, urlstate, views
 
 ui.page_setup("KL and ELBO")
 st.title("KL and ELBO")
@@ -24,17 +24,23 @@ ui.formula(
 )
 
 names = ui.available(("vae",))
+FIELDS = [
+    urlstate.Field("keep_kl_model", "model", names[0] if names else None, urlstate.choice(names)),
+    *ui.digit_fields("kl_digit"),
+    urlstate.Field("kl_beta", "beta", 1.0, urlstate.number(0.0, 5.0), urlstate.dump_number),
+]
+ui.url_state(FIELDS, "kl")
 name = ui.pick("VAE", names, "kl_model", ui.label)
 ckpt = ui.load_or_explain(name) if name else None
 if ckpt is not None:
     pixels, labels = ui.held_out(ckpt)
     row = ui.pick_digit(labels, "kl_digit")
     report = views.elbo_report(ckpt.model, pixels[row])
-    c1, c2, c3 = st.columns([1, 1, 3])
+    c1, c2, c3 = st.columns([2, 2, 3] if ui.presenting() else [1, 1, 3])
     with c1:
-        ui.show_digit(pixels[row], "digit", scale=5)
+        ui.show_digit(pixels[row], "digit", scale=ui.scale(5, 10))
     with c2:
-        ui.show_digit(report.image, "reconstruction", scale=5)
+        ui.show_digit(report.image, "reconstruction", scale=ui.scale(5, 10))
     with c3:
         # Two metrics a row, the unit in the label: four in a row were cut off at 1280 px.
         m = [*st.columns(2), *st.columns(2)]
@@ -42,7 +48,7 @@ if ckpt is not None:
         m[1].metric("KL total, nats", f"{report.kl:.2f}")
         m[2].metric("ELBO, nats", f"{report.elbo:.1f}")
         m[3].metric("bits / dim", f"{report.bits_per_dim:.3f}")
-        beta = st.slider("β", 0.0, 5.0, 1.0, step=0.1, key="kl_beta")
+        beta = st.slider("β", 0.0, 5.0, step=0.1, key="kl_beta")
         st.metric(
             f"β-weighted loss −E[log p(x|z)] + {beta:g}·KL, nats", f"{report.objective(beta):.1f}"
         )
@@ -64,6 +70,7 @@ if ckpt is not None:
         key="kl_dataset",
     )
 
+ui.write_url_state(FIELDS, "kl")
 st.subheader("Live training")
 train_tab, follow_tab = st.tabs(["Train a VAE here", "Follow a run"])
 runs = ui.live_runs()

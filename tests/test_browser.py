@@ -445,3 +445,64 @@ def test_nothing_overflows_a_phone(page, path):
         assert covered == []
     finally:
         restore()
+
+
+# Presentation mode at a projector's 1280×720: each page's main image and the control that drives
+# it, both wholly inside the first screen (no scrolling), the image at least 280 px.
+PRESENTED = {
+    "AE_vs_VAE": (".js-plotly-plot", '[data-testid="stButtonGroup"]'),
+    "Latent_sliders": (".le-canvas", ".le-range"),
+    "Interpolation": (".le-canvas", '.le-range[aria-label="λ"]'),
+    "Latent_map": (".js-plotly-plot", '[data-testid="stRadio"]'),
+    "KL_and_ELBO": ('[data-testid="stImage"] img', '[data-testid="stSlider"]'),
+    "Lesson": (None, '[data-testid="stButton"] button'),
+}
+
+
+@pytest.mark.parametrize("path", list(PRESENTED))
+def test_presentation_mode_fits_a_projector(page, path):
+    image, control = PRESENTED[path]
+    restore = _at_viewport(page, 1280, 720)
+    try:
+        page.goto(f"{page.base_url}/{path}?present=1")
+        page.locator(control).first.wait_for(timeout=180_000)
+        if image:
+            page.locator(image).first.wait_for(timeout=180_000)
+        wait_idle(page, 180_000)
+        page.wait_for_timeout(1000)
+        assert page.evaluate("scrollY") == 0 and "present=1" in page.url
+        boxes = {"control": page.locator(control).first.bounding_box()}
+        if image:
+            boxes["image"] = page.locator(image).first.bounding_box()
+            assert min(boxes["image"]["width"], boxes["image"]["height"]) >= 280, boxes
+        for what, box in boxes.items():
+            assert box["y"] >= 0 and box["y"] + box["height"] <= 720, (what, boxes)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, (what, boxes)
+        if path == "Interpolation":  # the λ slider spans the images it drives
+            views = page.locator(".le-views").first.bounding_box()
+            assert abs(boxes["control"]["width"] - views["width"]) <= 0.1 * views["width"], (
+                boxes, views)  # fmt: skip
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        restore()
+
+
+def test_a_digit_drawn_with_the_mouse_is_preprocessed_and_encoded(page):
+    page.goto(f"{page.base_url}/Latent_sliders?start=draw")
+    canvas = page.locator(".dc-canvas")
+    canvas.wait_for(timeout=120_000)
+    wait_idle(page, 120_000)
+    box = canvas.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + 0.15 * box["height"])
+    page.mouse.down()
+    for step in range(1, 21):  # a vertical stroke: a 1
+        page.mouse.move(x, box["y"] + (0.15 + 0.035 * step) * box["height"])
+    page.mouse.up()
+    page.get_by_text("what the models see").wait_for(timeout=60_000)
+    captions = _captions(page)
+    assert {"AE (d=16) reconstruction", "VAE (d=16) reconstruction"} <= set(captions), captions
+    assert "start=draw" in page.url
+    page.locator(".dc-clear").click()
+    page.get_by_text("Draw a digit with the mouse").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
