@@ -25,7 +25,8 @@ PAIRS = {
     "16d": ("ae", "vae"),
     "2d": ("ae2d", "vae2d"),
 }  # AE and VAE that differ only in the objective
-SOURCES = {"digits": "Two held-out digits", "seeds": "Two seeds", "map": "Map selection"}
+SOURCES = {"digits": "Two held-out digits", "seeds": "Two seeds", "draw": "A drawing and a digit",
+           "map": "Map selection"}  # fmt: skip
 FIELDS = [
     urlstate.Field("ip_models", "pair", "16d", urlstate.choice(list(PAIRS))),
     urlstate.Field("ip_source", "ends", SOURCES["digits"], *urlstate.named(SOURCES)),
@@ -57,12 +58,20 @@ with settings:
     if pair is not None and max(pair) >= len(labels):  # a stale link: rows this split lacks
         st.warning(f"`rows={pair[0]},{pair[1]}` ignored (only {len(labels)} held-out digits).")
         pair = st.session_state["map_pair"] = None
-    sources = ["Two held-out digits", "Two seeds"] + (["Map selection"] if pair else [])
+    sources = [SOURCES["digits"], SOURCES["seeds"], SOURCES["draw"]] + (
+        [SOURCES["map"]] if pair else []
+    )
     if st.session_state["ip_source"] not in sources:
         st.session_state["ip_source"] = sources[0]
     source = st.radio("Endpoints", sources, horizontal=True, key="ip_source")
-    seeds = None
-    if source == "Map selection":
+    seeds, drawn = None, None
+    if source == SOURCES["draw"]:
+        st.caption("a: the digit you draw (made into a 28×28 digit as MNIST's were)")
+        drawn = ui.draw_digit("ip_draw")
+        row_b = ui.pick_digit(labels, "ip_b", "b", default=7)
+        if drawn is None:
+            st.stop()
+    elif source == "Map selection":
         row_a, row_b = pair
         st.caption(f"From the Latent map: held-out #{row_a} (a) and #{row_b} (b).")
     elif source == "Two seeds":
@@ -85,7 +94,8 @@ with settings:
     mode = c2.radio("Mode", ["linear", "spherical"], horizontal=True, key="ip_mode")
 models = {name: ckpt for name in encoders if (ckpt := ui.load_or_explain(name)) is not None}
 if seeds is None:
-    a_img, b_img = pixels[row_a : row_a + 1], pixels[row_b : row_b + 1]
+    a_img = drawn.unsqueeze(0) if drawn is not None else pixels[row_a : row_a + 1]
+    b_img = pixels[row_b : row_b + 1]
     ends = {
         name: (views.encode(c.model, a_img)[0], views.encode(c.model, b_img)[0])
         for name, c in models.items()

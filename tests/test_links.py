@@ -183,3 +183,31 @@ def test_a_drawing_starts_the_sliders_and_is_encoded_by_both_models():
     assert images.drawing_pixels({"side": 56, "pixels": ""}) is None
     assert images.drawing_pixels({"side": 56, "pixels": "!!"}) is None
     assert images.drawing_pixels({"side": 28, "pixels": drawing["pixels"]}) is None
+
+
+def test_a_drawing_is_endpoint_a_on_interpolation():
+    from explorer import images, latent
+
+    drawing = _stroke()
+    at = _page(PAGES["interpolation"])
+    at.session_state["ip_source"] = "A drawing and a digit"
+    at.session_state["ip_draw"] = {"drawing": drawing}
+    at.session_state["ip_live"] = False
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    digit = images.preprocess_digit(images.drawing_pixels(drawing))
+    assert _images(at)["what the models see"] == _id(digit, 4)
+    vae, test = _bundled("vae")
+    a = views.encode(vae.model, digit.unsqueeze(0))[0]
+    row_b = int(np.flatnonzero(test.labels.numpy() == 7)[0])
+    b = views.encode(vae.model, test.images[row_b : row_b + 1])[0]
+    lam = at.session_state["ip_lam"]
+    assert at.session_state["ip_code_vae"] == pytest.approx(
+        latent.lerp(a, b, lam).tolist(), abs=1e-5
+    )
+    # Before anything is drawn the page asks for a drawing and shows no strips.
+    empty = _page(PAGES["interpolation"])
+    empty.session_state["ip_source"] = "A drawing and a digit"
+    empty.run()
+    assert not empty.exception and "ip_code_vae" not in empty.session_state
+    assert any("Draw a digit" in c.value for c in empty.caption)
