@@ -105,6 +105,7 @@ async def _drive(url: str, sessions: int, seconds: float, with_training: bool, o
 
 
 SETTLE_S = TRIM_INTERVAL_S + 5  # after sessions close: the server drops them, trims its heap
+# (a test run may shorten both: LATENT_EXPLORER_TRIM_S reaches this process and the server)
 
 
 # Streamlit keeps a closed session's state this long (server.disconnectedSessionTTL).

@@ -11,9 +11,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import os
 import threading
 
-TRIM_INTERVAL_S = 15.0  # the app server's period; a trim takes milliseconds
+# The app server's period (a trim takes milliseconds); LATENT_EXPLORER_TRIM_S shortens it for tests.
+TRIM_INTERVAL_S = float(os.environ.get("LATENT_EXPLORER_TRIM_S", "15"))
 
 
 @functools.cache

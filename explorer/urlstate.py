@@ -32,52 +32,42 @@ def choice(options: list[str] | tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-def integer(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise ValueError(f"outside {low}…{high}")
-        return value
+def _within(value: float, low: float, high: float) -> float:
+    if not low <= value <= high:  # also refuses nan
+        raise ValueError(f"outside {low}…{high}")
+    return value
+
+
+def _listed(convert: Callable[[str], float], count: int, low: float, high: float):
+    """A parser of ``count`` comma-separated values, each converted and within [low, high]."""
+
+    def parse(text: str) -> list:
+        values = [convert(part) for part in text.split(",")]
+        if len(values) != count:
+            raise ValueError(f"needs {count} numbers")
+        return [_within(v, low, high) for v in values]
 
     return parse
+
+
+def integer(low: int, high: int) -> Callable[[str], int]:
+    """One whole number within [low, high]."""
+    return lambda text: _within(int(text), low, high)
 
 
 def floats(count: int, low: float, high: float) -> Callable[[str], list[float]]:
     """A comma-separated list of ``count`` finite numbers within [low, high]."""
-
-    def parse(text: str) -> list[float]:
-        values = [float(part) for part in text.split(",")]
-        if len(values) != count:
-            raise ValueError(f"needs {count} numbers")
-        if not all(low <= v <= high for v in values):  # also refuses nan
-            raise ValueError(f"outside {low}…{high}")
-        return values
-
-    return parse
+    return _listed(float, count, low, high)
 
 
 def number(low: float, high: float) -> Callable[[str], float]:
     """One finite number within [low, high]."""
-
-    def parse(text: str) -> float:
-        value = float(text)
-        if not low <= value <= high:  # also refuses nan
-            raise ValueError(f"outside {low}…{high}")
-        return value
-
-    return parse
+    return lambda text: _within(float(text), low, high)
 
 
 def integers(count: int, low: int, high: int) -> Callable[[str], list[int]]:
-    """A comma-separated list of ``count`` integers within [low, high]."""
-
-    def parse(text: str) -> list[int]:
-        values = [int(part) for part in text.split(",")]
-        if len(values) != count or not all(low <= v <= high for v in values):
-            raise ValueError(f"needs {count} whole numbers in {low}…{high}")
-        return values
-
-    return parse
+    """A comma-separated list of ``count`` whole numbers within [low, high]."""
+    return _listed(int, count, low, high)
 
 
 def named(names: Mapping[str, Any]) -> tuple[Callable[[str], Any], Callable[[Any], str]]:

@@ -13,8 +13,13 @@ pytestmark = pytest.mark.browser
 require_chromium()
 
 
-def test_four_sessions_for_fifteen_seconds_without_exceptions():
+def test_four_sessions_for_fifteen_seconds_without_exceptions(monkeypatch):
+    # The server trims its heap every 4 s instead of 15, so each wave's settling wait is 9 s.
+    monkeypatch.setenv("LATENT_EXPLORER_TRIM_S", "4")
+    monkeypatch.setattr("explorer.heap.TRIM_INTERVAL_S", 4.0)
     from bench import load
+
+    monkeypatch.setattr(load, "SETTLE_S", 4.0 + 5)
 
     report = load.run(sessions=4, seconds=15, waves=2)
     assert report["session_errors"] == []
