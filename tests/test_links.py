@@ -9,16 +9,11 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import lesson, views
 from tests.conftest import ROOT
-from tests.test_pages import PAGES, _bundled, _id, _images, _page
+from tests.test_pages import PAGES, _bundled, _id, _images, _page, _run
 
 
 def _link(page: str, **params) -> AppTest:
-    at = _page(page)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return _run(page, params)
 
 
 def test_a_sliders_link_reopens_model_start_and_slider_values():
