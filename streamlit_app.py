@@ -46,24 +46,22 @@ for name in names:
     meta, config = ckpt.meta, ckpt.config
     left, middle, right = st.columns([2, 3, 2])
     with left:
-        split = meta.get("split", {})
         st.markdown(
             f"- kind: **{config.kind}**, latent dim **{config.latent_dim or '–'}**\n"
-            f"- data: **{split.get('dataset', '?')}**, {split.get('test_size', '?')} held out "
-            f"(seed {split.get('seed', '?')})\n"
+            f"- data: {views.split_text(meta.get('split', {}))}\n"
             f"- trained **{meta.get('epochs', '?')}** epochs in {meta.get('seconds', '?')} s"
         )
-        numbers = {k: v for k, v in meta.get("metrics", {}).items() if not isinstance(v, list)}
+        rows = views.held_out_rows(meta)
         st.dataframe(
-            {"held-out metric": list(numbers), "value": [f"{v:.4g}" for v in numbers.values()]},
+            {"test digits": [r[0] for r in rows], "value": [r[1] for r in rows]},
             hide_index=True,
         )
     with middle:
         keys = {
-            "vae": ["elbo", "test_elbo"],
-            "ae": ["recon", "test_recon"],
+            "vae": ["elbo", "val_elbo", "test_elbo"],  # test_: checkpoints from before validation
+            "ae": ["recon", "val_recon", "test_recon"],
             "gan": ["d_loss", "g_loss"],
-            "classifier": ["accuracy", "test_accuracy"],
+            "classifier": ["accuracy", "val_accuracy", "test_accuracy"],
         }[config.kind]
         st.plotly_chart(
             plots.curves(meta.get("history", []), keys, "training curves"), key=f"curve_{name}"

@@ -38,6 +38,9 @@ DATASETS = ("mnist", "digits", "idx:<folder>")
 MAX_IDX_ITEMS = 1_000_000
 IMAGE_SHAPE = (1, 28, 28)
 DEFAULT_TEST_SIZE = 500
+# Carved from the training digits: every model choice (epochs, batch, augmentation) is made on
+# these, and the test digits are scored once, at the end of a run.
+DEFAULT_VAL_SIZE = 500
 CACHE_DIR = Path(
     os.environ.get("LATENT_EXPLORER_CACHE")
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "latent-explorer"
@@ -74,14 +77,20 @@ class Digits:
 
 @dataclass(frozen=True)
 class Split:
-    """Which dataset, and how it is cut into train and test: recorded in every checkpoint."""
+    """Which dataset, and how it is cut into train, validation and test: recorded in every
+    checkpoint. The test digits depend only on (dataset, seed, test_size), so a validation set
+    carved later leaves them as they were; ``val_size`` 0 (older checkpoints) means none."""
 
     dataset: str = "mnist"
     seed: int = 0
     test_size: int = DEFAULT_TEST_SIZE
+    val_size: int = 0
 
     def to_dict(self) -> dict:
-        return {"dataset": self.dataset, "seed": self.seed, "test_size": self.test_size}
+        out = {"dataset": self.dataset, "seed": self.seed, "test_size": self.test_size}
+        if self.val_size:
+            out["val_size"] = self.val_size
+        return out
 
 
 def check_spec(spec: str) -> None:
@@ -108,7 +117,15 @@ def load(spec: str) -> Digits:
 
 
 def load_split(split: Split) -> tuple[Digits, Digits]:
-    """The (train, test) pair for a split; the same split always gives the same digits."""
+    """The (train, test) pair for a split, the validation digits left out of train; the same
+    split always gives the same digits."""
+    train, _, test = load_parts(split)
+    return train, test
+
+
+def load_parts(split: Split) -> tuple[Digits, Digits, Digits]:
+    """(train, validation, test) for a split. Validation is a stratified, seeded sample of
+    ``val_size`` training digits (empty when 0); test is the same as without it."""
     data = load(split.dataset)
     labels = data.labels.numpy()
     key = hashlib.sha256(labels.tobytes()).hexdigest()[:16]
@@ -116,10 +133,15 @@ def load_split(split: Split) -> tuple[Digits, Digits]:
 
     def make() -> dict[str, np.ndarray]:
         train_idx, test_idx = split_indices(labels, split.test_size, split.seed)
-        return {"train": train_idx, "test": test_idx}
+        val_idx = np.zeros(0, dtype=train_idx.dtype)
+        if split.val_size:
+            kept, val_pos = split_indices(labels[train_idx], split.val_size, split.seed)
+            train_idx, val_idx = train_idx[kept], train_idx[val_pos]
+        return {"train": train_idx, "val": val_idx, "test": test_idx}
 
-    arrays = cached_arrays(f"split-{key}-{split.seed}-{split.test_size}-sklearn{version}", make)
-    return data.subset(arrays["train"]), data.subset(arrays["test"])
+    name = f"split-{key}-{split.seed}-{split.test_size}-{split.val_size}-sklearn{version}"
+    arrays = cached_arrays(name, make)
+    return data.subset(arrays["train"]), data.subset(arrays["val"]), data.subset(arrays["test"])
 
 
 def cached_arrays(key: str, make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

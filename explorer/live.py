@@ -210,7 +210,8 @@ def request_stop(folder: Path, name: str | None = None) -> list[str]:
 
 
 def read_metrics(path: Path) -> tuple[list[dict], list[dict]]:
-    """(step records, epoch records) of a metrics JSONL; a half-written last line is skipped."""
+    """(step records, epoch records) of a metrics JSONL; a half-written last line and the
+    run's closing "test" record are skipped."""
     steps: list[dict] = []
     epochs: list[dict] = []
     try:
@@ -222,8 +223,12 @@ def read_metrics(path: Path) -> tuple[list[dict], list[dict]]:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(record, dict):
-            (epochs if record.get("type") == "epoch" else steps).append(record)
+        if not isinstance(record, dict):
+            continue
+        if record.get("type") == "epoch":
+            epochs.append(record)
+        elif record.get("type", "step") == "step":  # the final "test" record is for the log
+            steps.append(record)
     return steps, epochs
 
 

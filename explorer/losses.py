@@ -115,3 +115,14 @@ def discriminator_loss(
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss −log D(G(z)), averaged over the batch."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """max(0, 1 − D(x)) + max(0, 1 + D(G(z))), batch means (Lim & Ye, "Geometric GAN", 2017;
+    the loss of Miyato et al.'s spectrally normalised GAN)."""
+    return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+
+
+def hinge_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """−D(G(z)), the generator's side of the hinge loss."""
+    return -fake_scores.mean()

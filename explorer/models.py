@@ -4,6 +4,9 @@
   MNIST encoder/decoder of the Keras VAE example (two stride-2 convs, a 128-unit dense layer).
 - AE: the same encoder and decoder with one deterministic code, so AE and VAE differ only in the
   objective (Hinton & Salakhutdinov, Science 2006).
+- The reference MLP VAE (``arch="mlp"``, width 400, d = 20: 784-400-20, the PyTorch examples'
+  vae/main.py after Kingma & Welling's appendix C), which ``bench.quality`` trains with the same
+  loop, data and step budget as ours.
 - DCGAN: Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
   GANs", ICLR 2016, at MNIST size.
 
@@ -20,6 +23,7 @@ import torch
 from torch import nn
 
 KINDS = ("ae", "vae", "gan", "classifier")
+ARCHS = ("conv", "mlp", "sn", "conv4")  # see ModelConfig.arch
 DEFAULT_LATENT = {"ae": 16, "vae": 16, "gan": 100, "classifier": 0}
 
 
@@ -30,17 +34,33 @@ class ModelConfig:
     kind: str
     latent_dim: int = 16
     width: int = 128  # dense units (AE/VAE/classifier) or generator channels (GAN)
+    # AE/VAE: "conv" (ours) or "mlp" (the reference). GAN: "conv" (Radford et al.'s DCGAN) or
+    # "sn" (spectrally normalised discriminator, and the generator's moving average decodes).
+    # Classifier: "conv" (two conv layers) or "conv4" (two blocks of two, with batch norm).
+    arch: str = "conv"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown model kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        allowed = {
+            "ae": ("conv", "mlp"),
+            "vae": ("conv", "mlp"),
+            "gan": ("conv", "sn"),
+            "classifier": ("conv", "conv4"),
+        }
+        if self.arch not in allowed.get(self.kind, ("conv",)):
+            choices = " or ".join(allowed.get(self.kind, ("conv",)))
+            raise ValueError(f"arch {self.arch!r} is not one for a {self.kind}: choose {choices}")
         if self.kind != "classifier" and self.latent_dim < 1:
             raise ValueError(f"latent dim must be at least 1, got {self.latent_dim}")
         if self.width < 1:
             raise ValueError(f"width must be at least 1, got {self.width}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if self.arch == "conv":  # the default: older checkpoints have no such key
+            del out["arch"]
+        return out
 
 
 class Encoder(nn.Module):
@@ -82,6 +102,39 @@ class Decoder(nn.Module):
         return self.net(z)
 
 
+class MlpEncoder(nn.Module):
+    """x (B, 1, 28, 28) -> features (B, width): one ReLU layer, the reference VAE's encoder."""
+
+    def __init__(self, width: int = 400) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, width), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class MlpDecoder(nn.Module):
+    """z (B, d) -> Bernoulli logits (B, 1, 28, 28) through one ReLU layer of ``width`` units."""
+
+    def __init__(self, latent_dim: int, width: int = 400) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, width),
+            nn.ReLU(),
+            nn.Linear(width, 28 * 28),
+            nn.Unflatten(1, (1, 28, 28)),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+def _encoder_decoder(config: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    if config.arch == "mlp":
+        return MlpEncoder(config.width), MlpDecoder(config.latent_dim, config.width)
+    return Encoder(config.width), Decoder(config.latent_dim)
+
+
 class LatentModel(nn.Module):
     """Shared interface of AE, VAE and GAN. Subclasses set ``config`` and implement the rest."""
 
@@ -121,9 +174,8 @@ class AutoEncoder(LatentModel):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = Encoder(config.width)
+        self.encoder, self.decoder = _encoder_decoder(config)
         self.to_code = nn.Linear(config.width, config.latent_dim)
-        self.decoder = Decoder(config.latent_dim)
         d = config.latent_dim
         self.register_buffer("code_mean", torch.zeros(d))
         self.register_buffer("code_std", torch.ones(d))
@@ -158,10 +210,9 @@ class VAE(LatentModel):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = Encoder(config.width)
+        self.encoder, self.decoder = _encoder_decoder(config)
         self.to_mu = nn.Linear(config.width, config.latent_dim)
         self.to_logvar = nn.Linear(config.width, config.latent_dim)
-        self.decoder = Decoder(config.latent_dim)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(μ, log σ²) of q(z|x), each (B, d)."""
@@ -223,19 +274,26 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """DCGAN discriminator: image (B, 1, 28, 28) -> real/fake logit (B,)."""
+    """DCGAN discriminator: image (B, 1, 28, 28) -> real/fake logit (B,).
 
-    def __init__(self) -> None:
+    ``spectral=True`` (arch "sn"): every layer spectrally normalised and no dropout (Miyato et
+    al., "Spectral Normalization for Generative Adversarial Networks", ICLR 2018), which bounds
+    the discriminator's Lipschitz constant and keeps a small-data GAN from oscillating.
+    """
+
+    def __init__(self, spectral: bool = False) -> None:
         super().__init__()
+        norm = nn.utils.parametrizations.spectral_norm if spectral else (lambda layer: layer)
+        drop = (lambda: nn.Identity()) if spectral else (lambda: nn.Dropout(0.4))
         self.net = nn.Sequential(
-            nn.Conv2d(1, 64, 3, stride=2, padding=1),  # (B, 64, 14, 14)
+            norm(nn.Conv2d(1, 64, 3, stride=2, padding=1)),  # (B, 64, 14, 14)
             nn.LeakyReLU(0.2),
-            nn.Dropout(0.4),
-            nn.Conv2d(64, 64, 3, stride=2, padding=1),  # (B, 64, 7, 7)
+            drop(),
+            norm(nn.Conv2d(64, 64, 3, stride=2, padding=1)),  # (B, 64, 7, 7)
             nn.LeakyReLU(0.2),
-            nn.Dropout(0.4),
+            drop(),
             nn.Flatten(),
-            nn.Linear(7 * 7 * 64, 1),
+            norm(nn.Linear(7 * 7 * 64, 1)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -243,13 +301,45 @@ class Discriminator(nn.Module):
 
 
 class DCGAN(LatentModel):
-    """Generator and discriminator together; the app uses the generator only."""
+    """Generator and discriminator together; the app uses the generator only.
+
+    Arch "sn" also keeps ``generator_ema``, an exponential moving average of the generator's
+    weights (Yazıcı et al., "The Unusual Effectiveness of Averaging in GAN Training", ICLR 2019;
+    Karras et al. 2018), and decodes with it: the average lies between the oscillations of
+    adversarial training and gives cleaner samples than the last step.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.generator = Generator(config.latent_dim, config.width)
-        self.discriminator = Discriminator()
+        self.discriminator = Discriminator(spectral=config.arch == "sn")
+        if config.arch == "sn":
+            self.generator_ema = Generator(config.latent_dim, config.width)
+            self.generator_ema.load_state_dict(self.generator.state_dict())
+            self.generator_ema.requires_grad_(False)
+            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+
+    @torch.no_grad()
+    def update_ema(self, decay: float) -> None:
+        """generator_ema <- d · generator_ema + (1 − d) · generator, buffers copied, with
+        d = min(decay, (1 + t) / (10 + t)) at update t: early on the average follows the
+        generator closely, so it does not carry the random initial weights for ~1/(1 − decay)
+        steps (the warm-up of TensorFlow's ExponentialMovingAverage with num_updates)."""
+        t = int(self.ema_updates)
+        decay = min(decay, (1 + t) / (10 + t))
+        self.ema_updates += 1
+        for avg, live in zip(
+            self.generator_ema.parameters(), self.generator.parameters(), strict=True
+        ):
+            avg.lerp_(live, 1.0 - decay)
+        for avg, live in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
+            avg.copy_(live)
+
+    @property
+    def decoder(self) -> nn.Module:
+        """The network that turns codes into images."""
+        return self.generator_ema if self.config.arch == "sn" else self.generator
 
     @property
     def has_encoder(self) -> bool:
@@ -259,15 +349,36 @@ class DCGAN(LatentModel):
         raise NotImplementedError("a DCGAN has no encoder: start from a seed instead")
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        return self.generator(z)
+        return self.decoder(z)
+
+
+def _conv_block(c_in: int, c_out: int) -> list[nn.Module]:
+    """Two 3x3 convolutions with batch norm and ReLU, then 2x2 max pooling (Simonyan &
+    Zisserman's VGG block; Ioffe & Szegedy's batch norm)."""
+    layers: list[nn.Module] = []
+    for a, b in ((c_in, c_out), (c_out, c_out)):
+        layers += [nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
+    return [*layers, nn.MaxPool2d(2)]
 
 
 class Classifier(nn.Module):
-    """A small CNN for digits; its 128-d penultimate layer feeds the Fréchet distance."""
+    """A small CNN for digits; its penultimate layer (``width`` units) feeds the Fréchet
+    distance. Arch "conv4" has two VGG blocks (32 and 64 channels) instead of two single
+    convolutions: more capacity where 4,000 training digits leave the small one short."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+        if config.arch == "conv4":
+            self.body = nn.Sequential(
+                *_conv_block(1, 32),  # (B, 32, 14, 14)
+                *_conv_block(32, 64),  # (B, 64, 7, 7)
+                nn.Flatten(),
+                nn.Linear(7 * 7 * 64, config.width),
+                nn.ReLU(),
+            )
+            self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(config.width, 10))
+            return
         self.body = nn.Sequential(
             nn.Conv2d(1, 32, 3, padding=1),  # (B, 32, 28, 28)
             nn.ReLU(),

@@ -12,6 +12,7 @@ DistributedDataParallel (Li et al., "PyTorch Distributed", VLDB 2020), gloo on C
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -26,15 +27,16 @@ import torch.distributed as dist
 from safetensors import SafetensorError
 from tqdm import tqdm
 
-from explorer import checkpoints, data, images, objectives, trainstate
-from explorer.models import DEFAULT_LATENT, KINDS, ModelConfig, build
+from explorer import checkpoints, data, images, likelihood, objectives, trainstate
+from explorer.models import ARCHS, DEFAULT_LATENT, KINDS, ModelConfig, build
 
 DEFAULTS = {
     "ae": {"epochs": 40, "batch_size": 32, "lr": 1e-3, "width": 128},
     "vae": {"epochs": 40, "batch_size": 32, "lr": 1e-3, "width": 128},
     "gan": {"epochs": 40, "batch_size": 64, "lr": 2e-4, "width": 64},
-    "classifier": {"epochs": 15, "batch_size": 128, "lr": 1e-3, "width": 128},
+    "classifier": {"epochs": 15, "batch_size": 128, "lr": 1e-3, "width": 128, "shift": 2},
 }
+LR_SCHEDULES = ("constant", "cosine")
 
 
 class TrainingStopped(RuntimeError):
@@ -52,9 +54,17 @@ class TrainArgs:
     batch_size: int
     lr: float
     beta: float = 1.0
+    arch: str = "conv"
     dataset: str = "mnist"
     seed: int = 0
     test_size: int = data.DEFAULT_TEST_SIZE
+    val_size: int = data.DEFAULT_VAL_SIZE
+    shift: int = 0  # random whole-pixel shifts of training digits, at most this many pixels
+    rotate: float = 0.0  # random rotations of training digits, at most this many degrees
+    kl_warmup: int = 0  # VAE: epochs over which the KL weight climbs linearly from 0 to beta
+    lr_schedule: str = "constant"  # or "cosine": lr decays to 0 over the run
+    eval_k: int = 0  # VAE: draws of z per test digit for the final ELBO and IWAE (0: one draw)
+    score_test: bool = True  # False for runs that choose settings: they never see the test digits
     split_seed: int | None = None  # None: the split follows --seed
     out: str = ""
     run_dir: str = ""
@@ -66,11 +76,11 @@ class TrainArgs:
     extra: dict = field(default_factory=dict)
 
     def model_config(self) -> ModelConfig:
-        return ModelConfig(self.model, self.latent_dim, self.width)
+        return ModelConfig(self.model, self.latent_dim, self.width, self.arch)
 
     def split(self) -> data.Split:
         seed = self.seed if self.split_seed is None else self.split_seed
-        return data.Split(self.dataset, seed, self.test_size)
+        return data.Split(self.dataset, seed, self.test_size, self.val_size)
 
     @property
     def resume_path(self) -> Path:
@@ -98,6 +108,19 @@ def validate(args: TrainArgs) -> None:
             raise ValueError(
                 f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}"
             )
+    for name in ("val_size", "shift", "kl_warmup", "eval_k"):
+        if getattr(args, name) < 0:
+            raise ValueError(
+                f"--{name.replace('_', '-')} must not be negative, got {getattr(args, name)}"
+            )
+    if not 0 <= args.rotate <= 180:
+        raise ValueError(f"--rotate must lie between 0 and 180 degrees, got {args.rotate}")
+    if args.shift > 8:
+        raise ValueError(f"--shift must be at most 8 pixels, got {args.shift}")
+    if args.eval_k > 100_000:
+        raise ValueError(f"--eval-k must be at most 100000, got {args.eval_k}")
+    if args.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}")
     if not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
     if args.beta < 0:
@@ -137,7 +160,7 @@ def run(
 ) -> dict:
     """Train to ``args.epochs`` epochs; returns the checkpoint summary."""
     rank, world, device = _setup_distributed(args.device)
-    train_set, test_set = data.load_split(args.split())
+    train_set, val_set, test_set = data.load_parts(args.split())
     torch.manual_seed(args.seed + rank)
     model = build(args.model_config()).to(device)
     optimizers = objectives.make_optimizers(args.model, model, args.lr)
@@ -155,7 +178,11 @@ def run(
         else None
     )
     x_train, y_train = train_set.images.to(device), train_set.labels.to(device)
-    x_test, y_test = test_set.images.to(device), test_set.labels.to(device)
+    held_out = {
+        "val": (val_set.images.to(device), val_set.labels.to(device)),
+        "test": (test_set.images.to(device), test_set.labels.to(device)),
+    }
+    total_steps = args.epochs * math.ceil(len(x_train) // world / args.batch_size)
     summary: dict = {}
     model.train()
     for epoch in range(start_epoch, args.epochs):
@@ -173,10 +200,17 @@ def run(
         for index in bar:
             if stop is not None and stop.is_set():
                 raise TrainingStopped(f"stopped during epoch {epoch + 1}")
+            _set_lr(optimizers, args, global_step, total_steps)
+            x = objectives.augment(x_train[index], args.shift, args.rotate)
             try:
                 rows.append(
                     objectives.step(
-                        args.model, trainee, optimizers, x_train[index], y_train[index], args.beta
+                        args.model,
+                        trainee,
+                        optimizers,
+                        x,
+                        y_train[index],
+                        _beta(args, global_step, len(batches)),
                     )
                 )
             except objectives.TrainingDiverged as err:
@@ -199,7 +233,8 @@ def run(
                 global_step,
                 seconds,
                 rows,
-                (x_train, x_test, y_test),
+                x_train,
+                held_out,
                 log,
             )
             if on_epoch:
@@ -211,20 +246,42 @@ def run(
     return summary
 
 
+def _set_lr(optimizers: dict, args: TrainArgs, step: int, total: int) -> None:
+    """Cosine decay from ``lr`` to 0 over the run (Loshchilov & Hutter, "SGDR", ICLR 2017,
+    without restarts); a function of the step alone, so a resumed run continues it exactly."""
+    if args.lr_schedule != "cosine":
+        return
+    lr = 0.5 * args.lr * (1 + math.cos(math.pi * min(step, total) / max(total, 1)))
+    for optimizer in optimizers.values():
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+
+def _beta(args: TrainArgs, step: int, steps_per_epoch: int) -> float:
+    """The KL weight at this step: β, reached linearly over ``kl_warmup`` epochs (Bowman et al.,
+    "Generating Sentences from a Continuous Space", CoNLL 2016; Sønderby et al., "Ladder
+    Variational Autoencoders", NeurIPS 2016), which keeps units from collapsing early."""
+    if args.kl_warmup <= 0:
+        return args.beta
+    return args.beta * min(1.0, (step + 1) / (args.kl_warmup * steps_per_epoch))
+
+
 def _finish_epoch(
-    args, model, optimizers, shuffle, history, epoch, global_step, seconds, rows, tensors, log
-) -> dict:
-    """Evaluate, log, write samples, checkpoint and resume state (rank 0 only)."""
-    x_train, x_test, y_test = tensors
+    args, model, optimizers, shuffle, history, epoch, global_step, seconds, rows, x_train,
+    held_out, log,
+) -> dict:  # fmt: skip
+    """Evaluate on validation, log, write samples, checkpoint and resume state (rank 0 only).
+    The test digits are scored once, after the last epoch."""
     if args.model == "ae":
         with torch.no_grad():
             model.set_code_statistics(model.encode(x_train))
+    x_val, y_val = held_out["val"]
     record = {
         "epoch": epoch + 1,
         "step": global_step,
         "seconds": round(seconds, 2),
         **objectives.mean_metrics(rows),
-        **objectives.evaluate(args.model, model, x_test, y_test),
+        **(objectives.evaluate(args.model, model, x_val, y_val, "val_") if len(x_val) else {}),
     }
     history.append(record)
     log.write({"type": "epoch", **record})
@@ -235,14 +292,52 @@ def _finish_epoch(
         "split": args.split().to_dict(),
         "epochs": epoch + 1,
         "seconds": round(seconds, 1),
-        "metrics": {k: v for k, v in record.items() if k.startswith("test_") or k == "active_dims"},
+        "validation": {k: v for k, v in record.items() if k.startswith("val_")},
         "history": [_history_row(r) for r in history],
     }
+    if epoch + 1 == args.epochs and args.score_test:
+        summary["metrics"], evaluation = test_metrics(args, model, *held_out["test"])
+        summary.update(evaluation)
+        log.write({"type": "test", **summary["metrics"]})
     checkpoints.save(Path(args.out), model, summary)
     if args.write_resume:
         trainstate.save_resume(
             args, model, optimizers, shuffle, history, epoch + 1, global_step, seconds
         )
+    return summary
+
+
+def test_metrics(args: TrainArgs, model, x: torch.Tensor, y: torch.Tensor) -> tuple[dict, dict]:
+    """The held-out numbers of a finished run, and for a VAE evaluated with ``eval_k`` draws the
+    per-digit ELBO and IWAE values (explorer.likelihood) that tests/test_bundled.py re-checks."""
+    metrics = objectives.evaluate(args.model, model, x, y, "test_")
+    if args.model != "vae" or args.eval_k <= 0:
+        return metrics, {}
+    found = likelihood.estimate(model, x, args.eval_k, seed=args.seed)
+    metrics.update(found.summary("test_"))
+    per_digit = {
+        "elbo": [round(v, 4) for v in found.elbo.tolist()],
+        "iwae": [round(v, 4) for v in found.iwae.tolist()],
+    }
+    return metrics, {"evaluation": {"seed": args.seed, "k": args.eval_k, **per_digit}}
+
+
+def score(source: Path, out: Path, eval_k: int | None = None) -> dict:
+    """Score a run trained with ``score_test=False`` once on its test digits, after its settings
+    were chosen on validation, and write it with those numbers to ``out``: the same checkpoint
+    a run with ``score_test=True`` would have written (training is deterministic for a seed)."""
+    ckpt = checkpoints.load(source)
+    summary = dict(ckpt.meta)
+    recorded = {k: v for k, v in summary["train"].items() if k in TrainArgs.__dataclass_fields__}
+    args = TrainArgs(**{**recorded, "score_test": True, "out": str(out)})
+    if eval_k is not None:
+        args.eval_k = eval_k
+    validate(args)
+    _, _, test = data.load_parts(args.split())
+    summary["train"] = {**summary["train"], "score_test": True, "eval_k": args.eval_k}
+    summary["metrics"], evaluation = test_metrics(args, ckpt.model, test.images, test.labels)
+    summary.update(evaluation)
+    checkpoints.save(Path(out), ckpt.model, summary)
     return summary
 
 
@@ -289,6 +384,8 @@ def _wrap_ddp(kind: str, model, device):
             generator=DDP(model.generator, device_ids=ids),
             discriminator=DDP(model.discriminator, device_ids=ids),
             latent_dim=model.latent_dim,
+            config=model.config,
+            update_ema=model.update_ema,
         )
     return DDP(model, device_ids=ids)
 
@@ -304,6 +401,28 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--beta", type=float, default=1.0, help="KL weight (β-VAE)")
+    parser.add_argument(
+        "--arch",
+        choices=ARCHS,
+        help="networks: conv (default); mlp, the reference AE/VAE; sn, the GAN with a "
+        "spectrally normalised discriminator and an averaged generator; conv4, the classifier "
+        "with two VGG blocks",
+    )
+    parser.add_argument("--shift", type=int, help="random shifts of training digits, pixels")
+    parser.add_argument("--rotate", type=float, help="random rotations of training digits, degrees")
+    parser.add_argument("--kl-warmup", type=int, help="VAE: epochs of linear KL warm-up")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES)
+    parser.add_argument(
+        "--eval-k",
+        type=int,
+        help="VAE: draws of z per test digit for the final ELBO and IWAE bound (default 1000)",
+    )
+    parser.add_argument(
+        "--val-size",
+        type=int,
+        default=data.DEFAULT_VAL_SIZE,
+        help="training digits kept aside to choose epochs and settings on (0: none)",
+    )
     parser.add_argument(
         "--dataset",
         default="mnist",
@@ -326,6 +445,11 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     )
     parser.add_argument("--log-every", type=int, default=10, help="steps between metrics lines")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--no-test",
+        action="store_true",
+        help="leave the test digits unscored (for runs that choose settings on validation)",
+    )
     ns = parser.parse_args(argv)
     try:
         if ns.dataset.startswith("torchvision:"):
@@ -338,6 +462,13 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
             batch_size=ns.batch_size,
             lr=ns.lr,
             beta=ns.beta,
+            arch=ns.arch,
+            shift=ns.shift,
+            rotate=ns.rotate,
+            kl_warmup=ns.kl_warmup,
+            lr_schedule=ns.lr_schedule,
+            eval_k=ns.eval_k,
+            val_size=ns.val_size,
             dataset=ns.dataset,
             seed=ns.seed,
             split_seed=ns.split_seed,
@@ -348,6 +479,7 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
             resume=ns.resume,
             log_every=ns.log_every,
             progress=not ns.no_progress,
+            score_test=not ns.no_test,
         )
     except ValueError as err:
         parser.error(str(err))
@@ -379,7 +511,9 @@ def main(argv: list[str] | None = None) -> int:
             dist.destroy_process_group()
     if summary:
         metrics = ", ".join(
-            f"{k}={v:.4g}" for k, v in summary["metrics"].items() if isinstance(v, float)
+            f"{k}={v:.4g}"
+            for k, v in summary.get("metrics", summary["validation"]).items()
+            if isinstance(v, float)
         )
         print(
             f"wrote {args.out} after {summary['epochs']} epochs ({summary['seconds']} s): {metrics}"

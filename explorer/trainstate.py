@@ -40,15 +40,20 @@ def save_resume(args, model, optimizers, shuffle, history, epoch, global_step, s
     checkpoints.write_tensors(args.resume_path, tensors, meta)
 
 
+# Values of settings that resume states written before the setting existed were trained with.
+_BEFORE_KEY = {"arch": "conv", "val_size": 0}
+
+
 def restore(args, model, optimizers, shuffle) -> tuple[int, int, float, list]:
     """Load a resume state into model, optimizers and RNGs; check it is the same run."""
     path = args.resume_path
     tensors, meta = checkpoints.read_tensors(path)
     saved = meta["train"]
-    for key in ("model", "latent_dim", "width", "dataset", "seed", "test_size"):
-        if saved[key] != getattr(args, key):
+    for key in ("model", "latent_dim", "width", "arch", "dataset", "seed", "test_size", "val_size"):
+        if saved.get(key, _BEFORE_KEY.get(key)) != getattr(args, key):
             raise ValueError(
-                f"{path}: saved run has {key}={saved[key]!r}, this run {getattr(args, key)!r}"
+                f"{path}: saved run has {key}={saved.get(key, _BEFORE_KEY.get(key))!r}, "
+                f"this run {getattr(args, key)!r}"
             )
     if meta["epoch"] >= args.epochs:
         raise ValueError(

@@ -342,13 +342,13 @@ def metrics_dashboard(path: Path, key: str) -> None:
         c2.plotly_chart(
             plots.curves(
                 epochs,
-                ["test_elbo", "test_recon", "test_kl", "test_accuracy"],
-                "held out, per epoch",
+                ["val_elbo", "val_recon", "val_kl", "val_accuracy"],
+                "validation digits, per epoch",
             ),
             key=f"{key}_chart_epochs",
         )
     else:
-        c2.caption("Held-out numbers appear here at the end of the first epoch.")
+        c2.caption("Validation numbers appear here at the end of the first epoch.")
     if rows:
         st.plotly_chart(
             plots.kl_heatmap(

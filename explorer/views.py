@@ -185,3 +185,47 @@ def inactive_units_text(active: list[bool]) -> str:
         "Var_x(E_q[z_j | x]) > 0.01 (Burda et al., 2016); an inactive unit tells the decoder "
         "nothing about the digit. Small average KL alone does not make a unit inactive."
     )
+
+
+# Home's names for the held-out numbers a checkpoint records (explorer.train.test_metrics).
+HELD_OUT_LABELS = {
+    "test_iwae": "log-likelihood, IWAE bound L_k (nats)",
+    "test_elbo": "ELBO (nats)",
+    "test_recon": "reconstruction E_q log p(x|z) (nats)",
+    "test_kl": "KL(q(z|x) ‖ p(z)) (nats)",
+    "test_bits_per_dim": "−ELBO in bits per pixel",
+    "test_mse": "reconstruction MSE",
+    "active_dims": "active units (Burda et al.)",
+    "test_accuracy": "accuracy",
+    "test_loss": "cross-entropy (nats)",
+    "test_d_real": "D(x), held-out digits",
+    "test_d_fake": "D(G(z)), samples",
+}
+
+
+def held_out_rows(meta: dict) -> list[tuple[str, str]]:
+    """(label, value) rows of a checkpoint's held-out numbers, for Home: the likelihoods with
+    their Monte Carlo noise and number of draws, the split with its validation part."""
+    metrics = meta.get("metrics", {})
+    k = metrics.get("test_eval_k")
+    rows = []
+    for key, label in HELD_OUT_LABELS.items():
+        value = metrics.get(key)
+        if not isinstance(value, int | float):
+            continue
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        noise = metrics.get(f"{key}_noise")
+        if noise is not None:
+            text = f"{value:.2f} ± {noise:.2f}"
+            label = label.replace("L_k", f"L_{k}") + (
+                f", {k} draws of z" if key == "test_elbo" else ""
+            )
+        rows.append((label, text))
+    return rows
+
+
+def split_text(split: dict) -> str:
+    """ "mnist: 4,000 train / 500 validation / 500 test (seed 0)" from a checkpoint's split."""
+    test, val = split.get("test_size", "?"), split.get("val_size", 0)
+    parts = f"{val} validation / {test} test" if val else f"{test} test"
+    return f"{split.get('dataset', '?')}: {parts} held out (seed {split.get('seed', '?')})"

@@ -141,8 +141,8 @@ def test_a_real_live_run_trains_and_logs(tmp_path):
     run.thread.join(120)
     assert run.finished and run.error == ""
     steps, epochs = live.read_metrics(run.metrics_path)
-    # 41 steps of 32 digits, logged every 2nd step.
-    assert len(epochs) == 1 and len(steps) == 20 and len(steps[0]["kl_per_dim"]) == 2
+    # 25 steps of 32 of the 797 training digits, logged every 2nd step.
+    assert len(epochs) == 1 and len(steps) == 12 and len(steps[0]["kl_per_dim"]) == 2
 
 
 def test_decode_accepts_one_code_or_many():
@@ -224,3 +224,22 @@ def test_values_from_the_live_control_are_clamped_on_the_server():
     assert ui.clamp_values([float("inf"), 0], sliders) == [1.0, 0.0]
     for bad in ([float("nan"), 0.0], [0.5], "0.5", None, [0.5, "x"], [True, 0.0]):
         assert ui.clamp_values(bad, sliders) is None
+
+
+def test_home_names_held_out_numbers_with_their_noise_and_draws():
+    from explorer import views
+
+    meta = {"metrics": {"test_elbo": -101.234, "test_elbo_noise": 0.012, "test_iwae": -97.5,
+                        "test_iwae_noise": 0.031, "test_eval_k": 1000, "active_dims": 14,
+                        "test_kl_per_dim": [1.0, 2.0]}}  # fmt: skip
+    rows = dict(views.held_out_rows(meta))
+    assert rows["log-likelihood, IWAE bound L_1000 (nats)"] == "-97.50 ± 0.03"
+    assert rows["ELBO (nats), 1000 draws of z"] == "-101.23 ± 0.01"
+    assert rows["active units (Burda et al.)"] == "14" and len(rows) == 3
+    old = dict(views.held_out_rows({"metrics": {"test_elbo": -109.56, "test_accuracy": 0.986}}))
+    assert old == {"ELBO (nats)": "-109.6", "accuracy": "0.986"}
+    split = {"dataset": "mnist", "seed": 0, "test_size": 500, "val_size": 500}
+    assert views.split_text(split) == "mnist: 500 validation / 500 test held out (seed 0)"
+    assert views.split_text({"dataset": "mnist", "seed": 0, "test_size": 500}) == (
+        "mnist: 500 test held out (seed 0)"
+    )

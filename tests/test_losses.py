@@ -85,3 +85,10 @@ def test_one_sided_label_smoothing_targets_the_smoothed_label():
     assert losses.discriminator_loss(real, fake, real_label=0.9).item() == pytest.approx(
         expected, rel=1e-5
     )
+
+
+def test_hinge_losses_by_hand():
+    real, fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-2.0, 0.0, 1.5])
+    # mean(max(0, 1 - real)) = (0 + 0.5 + 2) / 3; mean(max(0, 1 + fake)) = (0 + 1 + 2.5) / 3
+    assert losses.hinge_discriminator_loss(real, fake).item() == pytest.approx(2.5 / 3 + 3.5 / 3)
+    assert losses.hinge_generator_loss(fake).item() == pytest.approx(-(-2.0 + 0.0 + 1.5) / 3)

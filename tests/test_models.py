@@ -60,3 +60,54 @@ def test_bad_configs_are_refused():
         ModelConfig("vae", 0)
     with pytest.raises(ValueError, match="unknown model kind 'flow'"):
         ModelConfig("flow", 4)
+
+
+def test_the_reference_mlp_vae_is_784_400_20():
+    ref = build(ModelConfig("vae", 20, 400, "mlp"))
+    shapes = {k: tuple(v.shape) for k, v in ref.state_dict().items()}
+    assert shapes["encoder.net.1.weight"] == (400, 784) and shapes["to_mu.weight"] == (20, 400)
+    assert shapes["decoder.net.0.weight"] == (400, 20) and shapes["decoder.net.2.weight"] == (
+        784,
+        400,
+    )
+    assert sum(v.numel() for v in ref.parameters()) == 784 * 400 + 400 + 2 * (400 * 20 + 20) + (
+        20 * 400 + 400
+    ) + (400 * 784 + 784)
+    assert ref.decode(torch.zeros(2, 20)).shape == (2, 1, 28, 28)
+    assert "arch" not in ModelConfig("vae").to_dict()  # older checkpoints still match
+    assert ModelConfig("vae", 20, 400, "mlp").to_dict()["arch"] == "mlp"
+
+
+def test_arches_belong_to_their_kinds():
+    with pytest.raises(ValueError, match="arch 'mlp' is not one for a gan: choose conv or sn"):
+        ModelConfig("gan", 100, 64, "mlp")
+    with pytest.raises(ValueError, match="arch 'sn' is not one for a vae: choose conv or mlp"):
+        ModelConfig("vae", 16, 128, "sn")
+
+
+def test_spectral_gan_decodes_with_its_moving_average():
+    gan = build(ModelConfig("gan", 8, 8, "sn")).eval()
+    z = torch.randn(3, 8, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(gan.decode(z), gan.generator(z).sigmoid())  # starts as a copy
+    with torch.no_grad():
+        for p in gan.generator.parameters():
+            p.add_(1.0)
+    gan.ema_updates.fill_(1000)  # past the warm-up: the decay is the one asked for
+    before = [p.clone() for p in gan.generator_ema.parameters()]
+    gan.update_ema(0.9)
+    pairs = zip(gan.generator_ema.parameters(), before, gan.generator.parameters(), strict=True)
+    for avg, old, live in pairs:
+        torch.testing.assert_close(avg, 0.9 * old + 0.1 * live)
+    torch.testing.assert_close(gan.decode(z), gan.generator_ema(z).sigmoid())
+    gan.ema_updates.zero_()  # the first update keeps only 1/10 of the average
+    gan.update_ema(0.999)
+    for avg, live in zip(gan.generator_ema.parameters(), gan.generator.parameters(), strict=True):
+        assert not torch.equal(avg, live)
+    assert int(gan.ema_updates) == 1
+    # Each discriminator layer is spectrally normalised: its largest singular value is 1.
+    gan.train()
+    x = torch.rand(4, 1, 28, 28)
+    for _ in range(30):  # power iterations converge while D runs in training mode
+        gan.discriminator(x)
+    linear = gan.discriminator.net[-1]
+    assert torch.linalg.matrix_norm(linear.weight, ord=2).item() == pytest.approx(1.0, abs=0.02)

@@ -382,17 +382,19 @@ def _finished_live_run(tmp_path, monkeypatch, records: list[dict]) -> AppTest:
 
 STEP = {"type": "step", "epoch": 2, "step": 256, "recon": -120.0, "kl": 20.0, "elbo": -140.0,
         "kl_per_dim": [1.0] * 8, "epochs": 3, "epoch_steps": 141}  # fmt: skip
-EPOCH = {"type": "epoch", "epoch": 1, "step": 141, "test_elbo": -150.0, "test_recon": -130.0,
-         "test_kl": 20.0, "kl_per_dim": [1.0] * 8}  # fmt: skip
+EPOCH = {"type": "epoch", "epoch": 1, "step": 141, "val_elbo": -150.0, "val_recon": -130.0,
+         "val_kl": 20.0, "kl_per_dim": [1.0] * 8}  # fmt: skip
 
 
 def test_a_stopped_live_run_keeps_the_page_and_the_follow_tab(tmp_path, monkeypatch):
     # Its charts were keyed kl_live_steps / kl_live_epochs, the second also the Epochs input's
     # key: a full rerun with points on the charts raised StreamlitDuplicateElementKey.
-    at = _finished_live_run(tmp_path, monkeypatch, [STEP, EPOCH])
+    at = _finished_live_run(tmp_path, monkeypatch, [STEP, EPOCH, {"type": "test", "test_elbo": 1}])
     assert any("Live run live-me: stopped" in c.value for c in at.caption)
     assert at.selectbox(key="kl_follow").options == ["live-me"]
     assert len(at.get("plotly_chart")) >= 4  # both dashboards drew
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("validation digits, per epoch" in t and "val_elbo" in t for t in titles)
     progress = [c.value for c in at.caption if c.value.startswith("Run live-me")]
     assert progress == ["Run live-me: epoch 2 of 3, step 115 of 141"] * 2  # no server paths
 
@@ -401,7 +403,7 @@ def test_the_live_dashboard_waits_for_its_first_epoch_in_words(tmp_path, monkeyp
     at = _finished_live_run(tmp_path, monkeypatch, [STEP])
     assert any("at the end of the first epoch" in c.value for c in at.caption)
     titles = [c.proto.spec for c in at.get("plotly_chart")]
-    assert not any("held out, per epoch" in t for t in titles)
+    assert not any("validation digits, per epoch" in t for t in titles)
 
 
 def test_sliders_page_names_what_it_shows():

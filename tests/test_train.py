@@ -33,6 +33,10 @@ def _args(tmp_path, kind="vae", **kw):
         (["vae", "--dataset", "cifar"], "unknown dataset 'cifar'"),
         (["vae", "--lr", "-1"], "--lr must be positive"),
         (["vae", "--dataset", "torchvision:mnist"], "torchvision is not importable here"),
+        (["vae", "--rotate", "200"], "--rotate must lie between 0 and 180 degrees, got 200"),
+        (["vae", "--shift", "-1"], "--shift must not be negative, got -1"),
+        (["vae", "--val-size", "-5"], "--val-size must not be negative, got -5"),
+        (["gan", "--arch", "mlp"], "arch 'mlp' is not one for a gan: choose conv or sn"),
     ],
 )
 def test_bad_arguments_get_one_clear_error_before_any_work(argv, message, tmp_path):
@@ -127,9 +131,10 @@ def test_a_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkey
         return value * float("nan") if calls["n"] > 3 else value
 
     monkeypatch.setattr(losses, "bernoulli_log_likelihood", poisoned)
-    # Epoch 1 took 41 steps (1,297 digits in batches of 32); the 4th call of epoch 2 is step 45.
+    # Epoch 1 took 25 steps (797 training digits, the other 1,000 held out, in batches of 32);
+    # the 4th call of epoch 2 is step 29.
     with pytest.raises(
-        objectives.TrainingDiverged, match="VAE loss became nan at epoch 2, step 45"
+        objectives.TrainingDiverged, match="VAE loss became nan at epoch 2, step 29"
     ):
         train.run(_args(tmp_path, epochs=3, resume=True))
     assert (tmp_path / "vae.safetensors").read_bytes() == good
@@ -188,8 +193,8 @@ def test_torchrun_with_two_cpu_processes_writes_a_loadable_checkpoint(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     ckpt = checkpoints.load(out)
     assert ckpt.meta["epochs"] == 1
-    # Two ranks share the 1,297 training digits: 648 each, 21 batches of up to 32 per rank.
-    assert ckpt.meta["history"][0]["step"] == 21
+    # Two ranks share the 797 training digits: 398 each, 13 batches of up to 32 per rank.
+    assert ckpt.meta["history"][0]["step"] == 13
     assert (
         -784 * 0.7 < ckpt.meta["metrics"]["test_elbo"] < 0
     )  # finite and better than uniform pixels
@@ -291,3 +296,42 @@ def test_disk_full_ends_with_one_line_naming_the_last_good_checkpoint(
     assert code == 1 and "No space left on device" in err and len(err.splitlines()) == 1
     assert f"last good checkpoint, {out} (epoch 1), is kept" in err
     assert checkpoints.load(out).meta["epochs"] == 1
+
+
+def test_choices_see_validation_and_the_test_digits_are_scored_once_at_the_end(tmp_path):
+    summary = train.run(_args(tmp_path, epochs=2, eval_k=20))
+    history = summary["history"]
+    assert all("val_elbo" in h and not any(k.startswith("test_") for k in h) for h in history)
+    assert summary["split"]["val_size"] == 500
+    assert summary["validation"]["val_elbo"] == history[-1]["val_elbo"]
+    metrics = summary["metrics"]
+    assert metrics["test_eval_k"] == 20 and metrics["test_iwae"] > metrics["test_elbo"]
+    assert len(summary["evaluation"]["iwae"]) == 500
+    rows = [
+        json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert [r["type"] for r in rows if r["type"] != "step"] == ["epoch", "epoch", "test"]
+    unseen = train.run(_args(tmp_path / "b", epochs=1, score_test=False))
+    assert "metrics" not in unseen and "val_elbo" in unseen["validation"]
+
+
+def test_kl_warm_up_and_the_cosine_schedule_follow_the_step():
+    args = train.make_args("vae", dataset="digits", kl_warmup=2, beta=0.5, lr_schedule="cosine")
+    assert [train._beta(args, s, 10) for s in (0, 9, 19, 50)] == pytest.approx(
+        [0.5 / 20, 0.5 * 10 / 20, 0.5, 0.5]
+    )
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], args.lr)
+    lrs = []
+    for step in (0, 50, 100):
+        train._set_lr({"model": opt}, args, step, 100)
+        lrs.append(opt.param_groups[0]["lr"])
+    assert lrs == pytest.approx([args.lr, args.lr / 2, 0.0], abs=1e-12)
+
+
+def test_scoring_a_run_chosen_on_validation_equals_scoring_it_at_the_end(tmp_path):
+    direct = train.run(_args(tmp_path / "a", kind="ae", epochs=1))
+    train.run(_args(tmp_path / "b", kind="ae", epochs=1, score_test=False))
+    scored = train.score(tmp_path / "b" / "ae.safetensors", tmp_path / "b" / "scored.safetensors")
+    assert scored["metrics"] == pytest.approx(direct["metrics"], rel=1e-5)
+    ckpt = checkpoints.load(tmp_path / "b" / "scored.safetensors")
+    assert ckpt.meta["metrics"] == scored["metrics"] and ckpt.meta["train"]["score_test"]
