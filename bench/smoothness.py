@@ -126,7 +126,19 @@ def seed_checkpoint(kind: str, seed: int, allow_training: bool) -> Path | None:
     if summary.get("epochs") != summary.get("train", {}).get("epochs"):
         print(f"skipping {path.name}: trained {summary.get('epochs')} of its epochs so far")
         return None
+    bundled = checkpoints.read_tensors(ROOT / "checkpoints" / f"{kind}2d.safetensors")[1]
+    stale = [k for k in RECIPE_KEYS
+             if summary["train"].get(k) != bundled["summary"]["train"].get(k)]  # fmt: skip
+    if stale:
+        print(f"skipping {path.name}: not the bundled recipe ({', '.join(stale)} differ); "
+              "delete it to retrain")  # fmt: skip
+        return None
     return path
+
+
+# What makes a seed replicate the bundled model's recipe (everything but the seed).
+RECIPE_KEYS = ("latent_dim", "width", "arch", "epochs", "batch_size", "lr", "beta", "val_size",
+               "shift", "rotate", "kl_warmup", "lr_schedule")  # fmt: skip
 
 
 def public(result: dict) -> dict:

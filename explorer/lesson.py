@@ -2,16 +2,19 @@
 
 Pure data (no Streamlit): a step names a page and the query parameters that page reads through
 its URL fields (explorer/urlstate.py), so the same step is a button in the app and a link a
-teacher can paste. The claims follow the measured results (bench/results/smoothness.json,
-README): the VAE's N(0, I) samples are far better than the AE's at d = 16 and more diverse at
-d = 2, its paths have smaller pixel jumps and a shorter path length, but the AE's paths are not
-less confident than the VAE's on these models, and the text says so.
+teacher can paste. Its numbers, and the direction of each claim, are read from the measured
+results of the bundled models (bench/results/smoothness.json, quoted in the README), so the
+text says what is true of these models, including where the AE does as well as the VAE.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlencode
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "smoothness.json"
 
 
 @dataclass(frozen=True)
@@ -31,71 +34,105 @@ class Step:
         return path + (f"?{urlencode(params)}" if params else "")
 
 
-STEPS = [
-    Step(
-        "1. Walk through a VAE's latent space",
-        "The 2-D VAE turns every point z = (z0, z1) into an image. Drag z0 and watch the digit "
-        "morph; the strip underneath sweeps z0 across its whole range with z1 fixed, and the "
-        "grid below the sliders shows the whole plane at once. Nearly everywhere a digit.",
-        "pages/1_Latent_sliders.py",
-        {"model": "vae2d", "start": "random", "seed": "3", "sweep": "0"},
-        "Sweep a VAE slider",
-    ),
-    Step(
-        "2. An AE can have holes",
-        "An AE with the same network, data and training, but trained only to reconstruct, has "
-        "no reason to decode the space between its codes into digits. This preset opens the "
-        "held-out pair whose path falls furthest below the VAE's: the AE passes through frames "
-        "the classifier cannot read. It is one chosen pair: the boxes on that page show all 200, "
-        "and on these models the AE's paths are, on average, no less confident than the VAE's.",
-        "pages/0_AE_vs_VAE.py",
-        {"preset": "hole"},
-        "Show a hole in the AE",
-    ),
-    Step(
-        "3. The VAE's prior is filled",
-        "Sampling means decoding z ~ N(0, I). The VAE was trained for that: at d = 16, 39 % of "
-        "its samples are read as a digit, the AE's 0 %. At d = 2 (this view) the VAE's samples "
-        "cover the ten digits more evenly (diversity 2.24 against 1.76 nats). An AE needs a "
-        "Gaussian fitted to its codes afterwards (the third grid).",
-        "pages/0_AE_vs_VAE.py",
-        {"preset": "prior", "view": "samples"},
-        "Sample from the prior",
-    ),
-    Step(
-        "4. Smoother paths between digits",
-        "Interpolate between a 1 and a 7 with both models. Over 200 pairs the VAE's paths have "
-        "smaller largest pixel jumps at d = 2 (0.042 against 0.062) and a shorter path length "
-        "at d = 2 and d = 16: its images change more evenly. Look at the pixel-change charts.",
-        "pages/2_Interpolation.py",
-        {"pair": "2d", "frames": "11"},
-        "Interpolate 1 → 7",
-    ),
-    Step(
-        "5. What the VAE pays for it: the ELBO of one digit",
-        "The VAE's objective is reconstruction minus KL. For this digit, read the reconstruction "
-        "term, the KL of each of the 16 dimensions (closed form beside a Monte Carlo estimate) "
-        "and their difference, the ELBO. A dimension with KL near 0 carries no information.",
-        "pages/4_KL_and_ELBO.py",
-        {"model": "vae", "digit": "3"},
-        "Break down one ELBO",
-    ),
-    Step(
-        "6. β: how much the prior counts",
-        "β weighs the KL term. Moving β here shows how the objective of this digit changes; "
-        "to see the effect on the space, train a VAE with β = 4 in the panel below it (a minute "
-        "or so) and compare its KL per dimension: fewer dimensions stay active.",
-        "pages/4_KL_and_ELBO.py",
-        {"model": "vae", "digit": "3", "beta": "4"},
-        "Weigh the KL by β = 4",
-    ),
-    Step(
-        "7. The map of the codes",
-        "t-SNE places the 500 held-out codes in 2-D, AE and VAE side by side, coloured by digit, "
-        "with 50 prior samples on top: the VAE's samples land among its digits. Click two points "
-        "to send them to Interpolation.",
-        "pages/3_Latent_map.py",
-        {"method": "tsne", "overlay": "prior"},
-        "Open the latent map",
-    ),
-]
+def _pct(estimate: dict) -> str:
+    return f"{100 * estimate['value']:.0f} %"
+
+
+def _paths_claim(diff: dict) -> str:
+    """What the VAE − AE difference of the lowest confidence along paths says, in words."""
+    if not diff["separates"]:
+        return "on average the AE's paths are about as confident as the VAE's"
+    if diff["value"] > 0:
+        return "on average the VAE's paths stay more confident than the AE's"
+    return "on average the AE's paths are more confident than the VAE's"
+
+
+def numbers(results: dict) -> dict[str, str]:
+    """The figures the lesson quotes, formatted, from bench.smoothness's results."""
+    d16, d2 = results["16d"], results["2d"]
+    return {
+        "vae16": _pct(d16["vae"]["samples_prior_confident"]),
+        "ae16": _pct(d16["ae"]["samples_prior_confident"]),
+        "vae_div": f"{d2['vae']['samples_prior_diversity']['value']:.2f}",
+        "ae_div": f"{d2['ae']['samples_prior_diversity']['value']:.2f}",
+        "vae_jump": f"{d2['vae']['path_largest_jump']['value']:.3f}",
+        "ae_jump": f"{d2['ae']['path_largest_jump']['value']:.3f}",
+        "paths": _paths_claim(d2["vae_minus_ae"]["path_lowest_confidence"]),
+    }
+
+
+def steps(results: dict) -> list[Step]:
+    """The seven steps, their figures taken from ``results``."""
+    n = numbers(results)
+    return [
+        Step(
+            "1. Walk through a VAE's latent space",
+            "The 2-D VAE turns every point z = (z0, z1) into an image. Drag z0 and watch the digit "
+            "morph; the strip underneath sweeps z0 across its whole range with z1 fixed, and the "
+            "grid below the sliders shows the whole plane at once. Nearly everywhere a digit.",
+            "pages/1_Latent_sliders.py",
+            {"model": "vae2d", "start": "random", "seed": "3", "sweep": "0"},
+            "Sweep a VAE slider",
+        ),
+        Step(
+            "2. An AE can have holes",
+            "An AE with the same network, data and training, but trained only to reconstruct, has "
+            "no reason to decode the space between its codes into digits. This preset opens the "
+            "held-out pair whose path falls furthest below the VAE's: the AE passes through frames "
+            "the classifier cannot read. It is one chosen pair: the boxes on that page show all 200, "
+            f"and {n['paths']}.",
+            "pages/0_AE_vs_VAE.py",
+            {"preset": "hole"},
+            "Show a hole in the AE",
+        ),
+        Step(
+            "3. The VAE's prior is filled",
+            f"Sampling means decoding z ~ N(0, I). The VAE was trained for that: at d = 16, {n['vae16']} "
+            f"of its samples are read as a digit, the AE's {n['ae16']}. At d = 2 (this view) the "
+            f"VAE's samples spread over the ten digits with diversity {n['vae_div']} nats, the AE's "
+            f"{n['ae_div']} (log 10 = 2.30 is all ten equally). An AE needs a Gaussian fitted to its "
+            "codes afterwards (the third grid).",
+            "pages/0_AE_vs_VAE.py",
+            {"preset": "prior", "view": "samples"},
+            "Sample from the prior",
+        ),
+        Step(
+            "4. Smoother paths between digits",
+            "Interpolate between a 1 and a 7 with both models. Over 200 pairs the largest pixel jump "
+            f"between frames at d = 2 is {n['vae_jump']} for the VAE and {n['ae_jump']} for the AE "
+            "(the README has every measure with its interval). Look at the pixel-change charts.",
+            "pages/2_Interpolation.py",
+            {"pair": "2d", "frames": "11"},
+            "Interpolate 1 → 7",
+        ),
+        Step(
+            "5. What the VAE pays for it: the ELBO of one digit",
+            "The VAE's objective is reconstruction minus KL. For this digit, read the reconstruction "
+            "term, the KL of each of the 16 dimensions (closed form beside a Monte Carlo estimate) "
+            "and their difference, the ELBO. A dimension with KL near 0 carries no information.",
+            "pages/4_KL_and_ELBO.py",
+            {"model": "vae", "digit": "3"},
+            "Break down one ELBO",
+        ),
+        Step(
+            "6. β: how much the prior counts",
+            "β weighs the KL term. Moving β here shows how the objective of this digit changes; "
+            "to see the effect on the space, train a VAE with β = 4 in the panel below it (a minute "
+            "or so) and compare its KL per dimension: fewer dimensions stay active.",
+            "pages/4_KL_and_ELBO.py",
+            {"model": "vae", "digit": "3", "beta": "4"},
+            "Weigh the KL by β = 4",
+        ),
+        Step(
+            "7. The map of the codes",
+            "t-SNE places the 500 held-out codes in 2-D, AE and VAE side by side, coloured by digit, "
+            "with 50 prior samples on top: the VAE's samples land among its digits. Click two points "
+            "to send them to Interpolation.",
+            "pages/3_Latent_map.py",
+            {"method": "tsne", "overlay": "prior"},
+            "Open the latent map",
+        ),
+    ]
+
+
+STEPS = steps(json.loads(RESULTS.read_text(encoding="utf-8")))

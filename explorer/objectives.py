@@ -88,8 +88,10 @@ def step(
     x: torch.Tensor,
     y: torch.Tensor,
     beta: float = 1.0,
+    diffaugment: bool = True,
 ) -> dict[str, float]:
-    """One optimisation step of the given kind on batch (x, y); returns batch metrics."""
+    """One optimisation step of the given kind on batch (x, y); returns batch metrics.
+    ``diffaugment``: whether an arch "sn" GAN's discriminator sees DiffAugment'ed images."""
     if kind == "vae":
         logits, mu, logvar = model(x)
         terms = losses.ElboTerms(
@@ -111,11 +113,14 @@ def step(
         loss = F.cross_entropy(logits, y)
         _update(optimizers["model"], loss, "classifier loss")
         return {"loss": loss.item(), "accuracy": (logits.argmax(1) == y).float().mean().item()}
-    return _gan_step(model, optimizers, x)
+    return _gan_step(model, optimizers, x, diffaugment)
 
 
 def _gan_step(
-    models: nn.Module, optimizers: dict[str, torch.optim.Optimizer], x: torch.Tensor
+    models: nn.Module,
+    optimizers: dict[str, torch.optim.Optimizer],
+    x: torch.Tensor,
+    diffaugment: bool = True,
 ) -> dict[str, float]:
     """Alternating DCGAN updates: D on real and detached fakes, then G.
 
@@ -124,7 +129,7 @@ def _gan_step(
     step the generator's moving average is updated.
     """
     if getattr(models, "config", None) is not None and models.config.arch == "sn":
-        return _sn_gan_step(models, optimizers, x)
+        return _sn_gan_step(models, optimizers, x, diffaugment)
     generator, discriminator = models.generator, models.discriminator
     z = torch.randn(x.shape[0], models.latent_dim, device=x.device)
     fake = torch.sigmoid(generator(z))
@@ -144,16 +149,20 @@ def _gan_step(
 
 
 def _sn_gan_step(
-    models: nn.Module, optimizers: dict[str, torch.optim.Optimizer], x: torch.Tensor
+    models: nn.Module,
+    optimizers: dict[str, torch.optim.Optimizer],
+    x: torch.Tensor,
+    diffaugment: bool,
 ) -> dict[str, float]:
     generator, discriminator = models.generator, models.discriminator
+    augment_d = diff_augment if diffaugment else (lambda images: images)
     z = torch.randn(x.shape[0], models.latent_dim, device=x.device)
     fake = torch.sigmoid(generator(z))
-    both = diff_augment(torch.cat([x, fake.detach()]))
+    both = augment_d(torch.cat([x, fake.detach()]))
     real_scores, fake_scores = discriminator(both).split(len(x))
     d_loss = losses.hinge_discriminator_loss(real_scores, fake_scores)
     _update(optimizers["discriminator"], d_loss, "discriminator loss")
-    g_loss = losses.hinge_generator_loss(discriminator(diff_augment(fake)))
+    g_loss = losses.hinge_generator_loss(discriminator(augment_d(fake)))
     _update(optimizers["generator"], g_loss, "generator loss")
     models.update_ema(EMA_DECAY)
     return {

@@ -243,3 +243,29 @@ def test_home_names_held_out_numbers_with_their_noise_and_draws():
     assert views.split_text({"dataset": "mnist", "seed": 0, "test_size": 500}) == (
         "mnist: 500 test held out (seed 0)"
     )
+
+
+def test_the_lesson_quotes_the_measured_results_and_follows_their_direction():
+    import copy
+    import json
+
+    from explorer import lesson
+
+    results = json.loads(lesson.RESULTS.read_text(encoding="utf-8"))
+    text = " ".join(step.text for step in lesson.STEPS)
+    vae16 = results["16d"]["vae"]["samples_prior_confident"]["value"]
+    assert f"at d = 16, {100 * vae16:.0f} % of its samples" in text
+    assert f"{results['2d']['ae']['path_largest_jump']['value']:.3f} for the AE" in text
+    diff = results["2d"]["vae_minus_ae"]["path_lowest_confidence"]
+    for value, separates, words in [
+        (0.1, True, "the VAE's paths stay more confident than the AE's"),
+        (-0.1, True, "the AE's paths are more confident than the VAE's"),
+        (0.1, False, "the AE's paths are about as confident as the VAE's"),
+    ]:
+        changed = copy.deepcopy(results)
+        changed["2d"]["vae_minus_ae"]["path_lowest_confidence"] = {
+            **diff,
+            "value": value,
+            "separates": separates,
+        }
+        assert words in lesson.steps(changed)[1].text

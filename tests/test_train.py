@@ -144,7 +144,7 @@ def test_cli_reports_a_nan_in_one_line(tmp_path):
     code = (
         "import sys, torch; from explorer import losses, train\n"
         "losses.kl_per_dim = lambda mu, lv: torch.full_like(mu, float('inf'))\n"
-        f"sys.exit(train.main(['vae','--dataset','digits','--epochs','1','--no-progress',"
+        f"sys.exit(train.main(['vae','--dataset','digits','--epochs','1','--no-progress','--eval-k','0',"
         f"'--out',{str(tmp_path / 'v.safetensors')!r},'--run-dir',{str(tmp_path / 'r')!r}]))"
     )
     result = subprocess.run(
@@ -176,6 +176,8 @@ def test_torchrun_with_two_cpu_processes_writes_a_loadable_checkpoint(tmp_path):
             "digits",
             "--epochs",
             "1",
+            "--eval-k",
+            "0",
             "--device",
             "cpu",
             "--out",
@@ -213,7 +215,7 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one_and_resume_con
         "    open(path, 'wb').write(b'partial safetensors bytes')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "checkpoints.save_file = half_then_die\n"
-        f"sys.exit(train.main(['vae','--dataset','digits','--epochs','2','--resume','--no-progress',"
+        f"sys.exit(train.main(['vae','--dataset','digits','--epochs','2','--resume','--no-progress','--eval-k','0',"
         f"'--out',{str(tmp_path / 'vae.safetensors')!r},'--run-dir',{str(tmp_path / 'run')!r}]))"
     )
     result = subprocess.run(
@@ -222,7 +224,7 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one_and_resume_con
     assert result.returncode == -signal.SIGKILL
     assert (tmp_path / "vae.safetensors").read_bytes() == good
     assert checkpoints.load(tmp_path / "vae.safetensors").meta["epochs"] == 1
-    assert train.main(["vae", "--dataset", "digits", "--epochs", "2", "--resume", "--no-progress",
+    assert train.main(["vae", "--dataset", "digits", "--epochs", "2", "--resume", "--no-progress", "--eval-k", "0",
                        "--out", str(tmp_path / "vae.safetensors"), "--run-dir", str(tmp_path / "run")]) == 0  # fmt: skip
     assert checkpoints.load(tmp_path / "vae.safetensors").meta["epochs"] == 2
 
@@ -233,7 +235,7 @@ def test_ctrl_c_keeps_the_last_good_checkpoint(tmp_path):
 
     out, run_dir = tmp_path / "vae.safetensors", tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "explorer.train", "vae", "--dataset", "digits", "--epochs", "50",
+        [sys.executable, "-m", "explorer.train", "vae", "--dataset", "digits", "--epochs", "50", "--eval-k", "0",
          "--no-progress", "--out", str(out), "--run-dir", str(run_dir)],
         cwd=ROOT, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -266,7 +268,7 @@ def test_unwritable_outputs_fail_before_training_with_one_line(tmp_path, capsys,
         (tmp_path, "is a directory"),
         (a_file / "vae.safetensors", "cannot write"),
     ]:
-        code = train.main(["vae", "--dataset", "digits", "--out", str(out),
+        code = train.main(["vae", "--dataset", "digits", "--eval-k", "0", "--out", str(out),
                            "--run-dir", str(tmp_path / "run"), "--no-progress"])  # fmt: skip
         err = capsys.readouterr().err.strip()
         assert code == 2 and message in err and err.endswith("No checkpoint was written.")
@@ -290,7 +292,7 @@ def test_disk_full_ends_with_one_line_naming_the_last_good_checkpoint(
 
     monkeypatch.setattr(checkpoints, "save_file", fill_up)
     out = tmp_path / "vae.safetensors"
-    code = train.main(["vae", "--dataset", "digits", "--epochs", "3", "--out", str(out),
+    code = train.main(["vae", "--dataset", "digits", "--epochs", "3", "--eval-k", "0", "--out", str(out),
                        "--run-dir", str(tmp_path / "run"), "--no-progress"])  # fmt: skip
     err = capsys.readouterr().err.strip()
     assert code == 1 and "No space left on device" in err and len(err.splitlines()) == 1
