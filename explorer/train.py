@@ -43,7 +43,16 @@ DEFAULTS = {
         **_AE_VAE_RECIPE,
     },
     "gan": {"epochs": 40, "batch_size": 64, "lr": 2e-4, "width": 64},
-    "classifier": {"epochs": 15, "batch_size": 128, "lr": 1e-3, "width": 128, "shift": 2},
+    "classifier": {
+        "epochs": 30,
+        "batch_size": 128,
+        "lr": 1e-3,
+        "width": 128,
+        "arch": "conv4",
+        "shift": 2,
+        "rotate": 10.0,
+        "lr_schedule": "cosine",
+    },
 }
 LR_SCHEDULES = ("constant", "cosine")
 # The command line scores a VAE with 1,000 draws of z per test digit (ELBO noise < 0.05 nats and
