@@ -31,11 +31,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(
-    env: dict | None = None, timeout: float = 60.0, poll: float = 0.2
+    env: dict | None = None,
+    timeout: float = 60.0,
+    poll: float = 0.2,
+    script: str = "streamlit_app.py",
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run streamlit_app.py` on a free loopback port; yields (base URL, process)."""
+    """`streamlit run <script>` on a free loopback port; yields (base URL, process)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
     # The log goes to a file: a pipe nobody reads fills up (64 KiB) and then blocks the server
     # in the middle of a run, which looked like a hung benchmark.
@@ -92,3 +95,19 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     """Wait until the script run finishes (Streamlit's 'Running…' status widget is gone)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+
+
+CANVAS_PIXELS_JS = """c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const out = [];
+  for (let i = 0; i < 28; i += 1) for (let j = 0; j < 28; j += 1) {
+    const x = Math.floor((j + 0.5) * c.width / 28), y = Math.floor((i + 0.5) * c.height / 28);
+    out.push(d[4 * (y * c.width + x)]);
+  }
+  return out;
+}"""
+
+
+def canvas_pixels(canvas) -> list[int]:
+    """The 28 x 28 grey levels a live control's canvas shows (the centre of each scaled cell)."""
+    return canvas.evaluate(CANVAS_PIXELS_JS)

@@ -1,35 +1,40 @@
-"""Decoding in the browser against the server path: `python -m bench.browser_decode` (about 4
-minutes; needs /usr/bin/chromium).
+"""Decoding in the browser against the server path, in one run:
+`python -m bench.browser_decode [--drags 12] [--sessions 20] [--seconds 30] [--no-load]`
+(about 12 minutes with the class load; needs /usr/bin/chromium).
 
-Two `streamlit run` servers in one run, the old path (LATENT_EXPLORER_BROWSER_DECODE=0: filmstrips
-from the server, exact image on release) and the new one (ONNX Runtime Web decodes every frame),
-each driven by headless Chromium through Playwright:
-- server CPU per drag: user + system CPU seconds of the server process from just before a drag
-  to the end of the run it causes (the page idle again), on Latent sliders and on Interpolation;
-- the new path only: image updates per second while dragging, and the runtime's own time to
-  decode one digit and an 11-frame strip.
+Servers started one after another in the same run, each driven by headless Chromium through
+Playwright: the old path (LATENT_EXPLORER_BROWSER_DECODE=0: filmstrips from the server, exact
+image on release), the new one (ONNX Runtime Web decodes every frame) and Streamlit's floor
+(bench/floor_app.py: a fragment with nothing but a range input in a component). For each:
+- server CPU per drag: CPU time of the server process (every thread, read in ns through
+  explorer/cpuprobe.py) from just before a drag to the end of the run it causes (the page idle
+  again), on Latent sliders and Interpolation (the floor: its one slider);
+- image updates per second while dragging: Latent sliders, λ, the 2-D pad, the GAN's sliders;
+- the new path: the runtime's own time to decode one digit and an 11-frame strip;
+- unless --no-load: bench.load in drag mode (every session drags the live controls) on both
+  paths, server CPU per session-minute.
 Medians and p95 over repeats; results go to bench/results/browser_decode.json.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import json
-import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import psutil
 
+from bench import load
 from bench.browser import launch, streamlit_server, wait_idle
 from bench.live import RESULTS, _drag, pct
+from explorer import cpuprobe
 
-DRAGS = int(os.environ.get("BENCH_DRAGS", "12"))
 STRIP = 11
-
-
-def _cpu(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    return times.user + times.system
+OLD = {"LATENT_EXPLORER_BROWSER_DECODE": "0"}
 
 
 def _ready(page, want_runtime: bool) -> None:
@@ -48,32 +53,38 @@ def _ready(page, want_runtime: bool) -> None:
     raise RuntimeError("the browser runtime never became ready")
 
 
-def idle_rate(server: psutil.Process, seconds: float = 5.0) -> float:
+def idle_rate(cpu, seconds: float = 5.0) -> float:
     """The server's own CPU ms per second with the page idle (its timers and the websocket)."""
-    start, t0 = _cpu(server), time.monotonic()
+    start, t0 = cpu(), time.monotonic()
     time.sleep(seconds)
-    return (_cpu(server) - start) * 1000 / (time.monotonic() - t0)
+    return (cpu() - start) * 1000 / (time.monotonic() - t0)
 
 
-def drags(page, url: str, path: str, server: psutil.Process, browser_path: bool) -> dict:
-    """Server CPU per drag and (browser path) updates per second on one page."""
+def drags(page, url: str, path: str, cpu, browser_path: bool, n: int, model: str = "") -> dict:
+    """Server CPU per drag (``cpu()``: the server's CPU seconds) and updates per second on one
+    page (``model``: the Latent sliders page's model, by its label)."""
     page.goto(f"{url}/{path}")
     wait_idle(page, 120_000)
+    if model:
+        page.get_by_label("Model").click()
+        page.get_by_role("option", name=model).click()
+        page.locator(".le-root").first.wait_for(timeout=60_000)
+        wait_idle(page, 60_000)
     _ready(page, browser_path)
     wait_idle(page, 60_000)
     page.wait_for_timeout(1500)
     root = page.locator(".le-root").first
-    idle = idle_rate(server)
+    idle = idle_rate(cpu)
     cpu_ms, net_ms, ups = [], [], []
     n_sliders = min(page.locator(".le-range").count(), 4)
-    for trial in range(DRAGS):
+    for trial in range(n):
         page.evaluate("window.__leStats.frames = 0")
         before_values = root.get_attribute("data-values")
         slider = page.locator(".le-range").nth(trial % n_sliders)
         # End to end and back: a drag towards the end a slider already sits at changes nothing,
         # sends nothing, and the wait below would only run out.
         reverse = (trial // n_sliders) % 2 == 1
-        start, t0 = _cpu(server), time.monotonic()
+        start, t0 = cpu(), time.monotonic()
         began, ended = _drag(page, slider, reverse=reverse)
         deadline = time.monotonic() + 20
         while root.get_attribute("data-values") == before_values and time.monotonic() < deadline:
@@ -83,7 +94,7 @@ def drags(page, url: str, path: str, server: psutil.Process, browser_path: bool)
             continue
         wait_idle(page, 60_000)
         page.wait_for_timeout(300)  # the run's last messages
-        cpu_ms.append((_cpu(server) - start) * 1000)
+        cpu_ms.append((cpu() - start) * 1000)
         net_ms.append(cpu_ms[-1] - idle * (time.monotonic() - t0))
         print(f"{path} drag {trial}: {cpu_ms[-1]:.0f} ms of server CPU "
               f"({net_ms[-1]:.0f} ms above idle)", flush=True)  # fmt: skip
@@ -92,10 +103,9 @@ def drags(page, url: str, path: str, server: psutil.Process, browser_path: bool)
     out = {"server_cpu_ms_per_drag_median": statistics.median(cpu_ms),
            "server_cpu_ms_per_drag_p95": pct(cpu_ms, 95), "server_cpu_ms_all": cpu_ms,
            "above_idle_ms_per_drag_median": statistics.median(net_ms),
-           "above_idle_ms_per_drag_p95": pct(net_ms, 95), "idle_cpu_ms_per_s": idle}  # fmt: skip
-    if browser_path:
-        out["updates_per_s_median"] = statistics.median(ups)
-        out["updates_per_s_min"] = min(ups)
+           "above_idle_ms_per_drag_p95": pct(net_ms, 95), "idle_cpu_ms_per_s": idle,
+           "updates_per_s_median": statistics.median(ups), "updates_per_s_min": min(ups),
+           "server_images": page.evaluate("window.__leStats.serverImages ?? null")}  # fmt: skip
     return out
 
 
@@ -121,15 +131,16 @@ def decode_timings(page, url: str, decoder: str) -> dict:
             for key, v in result.items() for q in ("median", "p95")}  # fmt: skip
 
 
-def pad_updates(page, url: str) -> float:
-    """Image updates per second while the 2-D VAE's pad is dragged (browser path)."""
+def pad_updates(page, url: str, browser_path: bool) -> float:
+    """Image updates per second while the 2-D VAE's pad is dragged."""
     page.goto(f"{url}/Latent_sliders")
     wait_idle(page, 120_000)
     page.get_by_label("Model").click()
     page.get_by_role("option", name="VAE (d=2)").click()
     page.locator(".le-pad").wait_for(timeout=60_000)
     wait_idle(page, 60_000)
-    _ready(page, True)
+    _ready(page, browser_path)
+    page.wait_for_timeout(1500)
     ups = []
     for trial in range(5):
         box = page.locator(".le-pad").bounding_box()
@@ -145,36 +156,116 @@ def pad_updates(page, url: str) -> float:
     return statistics.median(ups)
 
 
-def main() -> dict:
+def _probe_env(folder: str, label: str) -> tuple[dict, callable]:
+    path = str(Path(folder) / f"{label}.sock")
+    return {cpuprobe.ENV: path}, functools.partial(cpuprobe.read, path)
+
+
+def one_path(playwright, label: str, env: dict, drags_n: int, decoder: str) -> dict:
+    """Everything measured on one server: the old path (``env`` = OLD) or the new one."""
+    on = label == "browser_path"
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        probe_env, cpu = _probe_env(folder, label)
+        with streamlit_server({**env, **probe_env}) as (url, _):
+            browser = launch(playwright)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            out = {
+                "latent_sliders": drags(page, url, "Latent_sliders", cpu, on, drags_n),
+                "interpolation": drags(page, url, "Interpolation", cpu, on, drags_n),
+                "gan_sliders": drags(page, url, "Latent_sliders", cpu, on, 4, "DCGAN (z=100)"),
+                "pad_updates_per_s_median": pad_updates(page, url, on),
+            }
+            if on:
+                out["decode"] = decode_timings(page, url, decoder)
+            browser.close()
+    return out
+
+
+def floor(playwright, drags_n: int) -> dict:
+    """Streamlit's own cost of a release: bench/floor_app.py, the same drags."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        probe_env, cpu = _probe_env(folder, "floor")
+        with streamlit_server(probe_env, script="bench/floor_app.py") as (url, _):
+            browser = launch(playwright)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            out = drags(page, url, "", cpu, False, drags_n)
+            browser.close()
+    return out
+
+
+def table(results: dict) -> str:
+    """The README's table (markdown) of a results dict."""
+    old, new, fl = results["server_path"], results["browser_path"], results["floor"]
+
+    def cpu(r: dict) -> str:
+        return (
+            f"{r['server_cpu_ms_per_drag_median']:.1f} / {r['server_cpu_ms_per_drag_p95']:.1f} ms"
+        )
+
+    def ups(r: dict) -> str:
+        return " / ".join(f"{v:.0f}" for v in (r["latent_sliders"]["updates_per_s_median"],
+                          r["interpolation"]["updates_per_s_median"],
+                          r["pad_updates_per_s_median"], r["gan_sliders"]["updates_per_s_median"]))  # fmt: skip
+
+    rows = [
+        "| per drag, median / p95 | old path | browser path | goal |",
+        "|---|---|---|---|",
+        f"| Latent sliders: server CPU | {cpu(old['latent_sliders'])} | "
+        f"**{cpu(new['latent_sliders'])}** | ≤ 20 ms |",
+        f"| Interpolation: server CPU | {cpu(old['interpolation'])} | "
+        f"**{cpu(new['interpolation'])}** | ≤ 20 ms |",
+        f"| Streamlit's floor: an empty fragment's release | {cpu(fl)} | | |",
+        f"| updates/s while dragging (sliders / λ / pad / GAN) | {ups(old)} | **{ups(new)}** | ≥ 50 |",
+    ]
+    d = new.get("decode")
+    if d:
+        rows.append(f"| browser decode of one digit / 11-frame strip (p50, p95) | | "
+                    f"{d['one_ms_median']:.1f}, {d['one_ms_p95']:.1f} / "
+                    f"{d['strip_ms_median']:.1f}, {d['strip_ms_p95']:.1f} ms | ≤ 8 / 30 ms p95 |")  # fmt: skip
+    if "load" in results:
+        lo, ln = results["load"]["server_path"], results["load"]["browser_path"]
+        ratio = lo["server_cpu_s_per_session_minute"] / ln["server_cpu_s_per_session_minute"]
+        rows.append(
+            f"| class load ({lo['sessions']} sessions × {lo['seconds']:.0f} s dragging): server "
+            f"CPU per session-minute | {lo['server_cpu_s_per_session_minute']:.2f} s | "
+            f"**{ln['server_cpu_s_per_session_minute']:.2f} s** ({ratio:.1f}× less) | 10× less |"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     from explorer import checkpoints, onnx_export
     from explorer.ui import CHECKPOINT_DIR
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--drags", type=int, default=12, help="drags per page and path")
+    parser.add_argument("--sessions", type=int, default=20, help="class load: sessions")
+    parser.add_argument("--seconds", type=float, default=30.0, help="class load: seconds")
+    parser.add_argument("--no-load", action="store_true", help="skip the class load")
+    args = parser.parse_args(argv)
     vae = checkpoints.load(CHECKPOINT_DIR / "vae.safetensors")
     for name in checkpoints.discover(CHECKPOINT_DIR):
         onnx_export.export(checkpoints.load(CHECKPOINT_DIR / f"{name}.safetensors"))
     decoder = onnx_export.urls(onnx_export.export(vae))["decoder"]
-    results: dict = {"machine": f"{psutil.cpu_count()} cores, headless Chromium", "drags": DRAGS}
+    results: dict = {"machine": f"{psutil.cpu_count()} cores, headless Chromium",
+                     "drags": args.drags}  # fmt: skip
     with sync_playwright() as playwright:
-        for label, env in (("server_path", {"LATENT_EXPLORER_BROWSER_DECODE": "0"}),
-                           ("browser_path", {})):  # fmt: skip
-            with streamlit_server(env) as (url, proc):
-                server = psutil.Process(proc.pid)
-                browser = launch(playwright)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                on = label == "browser_path"
-                results[label] = {
-                    "latent_sliders": drags(page, url, "Latent_sliders", server, on),
-                    "interpolation": drags(page, url, "Interpolation", server, on),
-                }
-                if on:
-                    results[label]["pad_updates_per_s_median"] = pad_updates(page, url)
-                    results[label]["decode"] = decode_timings(page, url, decoder)
-                browser.close()
+        results["floor"] = floor(playwright, args.drags)
+        results["server_path"] = one_path(playwright, "server_path", OLD, args.drags, decoder)
+        results["browser_path"] = one_path(playwright, "browser_path", {}, args.drags, decoder)
+    if not args.no_load:
+        results["load"] = {
+            label: {k: v for k, v in load.run(args.sessions, args.seconds, drag=True, env=env).items()
+                    if k != "rss_mb_over_time"}
+            for label, env in (("server_path", OLD), ("browser_path", {}))
+        }  # fmt: skip
+    results["table"] = table(results)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "browser_decode.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+    print(results["table"])
     return results
 
 

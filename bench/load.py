@@ -52,6 +52,69 @@ async def _step_live(page, path: str, latencies: list[float]) -> int:
     return await page.locator(EXCEPTION).count()
 
 
+DRAGS_PER_PAGE = 6  # drag mode: drags on one page before the session moves to the other
+
+
+async def _open_live(page, path: str) -> None:
+    """Open a page with a live control and let its browser runtime load (if it has one)."""
+    await page.goto(path)
+    await _idle(page)
+    root = page.locator(".le-root").first
+    await root.wait_for(timeout=120_000)
+    start = time.monotonic()
+    while await root.get_attribute("data-runtime") not in ("ready", "failed"):
+        if await page.locator("[data-runtime]").count() == 0 and time.monotonic() - start > 3:
+            return  # the server path: no runtime to wait for
+        if time.monotonic() - start > 60:
+            return
+        await asyncio.sleep(0.1)
+
+
+async def _drag_live(page, index: int, latencies: list[float]) -> None:
+    """Drag one of the control's sliders end to end; time release -> values back from Python."""
+    sliders = page.locator(".le-range")
+    slider = sliders.nth(index % min(await sliders.count(), 4))
+    box = await slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    ends = [box["x"] + 3, box["x"] + box["width"] - 3]
+    if (index // 4) % 2:
+        ends.reverse()
+    root = page.locator(".le-root").first
+    before = await root.get_attribute("data-values")
+    await page.mouse.move(ends[0], y)
+    await page.mouse.down()
+    await page.mouse.move(ends[1], y, steps=30)
+    start = time.perf_counter()
+    await page.mouse.up()
+    while await root.get_attribute("data-values") == before:
+        if time.perf_counter() - start > 60:
+            raise TimeoutError("no values back from Python 60 s after a release")
+        await asyncio.sleep(0.01)
+    latencies.append((time.perf_counter() - start) * 1000)
+
+
+async def _session_drag(browser, url: str, deadline: float, out: dict) -> None:
+    """Drag mode: a student dragging, on Latent sliders and Interpolation in turn."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(120_000)
+    page = await context.new_page()
+    try:
+        while time.monotonic() < deadline:
+            for path in ("Latent_sliders", "Interpolation"):
+                await _open_live(page, f"{url}/{path}")
+                for index in range(DRAGS_PER_PAGE):
+                    if time.monotonic() >= deadline:
+                        break
+                    await _drag_live(page, index, out["latency_ms"])
+                    out["drags"] += 1
+                out["exceptions"] += await page.locator(EXCEPTION).count()
+            out["rounds"] += 1
+    except Exception as err:  # a failed session is a result, not a crash of the benchmark
+        out["errors"].append(f"{type(err).__name__}: {str(err)[:200]}")
+    finally:
+        await context.close()
+
+
 async def _session(browser, url: str, deadline: float, out: dict) -> None:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     # Under 20 browsers on 2 cores a step can take over 30 s (Playwright's default timeout);
@@ -88,10 +151,12 @@ async def _start_training(browser, url: str) -> str:
 
 def _results() -> dict:
     return {"latency_ms": [], "map_ms": [], "exceptions": 0, "rounds": 0, "errors": [],
-            "training": "off"}  # fmt: skip
+            "training": "off", "drags": 0}  # fmt: skip
 
 
-async def _drive(url: str, sessions: int, seconds: float, with_training: bool, out: dict) -> None:
+async def _drive(
+    url: str, sessions: int, seconds: float, with_training: bool, out: dict, drag: bool = False
+) -> None:
     """Run ``sessions`` concurrent sessions for ``seconds``, adding their results to ``out``."""
     from playwright.async_api import async_playwright
 
@@ -100,7 +165,8 @@ async def _drive(url: str, sessions: int, seconds: float, with_training: bool, o
         if with_training:
             out["training"] = await _start_training(browser, url)
         deadline = time.monotonic() + seconds
-        await asyncio.gather(*(_session(browser, url, deadline, out) for _ in range(sessions)))
+        session = _session_drag if drag else _session
+        await asyncio.gather(*(session(browser, url, deadline, out) for _ in range(sessions)))
         await browser.close()
 
 
@@ -113,7 +179,13 @@ SESSION_TTL_S = 120
 
 
 def run(
-    sessions: int, seconds: float, with_training: bool = False, waves: int = 1, ttl: bool = False
+    sessions: int,
+    seconds: float,
+    with_training: bool = False,
+    waves: int = 1,
+    ttl: bool = False,
+    drag: bool = False,
+    env: dict | None = None,
 ) -> dict:
     """Drive the load and return the report (used by the CI test with a small load).
 
@@ -122,9 +194,11 @@ def run(
     wait and an RSS reading: equal readings after each wave mean nothing grows per session.
     These readings still hold the closed sessions' state, which Streamlit keeps for reconnects;
     with ``ttl`` the run waits that out, lets one new visitor in (Streamlit drops expired
-    sessions when another is stored) and reads RSS once more (``rss_mb_after_ttl``).
+    sessions when another is stored) and reads RSS once more (``rss_mb_after_ttl``). With ``drag`` each
+    session drags the live controls instead (see :func:`_session_drag`); ``env`` goes to the
+    server (``LATENT_EXPLORER_BROWSER_DECODE=0``: the old path).
     """
-    with streamlit_server() as (url, proc):
+    with streamlit_server(env) as (url, proc):
         server = psutil.Process(proc.pid)
         rss: list[tuple[float, float]] = []
         stop = threading.Event()
@@ -150,7 +224,7 @@ def run(
         after_close, cpu_s = [], []
         for _ in range(waves):
             cpu_before = sum(server.cpu_times()[:2])  # user + system seconds of the server
-            asyncio.run(_drive(url, sessions, seconds, with_training, out))
+            asyncio.run(_drive(url, sessions, seconds, with_training, out, drag))
             cpu_s.append(sum(server.cpu_times()[:2]) - cpu_before)
             time.sleep(SETTLE_S)
             after_close.append(rss_mb())
@@ -164,7 +238,8 @@ def run(
     lat = out["latency_ms"]
     return {
         "sessions": sessions, "seconds": seconds, "waves": waves, "training": out["training"],
-        "rounds": out["rounds"], "exceptions": out["exceptions"], "session_errors": out["errors"],
+        "rounds": out["rounds"], "drags": out["drags"], "exceptions": out["exceptions"],
+        "session_errors": out["errors"], "mode": "drag" if drag else "pages",
         "control_change_ms_p50": float(np.percentile(lat, 50)) if lat else None,
         "control_change_ms_p95": float(np.percentile(lat, 95)) if lat else None,
         "map_ms_p50": float(np.percentile(out["map_ms"], 50)) if out["map_ms"] else None,
@@ -182,15 +257,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--with-training", action="store_true")
     parser.add_argument("--waves", type=int, default=1, help="rounds of load, idle between")
+    parser.add_argument("--drag", action="store_true",
+                        help="sessions drag the live controls instead of visiting pages")  # fmt: skip
     parser.add_argument("--ttl", action="store_true",
                         help="finally wait out Streamlit's closed-session TTL and read RSS again")  # fmt: skip
     args = parser.parse_args(argv)
     if args.sessions < 1 or args.seconds <= 0 or args.waves < 1:
         parser.error("--sessions and --waves must be at least 1 and --seconds positive")
-    report = run(args.sessions, args.seconds, args.with_training, args.waves, args.ttl)
+    report = run(args.sessions, args.seconds, args.with_training, args.waves, args.ttl, args.drag)
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = (
-        f"load-{args.sessions}x{int(args.seconds)}{'-training' if args.with_training else ''}.json"
+        f"load-{args.sessions}x{int(args.seconds)}{'-training' if args.with_training else ''}"
+        f"{'-drag' if args.drag else ''}.json"
     )
     (RESULTS / name).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "rss_mb_over_time"}, indent=2))

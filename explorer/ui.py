@@ -151,7 +151,16 @@ def pick_digit(
 
 
 def show_digit(image: torch.Tensor, caption: str = "", scale: int = images.DISPLAY_SCALE) -> None:
-    st.image(images.digit_png(image, scale), caption=caption, output_format="PNG")
+    pixels = image.detach().float().contiguous().numpy()
+    png = _digit_png(pixels.tobytes(), pixels.shape, scale)
+    st.image(png, caption=caption, output_format="PNG")
+
+
+@functools.lru_cache(maxsize=256)
+def _digit_png(raw: bytes, shape: tuple[int, ...], scale: int) -> bytes:
+    """A digit's PNG, encoded once per pixels: a release redraws the same start image."""
+    pixels = np.frombuffer(raw, dtype=np.float32).reshape(shape)
+    return images.digit_png(torch.from_numpy(pixels.copy()), scale)
 
 
 def show_strip(frames: torch.Tensor, caption: str = "", scale: int = 3) -> None:
@@ -386,16 +395,21 @@ def _components() -> tuple | None:
         draw = st.components.v2.component(
             "latent_explorer.draw_canvas", html="", js=(static / "draw_canvas.js").read_text()
         )
-        return control, films, draw
+        strip = st.components.v2.component(
+            "latent_explorer.live_strip", html="", js=(static / "live_strip.js").read_text()
+        )
+        return control, films, draw, strip
     except (AttributeError, OSError, st.errors.StreamlitAPIException):
         return None
 
 
 @st.cache_resource(show_spinner=False)
 def _exports():
-    """One per server: export every bundled model to ONNX (explorer/onnx_export.py) on a
-    background thread, so that a fresh install's first page is not held up by it (the files
-    are then reused by hash). Until a model's files exist, its page uses the server path."""
+    """One per server, started by the first script run of any page (:func:`page_setup`): export
+    every bundled model to ONNX (explorer/onnx_export.py) on a background thread, so that no
+    page waits for it and the first live page opened finds the files. Idempotent: files that
+    exist (named by the checkpoint's hash) are kept. Until a model's files exist, its page uses
+    the server path."""
     import threading
 
     from explorer import onnx_export
@@ -419,7 +433,6 @@ def onnx_urls(name: str) -> dict[str, str] | None:
         return None
     from explorer import onnx_export
 
-    _exports()
     ckpt = load(name)
     key = (ckpt.name, ckpt.sha256)
     if key not in _EXPORTED:  # looked up on the disk until the files exist, then remembered
@@ -454,6 +467,21 @@ def decoder_url(name: str) -> str | None:
     return urls["decoder"] if urls else None
 
 
+def browser_shows(key: str) -> bool:
+    """True in the run that a release of live control ``key`` caused when that browser decodes
+    itself (its runtime was ready): it already shows the exact image, so the page stores the
+    values and skips the server's decode, and the control decodes Python's values itself."""
+    return bool(st.session_state.get(f"{key}_shown"))
+
+
+def release_values(state: object) -> tuple[object, bool]:
+    """(values, shown) of a live control's ``values`` state: a list from the server path, or
+    ``{"values": [...], "shown": true}`` from a browser that decodes itself."""
+    if isinstance(state, dict):
+        return state.get("values"), state.get("shown") is True
+    return state, False
+
+
 def _send(component, key: str, payload: dict, **callbacks) -> None:
     # One JSON string: Streamlit probes every list or dict at the top level of ``data`` for
     # dataframes, which imports pandas and pyarrow (0.9 s and ~100 MB on first use); a string
@@ -465,7 +493,7 @@ def live_control(
     key: str,
     sliders: list[dict],
     channels: list[str],
-    exact: list[str],
+    exact: list[str] | None,
     on_change: Callable[[list[float]], None],
     pad: dict | None = None,
     frames: list[list[str]] | None = None,
@@ -473,7 +501,8 @@ def live_control(
 ) -> bool:
     """Mount the live control; False (after a short note) when it cannot load.
 
-    ``exact[c]`` is channel c's decode at the sliders' values. ``frames[i][c]``, the sprite of
+    ``exact[c]`` is channel c's decode at the sliders' values, or None where
+    :func:`browser_shows` (the browser decodes the values itself). ``frames[i][c]``, the sprite of
     slider i for channel c (FILM_FRAMES frames across its range), comes here when it is cheap
     and fixed (the λ strip), or later in the same run from :func:`live_filmstrips`, so that
     the exact image goes out first. On release ``on_change(values)`` receives the exact values.
@@ -485,9 +514,15 @@ def live_control(
         return False
 
     def changed() -> None:
-        values = clamp_values((st.session_state.get(key) or {}).get("values"), sliders)
+        raw, shown = release_values((st.session_state.get(key) or {}).get("values"))
+        values = clamp_values(raw, sliders)
         if values is not None:
             on_change(values)
+            st.session_state[f"{key}_shown"] = shown and browser is not None
+
+    if exact is None and browser is None:
+        raise ValueError(f"live control {key}: no exact image and no browser decoding")
+    st.session_state[f"{key}_shown"] = False  # this run's release is answered; the next decides
 
     payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
                "k": FILM_FRAMES, "size": live_size(), "pad": pad, "browser": browser}  # fmt: skip
@@ -557,6 +592,22 @@ def show_encodings(digit: torch.Tensor) -> None:
                 show_digit(image, f"{label(name)} reconstruction", scale=scale(4, 6))
 
 
+def live_strip(target: str, coeffs: list[float], dim: int, values: list[float],
+               png: bytes | None, caption: str) -> None:  # fmt: skip
+    """A strip that live control ``target``'s browser runtime decodes: ``coeffs`` with slider
+    ``dim`` set to each of ``values``. ``png`` (the server's decode) is shown until the runtime is
+    ready; None where :func:`browser_shows`. The strip follows each release without the server
+    (explorer/static/live_strip.js)."""
+    import base64
+
+    parts = _components()
+    if parts is None:
+        return
+    url = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+    _send(parts[3], f"{target}_strip", {"target": target, "coeffs": coeffs, "dim": dim,
+          "values": values, "png": url, "caption": caption, "scale": 3})  # fmt: skip
+
+
 def live_filmstrips(key: str, state: list[float], compute: Callable[[], list[list[str]]]) -> None:
     """The filmstrips of live control ``key`` at slider values ``state``; call it after
     everything else on the page. Streamlit sends elements as a run makes them, so the exact
@@ -603,6 +654,15 @@ def _heap_trimmer():
     return heap.start_trimmer(heap.TRIM_INTERVAL_S)
 
 
+@st.cache_resource
+def _cpu_probe():
+    """One per server, only for benchmarks (explorer/cpuprobe.py)."""
+    from explorer import cpuprobe
+
+    path = os.environ.get(cpuprobe.ENV)
+    return cpuprobe.serve(path) if path else None
+
+
 def page_setup(title: str) -> None:
     """Page config and the sidebar menu (friendly names for the pages/ folder's scripts).
 
@@ -615,6 +675,9 @@ def page_setup(title: str) -> None:
     st.set_page_config(page_title=f"{title} · Latent Explorer", page_icon=PAGE_ICON, layout="wide",
                        initial_sidebar_state="collapsed" if presenting() else "auto")  # fmt: skip
     _heap_trimmer()
+    _cpu_probe()
+    if BROWSER_DECODE:
+        _exports()  # the first script run of any page starts it; later calls are a cache hit
     install_upload_limits()
     # Streamlit's default top padding (6 rem) pushes the main image below a projector's fold.
     st.html(f"<style>.stMainBlockContainer {{padding-top: 2.5rem;}} {NARROW_CSS}</style>")

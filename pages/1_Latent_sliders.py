@@ -139,7 +139,6 @@ def explore() -> None:
     """Everything that follows the sliders; a release reruns only this part of the page."""
     coeffs = torch.tensor(st.session_state[truth])
     z = space.to_code(coeffs)
-    image = views.decode(model, z)[0]
     lows, highs = bounds()
     wide = dataclasses.replace(space, low=torch.tensor(lows), high=torch.tensor(highs))
     widened = [f"{space.labels[i]} (to {lows[i]:.2f}…{highs[i]:.2f})" for i in range(len(lows))
@@ -147,6 +146,9 @@ def explore() -> None:
     # Decoding in the browser when it can: then no filmstrips (the server's main cost per drag).
     browser = ui.browser_decoding(control_key, [{"decoder": ui.decoder_url(name),
         "origin": space.origin.tolist(), "basis": space.basis.tolist()}]) if live else None  # fmt: skip
+    # A release from a browser that decodes: it shows the exact image, Python stores the values.
+    in_browser = browser is not None and ui.browser_shows(control_key)
+    image = None if in_browser else views.decode(model, z)[0]
     shown = live and live_control(coeffs, image, lows, highs, browser)
     if not shown:
         sliders, _ = st.columns([3, 2])
@@ -168,7 +170,7 @@ def explore() -> None:
             "This code lies outside the usual slider range, so these sliders were widened to "
             "hold it (nothing is clipped): " + ", ".join(widened) + "."
         )
-    traversal(coeffs, wide)
+    traversal(coeffs, wide, browser is not None and shown, in_browser)
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
         manifold(z)
     ui.write_url_state(FIELDS, "sl")  # here: a release reruns only this fragment
@@ -178,21 +180,23 @@ def explore() -> None:
 
 def live_control(
     coeffs: torch.Tensor,
-    image: torch.Tensor,
+    image: torch.Tensor | None,
     lows: list[float],
     highs: list[float],
     browser: dict | None,
 ) -> bool:
-    """The live control (the 2-D pad too, for the 2-D VAE); its filmstrips come last."""
+    """The live control (the 2-D pad too, for the 2-D VAE); its filmstrips come last. Without
+    ``image`` (the browser decodes it) the pad's sprite is not sent again either."""
     pad = None
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
-        pad = {"sprites": [pad_sprite(name, ckpt.sha256)], "n": ui.PAD_FRAMES, "low": -3.0,
+        sprites = None if image is None else [pad_sprite(name, ckpt.sha256)]
+        pad = {"sprites": sprites, "n": ui.PAD_FRAMES, "low": -3.0,
                "high": 3.0, "x": float(coeffs[0]), "y": float(coeffs[1]), "labels": space.labels,
                "size": 240}  # fmt: skip
     values = st.session_state[truth]
     sliders = [{"label": space.labels[i], "low": lows[i], "high": highs[i], "step": 0.01,
                 "value": values[i]} for i in range(len(keys))]  # fmt: skip
-    exact = [images.data_url(images.to_uint8(image))]
+    exact = None if image is None else [images.data_url(images.to_uint8(image))]
     return ui.live_control(
         control_key, sliders, ["decoded (live)"], exact, set_coeffs, pad, browser=browser
     )
@@ -214,7 +218,9 @@ def pad_sprite(name: str, sha: str) -> str:
     return images.sprite(views.decode(ui.load(name).model, grid_codes)[:, 0], ui.PAD_FRAMES)
 
 
-def traversal(coeffs: torch.Tensor, wide: latent.SliderSpace) -> None:
+def traversal(coeffs: torch.Tensor, wide: latent.SliderSpace, live: bool, in_browser: bool) -> None:
+    """The strip along one slider. With a ``live`` control that decodes in the browser, the strip
+    is decoded there too (the server's decode only until its runtime is ready: ``in_browser``)."""
     st.subheader("Traversal")
     dim = st.selectbox(
         "Slider to sweep",
@@ -223,9 +229,13 @@ def traversal(coeffs: torch.Tensor, wide: latent.SliderSpace) -> None:
         key=f"sl_dim_{name}",  # per model: z0 of the AE is not PC1 of the GAN
     )
     values = wide.values(dim, 11)
-    png = traversal_png(name, ckpt.sha256, tuple(coeffs.tolist()), dim, tuple(values.tolist()))
-    st.image(png, output_format="PNG", caption=f"{space.labels[dim]} from {values[0]:.2f} to "
-             f"{values[-1]:.2f}, the others fixed")  # fmt: skip
+    caption = f"{space.labels[dim]} from {values[0]:.2f} to {values[-1]:.2f}, the others fixed"
+    args = (name, ckpt.sha256, tuple(coeffs.tolist()), dim, tuple(values.tolist()))
+    if live:
+        png = None if in_browser else traversal_png(*args)
+        ui.live_strip(control_key, coeffs.tolist(), dim, values.tolist(), png, caption)
+    else:
+        st.image(traversal_png(*args), output_format="PNG", caption=caption)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

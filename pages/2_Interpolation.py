@@ -124,19 +124,23 @@ def at_lambda() -> None:
     """The λ control and w* of each model; moving λ reruns only this part of the page."""
     lam = float(st.session_state["ip_lam"])
     points = {name: latent.interpolate(*ends[name], lam, mode) for name in models}
-    at_lam = {name: views.decode(c.model, points[name])[0] for name, c in models.items()}
     live = st.toggle("Live dragging", value=True, key="ip_live",
                      help="Both images follow the λ slider while you drag; turn off for a standard slider.")  # fmt: skip
+    browser = ui.browser_decoding("ip_live_control", [
+        {"decoder": ui.decoder_url(name), "a": ends[name][0].tolist(),
+         "b": ends[name][1].tolist(), "mode": mode} for name in models]) if live else None  # fmt: skip
+    # A release from a browser that decodes: it shows both images, Python stores λ.
+    in_browser = browser is not None and ui.browser_shows("ip_live_control")
+    at_lam = {} if in_browser else {name: views.decode(c.model, points[name])[0]
+                                     for name, c in models.items()}  # fmt: skip
+    exact = None if in_browser else [images.data_url(images.to_uint8(at_lam[n])) for n in models]
     if live:
-        browser = ui.browser_decoding("ip_live_control", [
-            {"decoder": ui.decoder_url(name), "a": ends[name][0].tolist(),
-             "b": ends[name][1].tolist(), "mode": mode} for name in models])  # fmt: skip
         live = ui.live_control(
             "ip_live_control",
             # reverse: λ = 1 (a) on the left, as in the strips and charts
             [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam, "reverse": True}],
             [ui.label(name) for name in models],
-            [images.data_url(images.to_uint8(at_lam[name])) for name in models],
+            exact,
             set_lam,
             frames=None if browser else [lambda_films()],  # the same for every λ
             browser=browser,

@@ -1,5 +1,8 @@
 """The models in the browser: ONNX Runtime Web (static/model_runtime.js) in headless Chromium
-against the exported graphs, pixel for pixel against torch, and what happens when it cannot load.
+against the exported graphs, pixel for pixel against torch, and what happens when it cannot load;
+then the live controls on their pages once the runtime is ready: every frame decoded in the
+browser (sliders, the GAN's directions, λ for both models), a release that sends no image from
+the server, and the values still stored by Python (its URL).
 """
 
 import json
@@ -8,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.browser import launch, require_chromium, streamlit_server
-from explorer import checkpoints, images, onnx_export
+from bench.browser import canvas_pixels, launch, require_chromium, streamlit_server, wait_idle
+from explorer import checkpoints, images, onnx_export, views
 from tests.conftest import BUNDLED
 
 pytestmark = pytest.mark.browser
@@ -108,3 +111,132 @@ def test_runtime_that_cannot_load_says_why(server):
     assert result != "decoded"
     assert json.loads(result)["error"]  # recorded once, for the control's notice
     tab.close()
+
+
+# ---- The live controls on their pages, once the runtime is ready ------------------------------
+
+
+def _live_tab(server, path: str, model: str = ""):
+    """A page with a live control whose runtime is ready (``model``: Latent sliders' model)."""
+    browser, url, _ = server
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    tab.goto(f"{url}/{path}")
+    wait_idle(tab, 120_000)
+    if model:
+        tab.get_by_label("Model").click()
+        tab.get_by_role("option", name=model).click()
+        wait_idle(tab, 60_000)
+    root = tab.locator(".le-root").first
+    root.wait_for(timeout=120_000)
+    tab.wait_for_function(
+        "r => r.dataset.runtime === 'ready'", arg=root.element_handle(), timeout=120_000
+    )
+    wait_idle(tab, 60_000)
+    return tab
+
+
+def _drag_and_release(tab, index: int = 0) -> dict:
+    """Drag slider ``index`` across in 15 steps, then release; returns what the control saw:
+    the distinct values drawn while dragging, frames decoded in the browser, images sent by
+    the server after the runtime was ready, and Python's values once it answered."""
+    root = tab.locator(".le-root").first
+    canvas = tab.locator(".le-canvas").first
+    box = tab.locator(".le-range").nth(index).bounding_box()
+    y = box["y"] + box["height"] / 2
+    before = root.get_attribute("data-values")
+    stats0 = tab.evaluate("({...window.__leStats})")
+    tab.mouse.move(box["x"] + 4, y)
+    tab.mouse.down()
+    seen = set()
+    for step in range(1, 16):
+        tab.mouse.move(box["x"] + 4 + step * (box["width"] - 8) / 15, y)
+        tab.wait_for_timeout(30)
+        seen.add(canvas.get_attribute("data-values"))
+    source_while_dragging = canvas.get_attribute("data-source")
+    tab.mouse.up()
+    tab.wait_for_function("([r, v]) => r.dataset.values !== v", arg=[root.element_handle(), before],
+                          timeout=60_000)  # fmt: skip
+    # Python's answer carries the values it stored; every canvas then shows the browser's
+    # decode of exactly those values.
+    tab.wait_for_function(
+        "r => [...r.querySelectorAll('.le-canvas')].every(c => c.dataset.values === r.dataset.values)",
+        arg=root.element_handle(), timeout=30_000,
+    )  # fmt: skip
+    wait_idle(tab, 60_000)
+    stats = tab.evaluate("({...window.__leStats})")
+    return {
+        "seen": seen - {None},
+        "source_while_dragging": source_while_dragging,
+        "browser_frames": stats["browserFrames"] - stats0["browserFrames"],
+        "server_images": stats["serverImages"] - stats0["serverImages"],
+        "values": json.loads(root.get_attribute("data-values")),
+        "sources": tab.locator(".le-canvas").evaluate_all("cs => cs.map(c => c.dataset.source)"),
+    }
+
+
+def _url_floats(tab, param: str) -> list[float]:
+    from urllib.parse import parse_qs, urlparse
+
+    return [float(v) for v in parse_qs(urlparse(tab.url).query)[param][0].split(",")]
+
+
+def test_a_release_sends_no_image_and_the_values_reach_python(server, ckpts):
+    from explorer import latent
+
+    tab = _live_tab(server, "Latent_sliders")
+    try:
+        got = _drag_and_release(tab, index=2)
+        assert got["source_while_dragging"] == "browser" and len(got["seen"]) >= 5, got
+        assert got["browser_frames"] >= 5
+        assert got["server_images"] == 0  # Python sent no image on release
+        assert got["sources"] == ["browser"]
+        # Python stored the values (they are in its URL, written by the fragment's run).
+        tab.wait_for_function("() => location.search.includes('z=')")
+        assert _url_floats(tab, "z") == pytest.approx(got["values"], abs=0.006)
+        # The traversal strip follows in the browser as well.
+        strip = tab.locator(".le-strip canvas")
+        assert strip.get_attribute("data-source") == "browser"
+        assert json.loads(strip.get_attribute("data-coeffs")) == pytest.approx(got["values"])
+        space = latent.slider_space(ckpts["ae"].model)
+        code = space.to_code(torch.tensor(got["values"]))
+        expected = images.to_uint8(views.decode(ckpts["ae"].model, code)[0])
+        shown = np.array(canvas_pixels(tab.locator(".le-canvas").first))
+        assert np.abs(shown - expected.reshape(-1).astype(int)).max() <= 2
+    finally:
+        tab.close()
+
+
+def test_gan_direction_sliders_decode_in_the_browser(server, ckpts):
+    from explorer import latent
+
+    tab = _live_tab(server, "Latent_sliders", model="DCGAN (z=100)")
+    try:
+        got = _drag_and_release(tab, index=0)
+        assert got["source_while_dragging"] == "browser" and len(got["seen"]) >= 5, got
+        assert got["server_images"] == 0 and got["sources"] == ["browser"]
+        gan = ckpts["gan"].model
+        space = latent.slider_space(gan)
+        code = space.to_code(torch.tensor(got["values"]))
+        expected = images.to_uint8(views.decode(gan, code)[0])
+        shown = np.array(canvas_pixels(tab.locator(".le-canvas").first))
+        assert np.abs(shown - expected.reshape(-1).astype(int)).max() <= 2
+    finally:
+        tab.close()
+
+
+def test_lambda_decodes_both_models_every_frame_in_the_browser(server):
+    tab = _live_tab(server, "Interpolation")
+    try:
+        reads0 = tab.evaluate("window.__leStats.reads")
+        got = _drag_and_release(tab, index=0)
+        assert got["source_while_dragging"] == "browser" and len(got["seen"]) >= 5, got
+        assert got["browser_frames"] >= 5
+        assert got["server_images"] == 0 and got["sources"] == ["browser", "browser"]
+        # The classifier read the images (at most once per frame; every READ_MS while dragging).
+        reads = tab.evaluate("window.__leStats.reads") - reads0
+        assert 1 <= reads <= got["browser_frames"]
+        assert tab.locator(".le-reads").first.inner_text().startswith("reads ")
+        tab.wait_for_function("() => location.search.includes('lam=')")
+        assert _url_floats(tab, "lam") == pytest.approx(got["values"], abs=0.006)
+    finally:
+        tab.close()

@@ -406,7 +406,10 @@ def test_the_live_dashboard_waits_for_its_first_epoch_in_words(tmp_path, monkeyp
     assert not any("validation digits, per epoch" in t for t in titles)
 
 
-def test_sliders_page_names_what_it_shows():
+def test_sliders_page_names_what_it_shows(monkeypatch):
+    # The server path: the traversal strip is an image (in the browser path the live control's
+    # runtime draws it; tests/test_browser_runtime.py).
+    monkeypatch.setattr(ui, "BROWSER_DECODE", False)
     at = _run(PAGES["sliders"])  # live dragging: the control's canvas is the decoded image
     assert "decoded from the sliders" not in _images(at) and "start image" in _images(at)
     at.button(key="sl_random").click().run()

@@ -3,7 +3,10 @@
 // first, server-decoded image is drawn, and from then on decodes the exact image of every
 // animation frame of any move (any slider, the 2-D pad, λ for every channel) in the browser,
 // with the classifier's reading beside it; the server is asked only on release, where Python
-// stays the source of truth. If WebAssembly or a model cannot load, the control says so once,
+// stays the source of truth. Once the runtime is ready a release sends the values marked `shown`
+// and Python answers without images (`exact` null, no pad sprite): the control decodes the values
+// Python settled on itself. The classifier reads the image at most every READ_MS while dragging,
+// and once more when the pointer rests. If WebAssembly or a model cannot load, the control says so once,
 // tells Python (state `runtime` = "failed") and falls back to the server path: filmstrip frames
 // from sprites while a slider moves, the exact value decoded by Python on release. Fresh
 // filmstrips come from a second component (live_films.js) later in the same run; a filmstrip is
@@ -12,8 +15,11 @@
 
 const stats = (window.__leStats = window.__leStats || {
   inputToFrame: [], releaseToExact: [], releaseToFresh: [], exacts: [], films: [], frames: 0,
+  browserFrames: 0, serverImages: 0, serverImageChars: 0, reads: 0,
 });
 const KEEP = 2000; // timing samples kept per list
+const READ_MS = 120; // the classifier runs at most this often while dragging (8/s)
+const controls = (window.__leControls = window.__leControls || {}); // id -> state, for live_strip.js
 
 function record(list, value) {
   list.push(value);
@@ -106,6 +112,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     wire(root, st, setStateValue);
   }
   st.data = data;
+  controls[data.id] = st;
   // Quick key steps each send their values; reruns answer them one by one, each with values
   // older than the slider's. Until the answer to the last step sent arrives (or 5 s pass), keep
   // the slider where the user put it, so the next step builds on it and no step is lost.
@@ -117,8 +124,9 @@ export default function ({ data: raw, parentElement, setStateValue }) {
   if (!awaiting) st.pending = null;
   const films = data.films || window.__leFilms?.[data.id];
   if (films) takeFilms(st, films);
-  st.padSprites = data.pad ? data.pad.sprites.map(loadImage) : [];
-  const exact = data.exact.map(loadImage);
+  if (data.pad?.sprites) st.padSprites = data.pad.sprites.map(loadImage);
+  else if (!data.pad) st.padSprites = [];
+  // else: Python did not send the pad's sprite again (the browser decodes); keep the one shown.
   st.dom.inputs.forEach(({ input, out }, i) => {
     const s = data.sliders[i];
     input.min = s.low;
@@ -128,6 +136,14 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     if (!st.dragging && !awaiting) input.value = s.value;
     out.textContent = Number(input.value).toFixed(2);
   });
+  if (data.exact === null) {
+    confirmInBrowser(st, root, setStateValue);
+    if (data.pad) drawPad(st);
+    return undefined;
+  }
+  stats.serverImages += data.exact.length;
+  stats.serverImageChars += data.exact.reduce((n, url) => n + url.length, 0);
+  const exact = data.exact.map(loadImage);
   const drawExact = () => {
     if (st.dragging) return;
     exact.forEach((img, c) => {
@@ -154,6 +170,22 @@ export default function ({ data: raw, parentElement, setStateValue }) {
   });
   if (data.pad) drawPad(st);
   return undefined;
+}
+
+/** Python answered a release without images: it settled on data.sliders' values (clamped,
+ * rounded), which this browser decodes itself, now or as soon as its runtime is ready. */
+function confirmInBrowser(st, root, setStateValue) {
+  const values = st.data.sliders.map((s) => s.value);
+  root.dataset.values = JSON.stringify(values);
+  if (st.data.pad && !st.dragging) st.padValue = [values[0], values[1]];
+  if (st.sent !== null) {
+    st.released = st.sent;
+    st.sent = null;
+  }
+  const decode = () => requestDecode(st, values, performance.now(), { confirm: true });
+  if (st.rt) return decode();
+  st.afterReady = decode; // a control mounted afresh: decode once its runtime is ready
+  if (!st.runtime) startRuntime(st, root, setStateValue);
 }
 
 function takeFilms(st, films) {
@@ -257,7 +289,13 @@ function wire(root, st, setStateValue) {
       values[1] = st.padValue[1];
     }
     st.pending = { values, time: performance.now() };
-    setStateValue("values", values);
+    if (st.rt && st.data.browser) {
+      // The browser already shows these values exactly: Python only stores them.
+      setStateValue("values", { values, shown: true });
+      window.dispatchEvent(new CustomEvent("le-settled", { detail: { id: st.data.id, values } }));
+    } else {
+      setStateValue("values", values);
+    }
   };
   st.dom.inputs.forEach(({ input, out }, i) => {
     input.addEventListener("input", (event) => {
@@ -388,7 +426,10 @@ async function startRuntime(st, root, setStateValue) {
     st.rt = rt;
     st.runtime = "ready";
     root.dataset.runtime = "ready";
-    requestDecode(st, currentValues(st), performance.now(), true); // the classifier's reading
+    window.dispatchEvent(new CustomEvent("le-ready", { detail: { id: st.data.id } }));
+    if (st.afterReady) st.afterReady();
+    else requestDecode(st, currentValues(st), performance.now(), { readsOnly: true });
+    st.afterReady = null;
   } catch (err) {
     st.runtime = "failed";
     root.dataset.runtime = "failed";
@@ -401,15 +442,18 @@ async function startRuntime(st, root, setStateValue) {
   }
 }
 
-function requestDecode(st, values, eventTime, readsOnly = false) {
-  st.want = { values, eventTime, readsOnly };
+/** Ask for the image at ``values``; the newest request wins (a frame never decodes stale values).
+ * ``confirm``: the values Python settled on, drawn even when not dragging; ``readsOnly``: only
+ * the classifier's reading of the current image. */
+function requestDecode(st, values, eventTime, { readsOnly = false, confirm = false } = {}) {
+  st.want = { values, eventTime, readsOnly, confirm };
   if (!st.busy) pump(st);
 }
 
 async function pump(st) {
   st.busy = true;
   while (st.want) {
-    const { values, eventTime, readsOnly } = st.want;
+    const { values, eventTime, readsOnly, confirm } = st.want;
     st.want = null;
     const b = st.data.browser;
     if (!b) break;
@@ -418,17 +462,24 @@ async function pump(st) {
       const shown = await Promise.all(codes.map((z, c) => st.rt.decode(absolute(b.channels[c].decoder), z, 1)));
       const key = JSON.stringify(values);
       // An exact image of the same values from Python wins; anything else is older than this.
-      if (!readsOnly && (st.dragging || st.root.dataset.values !== key)) {
+      const draw = confirm ? !st.dragging : !readsOnly && (st.dragging || st.root.dataset.values !== key);
+      if (draw) {
         shown.forEach((pixels, c) => {
           const canvas = st.dom.canvases[c];
           st.rt.draw(canvas, pixels);
           canvas.dataset.source = "browser";
           canvas.dataset.values = key;
         });
+        st.shown = shown;
         stats.frames += 1;
+        stats.browserFrames += 1;
         record(stats.inputToFrame, performance.now() - eventTime);
+        if (confirm && st.released != null) {
+          record(stats.releaseToExact, performance.now() - st.released);
+          st.released = null;
+        }
       }
-      if (b.classifier) await showReads(st, b, shown);
+      if (b.classifier) readSoon(st, b, shown, !st.dragging || readsOnly);
     } catch (err) {
       stats.runtimeError = String(err?.message || err);
     }
@@ -436,10 +487,24 @@ async function pump(st) {
   st.busy = false;
 }
 
+/** The classifier's reading of ``shown``: now when ``now`` or READ_MS have passed since the last
+ * one, else once the drag pauses (the last image always gets its reading). */
+function readSoon(st, b, shown, now) {
+  clearTimeout(st.readTimer);
+  const wait = now ? 0 : READ_MS - (performance.now() - (st.readAt || 0));
+  if (wait <= 0) {
+    st.readAt = performance.now();
+    showReads(st, b, shown).catch((err) => { stats.runtimeError = String(err?.message || err); });
+  } else {
+    st.readTimer = setTimeout(() => readSoon(st, b, st.shown || shown, true), wait);
+  }
+}
+
 async function showReads(st, b, shown) {
   const x = new Float32Array(shown.length * 784);
   shown.forEach((pixels, c) => pixels.forEach((v, i) => { x[c * 784 + i] = v / 255; }));
   const probs = await st.rt.classify(absolute(b.classifier), x, shown.length);
+  stats.reads += 1;
   shown.forEach((_, c) => {
     const p = probs.slice(c * 10, c * 10 + 10);
     const digit = p.indexOf(Math.max(...p));
