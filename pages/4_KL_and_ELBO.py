@@ -96,6 +96,7 @@ with train_tab:
             "vae",
             latent_dim=dim,
             beta=live_beta,
+            kl_warmup=0,  # the β chosen here holds from the first step, in runs of a few epochs
             epochs=epochs,
             progress=False,
             out=str(run_dir / "vae.safetensors"),
