@@ -371,7 +371,7 @@ PRESENT_SIZE = 280  # presentation mode: the main image is at least 280 px
 @functools.cache
 def _components() -> tuple | None:
     """Register the live control and its filmstrip carrier once per server; None when this
-    Streamlit cannot host them."""
+    Streamlit cannot host them. (The drawing canvas and the atlas probe: explorer.browser_views.)"""
     static = Path(__file__).parent / "static"
     try:
         control = st.components.v2.component(
@@ -383,10 +383,7 @@ def _components() -> tuple | None:
         films = st.components.v2.component(
             "latent_explorer.live_films", html="", js=(static / "live_films.js").read_text()
         )
-        draw = st.components.v2.component(
-            "latent_explorer.draw_canvas", html="", js=(static / "draw_canvas.js").read_text()
-        )
-        return control, films, draw
+        return control, films
     except (AttributeError, OSError, st.errors.StreamlitAPIException):
         return None
 
@@ -521,40 +518,6 @@ def clamp_number_state(key: str, low: float, high: float) -> None:
         clamped = min(max(value, low), high) if value == value else low
         if clamped != value:
             st.session_state[key] = type(value)(clamped) if isinstance(low, int) else clamped
-
-
-def draw_digit(key: str) -> torch.Tensor | None:
-    """A canvas to draw a digit on (with Clear); returns it as a (1, 28, 28) digit, made as an
-    upload is (explorer.images.preprocess_digit), or None until something is drawn. Shows the
-    digit the models see beside the AE's and the VAE's reconstructions of it."""
-    parts = _components()
-    if parts is None:
-        st.caption("The drawing canvas could not load here; upload a picture instead.")
-        return None
-    pad, shown = st.columns([1, 2] if presenting() else [2, 3])
-    with pad:
-        _send(parts[2], key, {"size": 280 if presenting() else 196}, on_drawing_change=lambda: None)
-    gray = images.drawing_pixels((st.session_state.get(key) or {}).get("drawing"))
-    digit = images.preprocess_digit(gray) if gray is not None else None
-    if digit is None or not bool(digit.any()):
-        shown.caption("Draw a digit with the mouse or a finger; it is encoded when you lift it.")
-        return None
-    with shown:
-        show_encodings(digit)
-    return digit
-
-
-def show_encodings(digit: torch.Tensor) -> None:
-    """The 28x28 digit the models see and the AE's and VAE's reconstructions, side by side."""
-    columns = st.columns(3)
-    with columns[0]:
-        show_digit(digit, "what the models see", scale=scale(4, 6))
-    for name, column in zip(("ae", "vae"), columns[1:], strict=True):
-        ckpt = load_or_explain(name) if name in available(("ae", "vae")) else None
-        if ckpt is not None:
-            with column:
-                image = views.reconstruct(ckpt.model, digit.unsqueeze(0))[0]
-                show_digit(image, f"{label(name)} reconstruction", scale=scale(4, 6))
 
 
 def live_filmstrips(key: str, state: list[float], compute: Callable[[], list[list[str]]]) -> None:

@@ -3,7 +3,7 @@
 import streamlit as st
 import torch
 
-from explorer import compare, data, images, plots, smoothness, ui, urlstate, views
+from explorer import browser_views, compare, data, images, plots, smoothness, ui, urlstate, views
 
 ui.page_setup("AE vs VAE")
 st.title("AE vs VAE")
@@ -205,7 +205,7 @@ def show_atlas() -> None:
         "prior's ±3σ box). Red: the classifier reads no digit with confidence ≥ 0.9 there. Dots: "
         "the 500 held-out digits' codes"
         + (f"; yellow: pair #{selected}'s path" if paths else "")
-        + ". Click anywhere to decode that point with both models."
+        + ". Click anywhere to decode that point with both models (pointing previews it)."
     )
     decode_point(point)
 
@@ -215,19 +215,21 @@ def typed_point() -> None:
 
 
 def decode_point(point: list[float] | None) -> None:
-    """Both models' decode of one point of the plane (clicked, or typed in)."""
+    """Both models' decode of one point of the plane (clicked, or typed in); in the browser
+    the point under the pointer and a click decode at once (explorer.browser_views)."""
     x, y = point or (0.0, 0.0)
     st.session_state["cmp_x"], st.session_state["cmp_y"] = float(x), float(y)
-    c0, c1, *shown = st.columns([1, 1, 2, 2])
+    c0, c1, shown = st.columns([1, 1, 4])
     c0.number_input("z0", -100.0, 100.0, step=0.1, key="cmp_x", on_change=typed_point)
     c1.number_input("z1", -100.0, 100.0, step=0.1, key="cmp_y", on_change=typed_point)
-    z = torch.tensor([[x, y]], dtype=torch.float32)
-    for name, column in zip(names, shown, strict=True):
-        image = views.decode(ckpts[name].model, z)
-        probs = compare.probabilities(classifier.model, image)[0]
-        with column:
-            ui.show_digit(image[0], f"{ui.label(name)} at ({x:.2f}, {y:.2f}): reads "
-                          f"{int(probs.argmax())} ({float(probs.max()):.2f})", scale=4)  # fmt: skip
+    with shown:
+        charts = [f"cmp_atlas_{name}" for name in names]
+        if browser_views.atlas_probe("cmp_probe", names, classifier.model, (x, y), charts):
+            return
+        for name, column in zip(names, st.columns(2), strict=True):
+            image, caption = browser_views.point_reading(name, classifier.model, (x, y))
+            with column:
+                ui.show_digit(image, caption, scale=4)
 
 
 def show_samples() -> None:
