@@ -50,10 +50,11 @@ function build(root, data) {
 /** Python's decode of its point (on every run): shown unless the pointer is over an atlas. */
 function showExact(st) {
   const { data } = st;
+  const turn = (st.drawn += 1); // an image decoded later than the browser's next draw is older
   st.dom.figures.forEach(({ canvas, caption }, c) => {
     const img = new Image();
     img.onload = () => {
-      if (st.hovering) return;
+      if (st.hovering || turn !== st.drawn) return;
       const ctx = canvas.getContext("2d");
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
@@ -121,6 +122,7 @@ async function pump(st) {
       images.forEach((pixels, c) => pixels.forEach((v, i) => { x[c * 784 + i] = v / 255; }));
       const probs = await st.rt.classify(absolute(b.classifier), x, images.length);
       if (kind === "hover" && !st.hovering) continue; // the pointer left meanwhile
+      st.drawn += 1;
       images.forEach((pixels, c) => {
         const { canvas, caption } = st.dom.figures[c];
         st.rt.draw(canvas, pixels);
@@ -169,7 +171,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
     root = document.createElement("div");
     root.className = "ap-root";
     parentElement.appendChild(root);
-    root.__ap = { root, dom: build(root, data) };
+    root.__ap = { root, dom: build(root, data), drawn: 0 };
   }
   const st = root.__ap;
   st.data = data;
