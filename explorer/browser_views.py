@@ -203,7 +203,7 @@ def atlas_probe(key: str, names: tuple[str, ...], classifier: torch.nn.Module,
     payload = {
         "charts": charts,
         "labels": [ui.label(n) for n in names],
-        "size": 168 if ui.presenting() else 140,
+        "size": 140,  # presenting: both fit beside a 380 px atlas, captions included
         "point": list(point),
         "exact": [_url(image) for image, _ in shown],
         "captions": [caption for _, caption in shown],

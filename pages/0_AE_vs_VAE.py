@@ -187,7 +187,10 @@ def show_atlas() -> None:
               else (-compare.PRIOR_BOX, compare.PRIOR_BOX))  # fmt: skip
     selected, point = selected_pair(), st.session_state["cmp_point"]
     paths = dict(zip(names, studies(), strict=True)) if selected is not None else {}
-    for name, column in zip(names, st.columns(2), strict=True):
+    # Presenting: the decoded point beside the atlases, so that pointing at a plane and the
+    # digits it decodes share a projector's first screen.
+    columns = st.columns([2, 2, 1] if ui.presenting() else [1, 1])
+    for name, column in zip(names, columns[:2], strict=True):
         grid, tiles = atlas(name, ckpts[name].sha256, window)
         path = {f"pair #{selected}": paths[name].codes[selected]} if paths else None
         fig = plots.atlas(tiles, window, grid.confidence, codes[name], labels, ui.label(name),
@@ -207,29 +210,33 @@ def show_atlas() -> None:
         + (f"; yellow: pair #{selected}'s path" if paths else "")
         + ". Click anywhere to decode that point with both models (pointing previews it)."
     )
-    decode_point(point)
+    decode_point(point, columns[2] if ui.presenting() else None)
 
 
 def typed_point() -> None:
     st.session_state["cmp_point"] = [st.session_state["cmp_x"], st.session_state["cmp_y"]]
 
 
-def decode_point(point: list[float] | None) -> None:
-    """Both models' decode of one point of the plane (clicked, or typed in); in the browser
-    the point under the pointer and a click decode at once (explorer.browser_views)."""
+def decode_point(point: list[float] | None, beside=None) -> None:
+    """Both models' decode of one point of the plane (clicked, or typed in), in ``beside`` if
+    given; in the browser the point under the pointer and a click decode at once
+    (explorer.browser_views)."""
     x, y = point or (0.0, 0.0)
     st.session_state["cmp_x"], st.session_state["cmp_y"] = float(x), float(y)
     c0, c1, shown = st.columns([1, 1, 4])
     c0.number_input("z0", -100.0, 100.0, step=0.1, key="cmp_x", on_change=typed_point)
     c1.number_input("z1", -100.0, 100.0, step=0.1, key="cmp_y", on_change=typed_point)
-    with shown:
+    with beside or shown:
         charts = [f"cmp_atlas_{name}" for name in names]
         if browser_views.atlas_probe("cmp_probe", names, classifier.model, (x, y), charts):
             return
-        for name, column in zip(names, st.columns(2), strict=True):
-            image, caption = browser_views.point_reading(name, classifier.model, (x, y))
-            with column:
-                ui.show_digit(image, caption, scale=4)
+        # Presenting: the decoded point beside the atlases, so that pointing at a plane and the
+    # digits it decodes share a projector's first screen.
+    columns = st.columns([2, 2, 1] if ui.presenting() else [1, 1])
+    for name, column in zip(names, columns[:2], strict=True):
+        image, caption = browser_views.point_reading(name, classifier.model, (x, y))
+        with column:
+            ui.show_digit(image, caption, scale=4)
 
 
 def show_samples() -> None:
