@@ -269,8 +269,11 @@ def _center_by_mass(ink: torch.Tensor, side: int = 28) -> torch.Tensor:
     rows = (ink.sum(1) * torch.arange(h)).sum() / total
     cols = (ink.sum(0) * torch.arange(w)).sum() / total
     centre = (side - 1) / 2
-    top = min(max(round(float(centre - rows)), 0), side - h)
-    left = min(max(round(float(centre - cols)), 0), side - w)
+    # A symmetric stroke (a "1") puts the offset on a half pixel, where float32 noise alone
+    # would pick the side; rounded to 1e-4 first, a half is a half (ties to even, as Python's
+    # round), so static/digit_preprocess.js lands on the same pixel as this does.
+    top = min(max(round(round(float(centre - rows), 4)), 0), side - h)
+    left = min(max(round(round(float(centre - cols), 4)), 0), side - w)
     out = torch.zeros(1, side, side)
     out[0, top : top + h, left : left + w] = ink
     return out

@@ -380,7 +380,7 @@ PRESENT_SIZE = 280  # presentation mode: the main image is at least 280 px
 @functools.cache
 def _components() -> tuple | None:
     """Register the live control and its filmstrip carrier once per server; None when this
-    Streamlit cannot host them."""
+    Streamlit cannot host them. (The drawing canvas and the atlas probe: explorer.browser_views.)"""
     static = Path(__file__).parent / "static"
     try:
         control = st.components.v2.component(
@@ -392,13 +392,10 @@ def _components() -> tuple | None:
         films = st.components.v2.component(
             "latent_explorer.live_films", html="", js=(static / "live_films.js").read_text()
         )
-        draw = st.components.v2.component(
-            "latent_explorer.draw_canvas", html="", js=(static / "draw_canvas.js").read_text()
-        )
         strip = st.components.v2.component(
             "latent_explorer.live_strip", html="", js=(static / "live_strip.js").read_text()
         )
-        return control, films, draw, strip
+        return control, films, strip
     except (AttributeError, OSError, st.errors.StreamlitAPIException):
         return None
 
@@ -558,40 +555,6 @@ def clamp_number_state(key: str, low: float, high: float) -> None:
             st.session_state[key] = type(value)(clamped) if isinstance(low, int) else clamped
 
 
-def draw_digit(key: str) -> torch.Tensor | None:
-    """A canvas to draw a digit on (with Clear); returns it as a (1, 28, 28) digit, made as an
-    upload is (explorer.images.preprocess_digit), or None until something is drawn. Shows the
-    digit the models see beside the AE's and the VAE's reconstructions of it."""
-    parts = _components()
-    if parts is None:
-        st.caption("The drawing canvas could not load here; upload a picture instead.")
-        return None
-    pad, shown = st.columns([1, 2] if presenting() else [2, 3])
-    with pad:
-        _send(parts[2], key, {"size": 280 if presenting() else 196}, on_drawing_change=lambda: None)
-    gray = images.drawing_pixels((st.session_state.get(key) or {}).get("drawing"))
-    digit = images.preprocess_digit(gray) if gray is not None else None
-    if digit is None or not bool(digit.any()):
-        shown.caption("Draw a digit with the mouse or a finger; it is encoded when you lift it.")
-        return None
-    with shown:
-        show_encodings(digit)
-    return digit
-
-
-def show_encodings(digit: torch.Tensor) -> None:
-    """The 28x28 digit the models see and the AE's and VAE's reconstructions, side by side."""
-    columns = st.columns(3)
-    with columns[0]:
-        show_digit(digit, "what the models see", scale=scale(4, 6))
-    for name, column in zip(("ae", "vae"), columns[1:], strict=True):
-        ckpt = load_or_explain(name) if name in available(("ae", "vae")) else None
-        if ckpt is not None:
-            with column:
-                image = views.reconstruct(ckpt.model, digit.unsqueeze(0))[0]
-                show_digit(image, f"{label(name)} reconstruction", scale=scale(4, 6))
-
-
 def live_strip(target: str, coeffs: list[float], dim: int, values: list[float],
                png: bytes | None, caption: str) -> None:  # fmt: skip
     """A strip that live control ``target``'s browser runtime decodes: ``coeffs`` with slider
@@ -604,7 +567,7 @@ def live_strip(target: str, coeffs: list[float], dim: int, values: list[float],
     if parts is None:
         return
     url = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
-    _send(parts[3], f"{target}_strip", {"target": target, "coeffs": coeffs, "dim": dim,
+    _send(parts[2], f"{target}_strip", {"target": target, "coeffs": coeffs, "dim": dim,
           "values": values, "png": url, "caption": caption, "scale": 3})  # fmt: skip
 
 

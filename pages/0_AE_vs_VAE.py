@@ -3,7 +3,7 @@
 import streamlit as st
 import torch
 
-from explorer import compare, data, images, plots, smoothness, ui, urlstate, views
+from explorer import browser_views, compare, data, images, plots, smoothness, ui, urlstate, views
 
 ui.page_setup("AE vs VAE")
 st.title("AE vs VAE")
@@ -187,7 +187,10 @@ def show_atlas() -> None:
               else (-compare.PRIOR_BOX, compare.PRIOR_BOX))  # fmt: skip
     selected, point = selected_pair(), st.session_state["cmp_point"]
     paths = dict(zip(names, studies(), strict=True)) if selected is not None else {}
-    for name, column in zip(names, st.columns(2), strict=True):
+    # Presenting: the decoded point beside the atlases, so that pointing at a plane and the
+    # digits it decodes share a projector's first screen.
+    columns = st.columns([2, 2, 1] if ui.presenting() else [1, 1])
+    for name, column in zip(names, columns[:2], strict=True):
         grid, tiles = atlas(name, ckpts[name].sha256, window)
         path = {f"pair #{selected}": paths[name].codes[selected]} if paths else None
         fig = plots.atlas(tiles, window, grid.confidence, codes[name], labels, ui.label(name),
@@ -205,29 +208,35 @@ def show_atlas() -> None:
         "prior's ±3σ box). Red: the classifier reads no digit with confidence ≥ 0.9 there. Dots: "
         "the 500 held-out digits' codes"
         + (f"; yellow: pair #{selected}'s path" if paths else "")
-        + ". Click anywhere to decode that point with both models."
+        + ". Click anywhere to decode that point with both models (pointing previews it)."
     )
-    decode_point(point)
+    decode_point(point, columns[2] if ui.presenting() else None)
 
 
 def typed_point() -> None:
     st.session_state["cmp_point"] = [st.session_state["cmp_x"], st.session_state["cmp_y"]]
 
 
-def decode_point(point: list[float] | None) -> None:
-    """Both models' decode of one point of the plane (clicked, or typed in)."""
+def decode_point(point: list[float] | None, beside=None) -> None:
+    """Both models' decode of one point of the plane (clicked, or typed in), in ``beside`` if
+    given; in the browser the point under the pointer and a click decode at once
+    (explorer.browser_views)."""
     x, y = point or (0.0, 0.0)
     st.session_state["cmp_x"], st.session_state["cmp_y"] = float(x), float(y)
-    c0, c1, *shown = st.columns([1, 1, 2, 2])
+    c0, c1, shown = st.columns([1, 1, 4])
     c0.number_input("z0", -100.0, 100.0, step=0.1, key="cmp_x", on_change=typed_point)
     c1.number_input("z1", -100.0, 100.0, step=0.1, key="cmp_y", on_change=typed_point)
-    z = torch.tensor([[x, y]], dtype=torch.float32)
-    for name, column in zip(names, shown, strict=True):
-        image = views.decode(ckpts[name].model, z)
-        probs = compare.probabilities(classifier.model, image)[0]
+    with beside or shown:
+        charts = [f"cmp_atlas_{name}" for name in names]
+        if browser_views.atlas_probe("cmp_probe", names, classifier.model, (x, y), charts):
+            return
+        # Presenting: the decoded point beside the atlases, so that pointing at a plane and the
+    # digits it decodes share a projector's first screen.
+    columns = st.columns([2, 2, 1] if ui.presenting() else [1, 1])
+    for name, column in zip(names, columns[:2], strict=True):
+        image, caption = browser_views.point_reading(name, classifier.model, (x, y))
         with column:
-            ui.show_digit(image[0], f"{ui.label(name)} at ({x:.2f}, {y:.2f}): reads "
-                          f"{int(probs.argmax())} ({float(probs.max()):.2f})", scale=4)  # fmt: skip
+            ui.show_digit(image, caption, scale=4)
 
 
 def show_samples() -> None:

@@ -6,7 +6,7 @@ import hashlib
 import streamlit as st
 import torch
 
-from explorer import images, latent, ui, urlstate, views
+from explorer import browser_views, images, latent, ui, urlstate, views
 
 ui.page_setup("Latent sliders")
 st.title("Latent sliders")
@@ -58,7 +58,7 @@ with settings:
         )
     elif source in ("Upload", "Draw"):
         if source == "Draw":
-            start_image = ui.draw_digit(f"sl_draw_{name}")
+            start_image = browser_views.draw_digit(f"sl_draw_{name}")
         else:
             start_image = ui.upload_digit(f"sl_upload_{name}")
         if start_image is None:

@@ -5,7 +5,7 @@ import functools
 import streamlit as st
 import torch
 
-from explorer import images, latent, plots, ui, urlstate, views
+from explorer import browser_views, images, latent, plots, ui, urlstate, views
 
 ui.page_setup("Interpolation")
 st.title("Interpolation")
@@ -67,7 +67,7 @@ with settings:
     seeds, drawn = None, None
     if source == SOURCES["draw"]:
         st.caption("a: the digit you draw (made into a 28×28 digit as MNIST's were)")
-        drawn = ui.draw_digit("ip_draw")
+        drawn = browser_views.draw_digit("ip_draw")
         row_b = ui.pick_digit(labels, "ip_b", "b", default=7)
         if drawn is None:
             st.stop()

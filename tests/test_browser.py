@@ -309,13 +309,15 @@ def test_ae_vs_vae_atlas_click_decodes_both_models_and_a_preset_opens_its_view(p
         wait_idle(page, 120_000)
         charts = page.locator(".js-plotly-plot")
         assert charts.first.bounding_box()["y"] < 720  # the atlas starts above a projector's fold
-        before = _captions(page)
+        probe = page.locator(".ap-caption")  # both decodes, under the atlases
+        probe.first.wait_for(timeout=60_000)
+        before = probe.all_inner_texts()
         assert all(" at (0.00, 0.00): reads " in c for c in before) and len(before) == 2
         drag = charts.first.locator(".nsewdrag").first
         box = drag.bounding_box()
         page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.3 * box["height"])
-        _changes(page, lambda: str(_captions(page)), str(before), timeout_s=60)
-        points = {c.split(" at ")[1].split(":")[0] for c in _captions(page)}
+        _changes(page, lambda: str(probe.all_inner_texts()), str(before), timeout_s=60)
+        points = {c.split(" at ")[1].split(":")[0] for c in probe.all_inner_texts()}
         assert len(points) == 1 and points != {"(0.00, 0.00)"}  # both models, the same point
         x, y = (float(v) for v in points.pop().strip("()").split(","))
         assert x < 0 < y  # upper left of the plane, where the click was
@@ -499,8 +501,13 @@ def test_a_digit_drawn_with_the_mouse_is_preprocessed_and_encoded(page):
     for step in range(1, 21):  # a vertical stroke: a 1
         page.mouse.move(x, box["y"] + (0.15 + 0.035 * step) * box["height"])
     page.mouse.up()
-    page.get_by_text("what the models see").wait_for(timeout=60_000)
-    captions = _captions(page)
+    views = page.locator(".dc-digit, .dc-recon")  # Python's views, once the stroke ends
+    for _ in range(300):
+        if {c.get_attribute("data-source") for c in views.all()} == {"exact"}:
+            break
+        page.wait_for_timeout(200)
+    assert {c.get_attribute("data-source") for c in views.all()} == {"exact"}
+    captions = page.locator(".dc-caption").all_inner_texts()
     assert {"AE (d=16) reconstruction", "VAE (d=16) reconstruction"} <= set(captions), captions
     assert "start=draw" in page.url
     page.locator(".dc-clear").click()

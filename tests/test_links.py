@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import lesson, views
 from tests.conftest import ROOT
-from tests.test_pages import PAGES, _bundled, _id, _images, _page, _run
+from tests.test_pages import PAGES, _bundled, _component, _id, _images, _page, _run
 
 
 def _link(page: str, **params) -> AppTest:
@@ -154,9 +154,10 @@ def _stroke() -> dict:
     return {"side": images.DRAW_SIDE, "pixels": base64.b64encode(gray.tobytes()).decode()}
 
 
-def test_a_drawing_starts_the_sliders_and_is_encoded_by_both_models():
-    from explorer import images
+def test_a_drawing_starts_the_sliders_and_is_encoded_by_both_models(monkeypatch):
+    from explorer import images, ui
 
+    monkeypatch.setattr(ui, "BROWSER_DECODE", False)  # the server path: images beside the canvas
     drawing = _stroke()
     at = _page(PAGES["sliders"])
     at.session_state["sl_source_ae"] = "Draw"
@@ -180,9 +181,10 @@ def test_a_drawing_starts_the_sliders_and_is_encoded_by_both_models():
     assert images.drawing_pixels({"side": 28, "pixels": drawing["pixels"]}) is None
 
 
-def test_a_drawing_is_endpoint_a_on_interpolation():
-    from explorer import images, latent
+def test_a_drawing_is_endpoint_a_on_interpolation(monkeypatch):
+    from explorer import images, latent, ui
 
+    monkeypatch.setattr(ui, "BROWSER_DECODE", False)  # the server path: images beside the canvas
     drawing = _stroke()
     at = _page(PAGES["interpolation"])
     at.session_state["ip_source"] = "A drawing and a digit"
@@ -206,3 +208,33 @@ def test_a_drawing_is_endpoint_a_on_interpolation():
     empty.run()
     assert not empty.exception and "ip_code_vae" not in empty.session_state
     assert any("Draw a digit" in c.value for c in empty.caption)
+
+
+def test_a_drawing_sends_the_canvas_pythons_views_and_the_models_for_the_browser():
+    """The browser path: the canvas shows the views itself, live, then Python's (these)."""
+    from explorer import images, onnx_export, ui
+
+    for name in ("ae", "vae", "ae2d", "vae2d"):
+        onnx_export.export(_bundled(name)[0])  # what the server's background export writes
+    digit = images.preprocess_digit(images.drawing_pixels(_stroke()))
+    at = _run(PAGES["sliders"], sl_source_ae="Draw", sl_draw_ae={"drawing": _stroke()})
+    sent = _component(at, "draw_canvas")
+    exact = sent["exact"]
+    assert exact["digit"] == images.data_url(images.to_uint8(digit))
+    for name, url in zip(("ae", "vae"), exact["recons"], strict=True):
+        model = _bundled(name)[0].model
+        assert url == images.data_url(images.to_uint8(views.reconstruct(model, digit[None])[0]))
+    for name, point, plane in zip(("ae2d", "vae2d"), exact["points"], sent["planes"], strict=True):
+        code = views.encode(_bundled(name)[0].model, digit[None])[0]
+        assert point == pytest.approx(code.tolist(), abs=1e-6)
+        assert len(plane["codes"]) == len(plane["labels"]) == 500
+        low, high = plane["window"]
+        assert (
+            low <= min(min(c) for c in plane["codes"])
+            and max(max(c) for c in plane["codes"]) <= high
+        )
+    assert sent["browser"]["recons"][0]["encoder"] == ui.onnx_urls("ae")["encoder"]
+    assert "what the models see" not in _images(at)  # shown by the canvas, not twice
+    # Nothing drawn yet: no views, the canvas asks for a digit.
+    empty = _run(PAGES["sliders"], sl_source_ae="Draw")
+    assert _component(empty, "draw_canvas")["exact"] is None

@@ -252,7 +252,24 @@ def _decoded_at(name: str, x: float, y: float) -> torch.Tensor:
     return views.decode(_bundled(name)[0].model, torch.tensor([[x, y]]))[0]
 
 
-def test_ae_vs_vae_atlas_decodes_the_chosen_point_with_both_models():
+def _component(at: AppTest, name: str) -> dict | None:
+    """The data a page sent the Streamlit component ``latent_explorer.<name>``, or None."""
+    import json
+
+    def walk(node):
+        proto = getattr(node, "proto", None)
+        if getattr(proto, "component_name", None) == f"latent_explorer.{name}":
+            return json.loads(json.loads(proto.json)["json"])
+        for child in getattr(node, "children", {}).values():
+            if (found := walk(child)) is not None:
+                return found
+        return None
+
+    return walk(at._tree)
+
+
+def test_ae_vs_vae_atlas_decodes_the_chosen_point_with_both_models(monkeypatch):
+    monkeypatch.setattr(ui, "BROWSER_DECODE", False)  # the server path: images
     at = _run(PAGES["compare"])
     charts = at.get("plotly_chart")
     assert len(charts) == 2 and all('"layout"' in c.proto.spec for c in charts)
@@ -266,6 +283,29 @@ def test_ae_vs_vae_atlas_decodes_the_chosen_point_with_both_models():
         caption = f"{ui.label(name)} at (-4.50, 0.00): reads {_reads(name, -4.5, 0)}"
         assert _images(at)[caption] == _id(_decoded_at(name, -4.5, 0), 4)
     assert at.query_params["z"] == "-4.5,0"  # the link now reopens this point
+
+
+def test_ae_vs_vae_probe_gets_pythons_decode_and_the_models_for_the_browser():
+    from explorer import onnx_export
+
+    for name in ("ae2d", "vae2d", "classifier"):
+        onnx_export.export(_bundled(name)[0])  # what the server's background export writes
+    at = _run(PAGES["compare"], {"z": "-4.5,1"})
+    probe = _component(at, "atlas_probe")
+    assert probe["charts"] == ["cmp_atlas_ae2d", "cmp_atlas_vae2d"] and probe["point"] == [-4.5, 1]
+    for c, name in enumerate(("ae2d", "vae2d")):
+        image = _decoded_at(name, -4.5, 1)
+        assert probe["exact"][c] == images.data_url(images.to_uint8(image))
+        assert (
+            probe["captions"][c]
+            == f"{ui.label(name)} at (-4.50, 1.00): reads {_reads(name, -4.5, 1)}"
+        )
+        assert probe["browser"]["decoders"][c] == ui.onnx_urls(name)["decoder"]
+    assert not _images(at)  # the probe shows the decodes; no image elements beside it
+    # A browser that reported the runtime cannot load gets no models, only Python's decodes.
+    at.session_state["cmp_probe"] = {"runtime": "failed"}
+    at.run()
+    assert _component(at, "atlas_probe")["browser"] is None
 
 
 def _reads(name: str, x: float, y: float) -> str:
