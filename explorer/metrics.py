@@ -58,3 +58,16 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     trace_root = float(np.sqrt(np.clip(inner, 0.0, None)).sum())
     value = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
     return max(value, 0.0)
+
+
+@torch.no_grad()
+def decoded_accuracy(
+    classifier: nn.Module, autoencoder: nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> float:
+    """The classifier's accuracy on an AE's or VAE's reconstructions (decoded posterior means)
+    of labelled digits: how well it reads decoded images, which are blurrier than real ones.
+    The app uses the classifier as the reader of decoded digits (confidence along a path, the
+    atlas's low-confidence regions, "read as a digit"), so a classifier is also chosen on this,
+    over the validation digits, not only on its accuracy on the digits themselves."""
+    decoded = autoencoder.decode(autoencoder.encode(images))
+    return (classifier(decoded).argmax(1) == labels).float().mean().item()

@@ -44,3 +44,30 @@ def test_diff_augment_cuts_a_square_and_passes_gradients():
     assert blank.max().item() == 13 * 13 and blank.min().item() >= 7 * 7
     out.sum().backward()
     assert torch.equal(x.grad, (out.detach() > 0).float())
+
+
+def test_gaussian_blur_matches_scipy_per_image_and_keeps_the_ink():
+    from scipy import ndimage
+
+    x = _digit().repeat(3, 1, 1, 1)
+    sigma = torch.tensor([0.0, 0.7, 1.5])
+    out = objectives.gaussian_blur(x, sigma)
+    assert torch.allclose(out[0], x[0])  # σ = 0: the image itself
+    for i in (1, 2):
+        # scipy's reference, truncated at 3 taps each side like ours and zero beyond the border.
+        expected = ndimage.gaussian_filter(
+            x[i, 0].double().numpy(), float(sigma[i]), mode="constant", radius=3
+        )
+        assert torch.allclose(out[i, 0].double(), torch.from_numpy(expected), atol=1e-6)
+    # The bar is far from the border: blurring moves ink, it neither adds nor loses any.
+    assert out.sum((1, 2, 3)) == pytest.approx(x.sum((1, 2, 3)), rel=1e-5)
+    assert out[2].max() < out[1].max() < 1.0
+
+
+def test_augment_blurs_each_image_by_its_own_random_width():
+    torch.manual_seed(3)
+    x = _digit().repeat(32, 1, 1, 1)
+    blurred = objectives.augment(x, blur=1.5)
+    peaks = blurred.amax((1, 2, 3))
+    # Narrow blurs leave the 3-pixel bar's peak near 1; wider ones lower it, each its own way.
+    assert len(set(peaks.tolist())) > 15 and peaks.max() <= 1 + 1e-6 and peaks.min() < 0.9

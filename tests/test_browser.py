@@ -104,9 +104,8 @@ def test_latent_map(page):
     wait_idle(page, 120_000)
 
     def ticks() -> str:
-        return (
-            page.locator(".js-plotly-plot").first.locator(".xtick text").all_inner_texts().__str__()
-        )
+        # SVG text has no innerText in every Chromium: read its text content.
+        return str(page.locator(".js-plotly-plot").first.locator(".xtick text").all_text_contents())
 
     before = ticks()
     page.get_by_text("PCA", exact=True).click()

@@ -43,3 +43,30 @@ def test_frechet_distance_survives_dead_feature_units():
     a[:, 3] = b[:, 3] = 0.0  # a ReLU unit that never fires: singular covariances
     value = metrics.frechet_distance(a, b)
     assert np.isfinite(value) and value == pytest.approx(7.0, rel=0.15)  # 7 live dims, Δμ = 1 each
+
+
+def test_decoded_accuracy_reads_reconstructions_of_labelled_digits():
+    from torch import nn
+
+    class Identity(nn.Module):  # reconstructs every digit exactly
+        def encode(self, x):
+            return x
+
+        def decode(self, z):
+            return z
+
+    class Blank(Identity):  # reconstructs every digit as an empty image
+        def decode(self, z):
+            return torch.zeros_like(z)
+
+    class ByRow(nn.Module):  # "reads" the digit from the row of its brightest pixel
+        def forward(self, x):
+            rows = x[:, 0].sum(2)
+            return torch.nn.functional.one_hot(rows.argmax(1) % 10, 10).float() + 1e-3
+
+    labels = torch.arange(10)
+    images = torch.zeros(10, 1, 28, 28)
+    images[labels, 0, labels, :] = 1.0  # digit k: a line on row k
+    assert metrics.decoded_accuracy(ByRow(), Identity(), images, labels) == 1.0
+    # A blank reconstruction is read as row 0 (argmax of ties): right only for digit 0.
+    assert metrics.decoded_accuracy(ByRow(), Blank(), images, labels) == pytest.approx(0.1)

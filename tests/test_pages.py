@@ -206,14 +206,15 @@ def test_kl_page_metrics_follow_the_formulas():
     beta3 = {m.label: float(m.value.split()[0]) for m in at.metric}
     key = "β-weighted loss −E[log p(x|z)] + 3·KL, nats"
     assert beta3[key] == pytest.approx(-recon + 3 * kl, abs=0.3)
-    # Burda et al.'s criterion on the 500 held-out digits: only z2's posterior mean barely moves
-    # (variance 0.009); z5 (0.016) and z13 (0.087) have small KL but do carry information.
+    # Burda et al.'s criterion on the 500 held-out digits: a unit is active when the variance of
+    # its posterior mean exceeds 0.01 (for the bundled VAE, all 16 are).
     ckpt, test = _bundled("vae")
     variance = views.encode(ckpt.model, test.images).var(0)
     inactive = [f"z{j}" for j in range(16) if variance[j] <= 0.01]
     active = next(m for m in at.metric if m.label.startswith("Active units"))
-    assert active.value == f"{16 - len(inactive)} of 16" and inactive == ["z2"]
-    assert any("Inactive: z2." in c.value for c in at.caption)
+    assert active.value == f"{16 - len(inactive)} of 16"
+    named = f"Inactive: {', '.join(inactive)}." if inactive else "Every unit is active."
+    assert any(named in c.value for c in at.caption)
 
 
 def test_missing_checkpoints_give_one_clear_message(tmp_path, monkeypatch):
@@ -377,7 +378,8 @@ def test_ae_vs_vae_samples_decode_the_same_prior_codes_for_both():
 def test_ae_sliders_widen_to_hold_a_start_code_instead_of_clipping_it():
     ckpt, test = _bundled("ae")
     codes = views.encode(ckpt.model, test.images)
-    outside = (codes < ckpt.model.code_low) | (codes > ckpt.model.code_high)
+    # Outside by more than the sliders' 0.01 grid (their rounded range holds a code just past it).
+    outside = (codes < ckpt.model.code_low - 0.02) | (codes > ckpt.model.code_high + 0.02)
     row = int(torch.nonzero(outside.any(1))[0])
     digit = int(test.labels[row])
     index = int(np.flatnonzero(test.labels.numpy() == digit).tolist().index(row))
