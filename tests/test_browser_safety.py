@@ -48,7 +48,7 @@ def test_an_upload_flood_from_one_tab_is_not_held():
         before = server.memory_info().rss
         payload = np.random.default_rng(0).bytes(5 * MB - 4096)
         statuses = set()
-        for _ in range(100):
+        for _ in range(40):  # 200 MB: twice what the server may grow by
             response = page.request.put(
                 f"{base}/{uuid.uuid4()}",
                 headers={"X-Xsrftoken": token},
@@ -58,7 +58,7 @@ def test_an_upload_flood_from_one_tab_is_not_held():
             statuses.add(response.status)
         grown = server.memory_info().rss - before
         assert statuses == {204}  # accepted, as Streamlit does, but not all kept
-        assert grown < 100 * MB, f"server RSS grew {grown / MB:.0f} MB for 500 MB of uploads"
+        assert grown < 100 * MB, f"server RSS grew {grown / MB:.0f} MB for 200 MB of uploads"
         # The tab still works: a rerun of the page shows no exception.
         page.get_by_text("Random sample", exact=True).click()
         wait_idle(page, 60_000)
