@@ -1,4 +1,4 @@
-"""Quality benchmark: `python -m bench.quality` (hours on 2 CPU cores the first time; every
+"""Quality benchmark: `python -m bench.quality` (over an hour on 2 CPU cores the first time; every
 trained model is kept in runs/quality/ and reused, so a second run only re-scores).
 
 A fair comparison of our convolutional VAE with the classic reference MLP VAE (784-400-20,
@@ -309,8 +309,9 @@ def markdown(results: dict) -> str:
         per_seed = ", ".join(f"{v:.0f}" for v in f["gan samples, per seed"])
         lines.append(f"| DCGAN samples ({len(f['gan samples, per seed'])} seed(s): {per_seed}) | "
                      f"{f['gan samples, mean']:.1f} |")  # fmt: skip
-        for name in ("vae", "ae"):
-            lines.append(f"| {name.upper()} samples (d = 16) | {f[f'{name} samples']:.1f} |")
+        lines.append(f"| VAE samples (d = 16, z from N(0, I)) | {f['vae samples']:.1f} |")
+        lines.append(f"| AE samples (d = 16, z from the Gaussian fitted to its codes) | "
+                     f"{f['ae samples']:.1f} |")  # fmt: skip
     return "\n".join(lines)
 
 
