@@ -70,7 +70,7 @@ def run_name(settings: dict, seed: int, epochs: int, scored: bool) -> str:
     aug = f"shift{settings['shift']}-rot{settings['rotate']:g}"
     sched = f"warm{settings['kl_warmup']}-{settings['lr_schedule']}"
     tail = "test" if scored else "val"
-    return (f"{settings['arch']}-b{settings['batch_size']}-{aug}-{sched}-s{seed}-e{epochs}-{tail}")  # fmt: skip
+    return f"{settings['arch']}-b{settings['batch_size']}-{aug}-{sched}-s{seed}-e{epochs}-{tail}"
 
 
 def _train(job: tuple[str, dict]) -> dict:
@@ -268,7 +268,12 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _aug(s: dict) -> str:
-    return f"shifts ≤ {s['shift']} px" if s["shift"] or s["rotate"] else "none"
+    parts = []
+    if s["shift"]:
+        parts.append(f"shifts ≤ {s['shift']} px")
+    if s["rotate"]:
+        parts.append(f"rotations ≤ {s['rotate']:g}°")
+    return ", ".join(parts) or "none"
 
 
 def markdown(results: dict) -> str:

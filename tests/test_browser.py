@@ -37,14 +37,19 @@ def _image_src(page, caption: str) -> str:
     return figure.locator("img").get_attribute("src")
 
 
-def _changes(page, read, before, timeout_s: float = 30.0) -> str:
+def _until(page, read, done, timeout_s: float = 30.0):
+    """Poll ``read()`` every 200 ms until ``done(value)``; return that value."""
     deadline = page.evaluate("Date.now()") + timeout_s * 1000
     while page.evaluate("Date.now()") < deadline:
         now = read()
-        if now != before:
+        if done(now):
             return now
         page.wait_for_timeout(200)
-    raise AssertionError(f"nothing changed within {timeout_s} s")
+    raise AssertionError(f"not reached within {timeout_s} s; last read {read()!r}")
+
+
+def _changes(page, read, before, timeout_s: float = 30.0) -> str:
+    return _until(page, read, lambda now: now != before, timeout_s)
 
 
 def _nudge_slider(page, label: str, key: str = "ArrowRight", times: int = 5) -> None:
@@ -97,11 +102,7 @@ def test_interpolation(page):
     root = page.locator(".le-root")
 
     def settles(check) -> float:
-        deadline = page.evaluate("Date.now()") + 60_000
-        while not check(value := json.loads(root.get_attribute("data-values"))[0]):
-            assert page.evaluate("Date.now()") < deadline, f"λ stayed at {value}"
-            page.wait_for_timeout(200)
-        return value
+        return _until(page, lambda: json.loads(root.get_attribute("data-values"))[0], check, 60)
 
     # Python settles each release on the values the root carries, whether the image came from
     # the server (before the runtime is ready) or from the browser. Ten steps right from
