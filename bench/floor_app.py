@@ -8,7 +8,7 @@ import os
 
 import streamlit as st
 
-from explorer import cpuprobe
+from explorer import cpuprobe, idle
 
 JS = """
 export default function ({ data, parentElement, setStateValue }) {
@@ -32,6 +32,7 @@ export default function ({ data, parentElement, setStateValue }) {
 
 @st.cache_resource
 def _probe():
+    idle.stop_config_polling()  # as the app does (explorer/ui.py)
     path = os.environ.get(cpuprobe.ENV)
     return cpuprobe.serve(path) if path else None
 

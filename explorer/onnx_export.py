@@ -9,6 +9,9 @@ crash leaves no half-written graph. Nothing here unpickles anything.
 
 The files live in ``static/models/`` because Streamlit serves only the ``static/`` folder next to
 the main script (``server.enableStaticServing``, at ``app/static/``); the folder is git-ignored.
+Each is gzipped once here (``.onnx.gz``): Streamlit compresses that route's responses on the fly,
+at level 9, for every request, unless they are compressed already, and a class's students each
+fetch every graph their pages use. The browser inflates them (``static/model_runtime.js``).
 
 Every graph has a dynamic batch axis ``n`` and returns what the app shows, so the browser adds no
 maths of its own: ``decoder`` z (n, d) -> images (n, 28, 28) in [0, 1] (the sigmoid included);
@@ -18,6 +21,7 @@ maths of its own: ``decoder`` z (n, d) -> images (n, 28, 28) in [0, 1] (the sigm
 
 from __future__ import annotations
 
+import gzip
 import os
 import tempfile
 import warnings
@@ -82,12 +86,18 @@ def graphs(ckpt: Checkpoint) -> dict[str, tuple[nn.Module, torch.Tensor]]:
 
 
 def file_name(name: str, sha256: str, graph: str) -> str:
-    """``<checkpoint>-<first 16 hex digits of its SHA-256>-<graph>.onnx``."""
-    return f"{name}-{sha256[:16]}-{graph}.onnx"
+    """``<checkpoint>-<first 16 hex digits of its SHA-256>-<graph>.onnx.gz``."""
+    return f"{name}-{sha256[:16]}-{graph}.onnx.gz"
+
+
+def read(path: Path) -> bytes:
+    """The ONNX model (serialized ``ModelProto``) in an exported ``.onnx.gz`` file."""
+    return gzip.decompress(Path(path).read_bytes())
 
 
 def export_graph(module: nn.Module, example: torch.Tensor, path: Path) -> None:
-    """Export one module to ONNX at ``path`` (batch axis dynamic), atomically and checked."""
+    """Export one module to ONNX, gzipped at ``path`` (batch axis dynamic), atomically and
+    checked (the gzip header holds no time or name, so an export is byte-for-byte repeatable)."""
     import onnx
 
     module = module.eval()
@@ -103,6 +113,8 @@ def export_graph(module: nn.Module, example: torch.Tensor, path: Path) -> None:
                               input_names=["input"], output_names=["output"],
                               dynamic_axes={"input": {0: "n"}, "output": {0: "n"}})  # fmt: skip
         onnx.checker.check_model(tmp, full_check=True)
+        raw = Path(tmp).read_bytes()
+        Path(tmp).write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:

@@ -618,6 +618,14 @@ def _heap_trimmer():
 
 
 @st.cache_resource
+def _quiet_idle() -> int:
+    """One per server: no config-file polling while it idles (see explorer.idle)."""
+    from explorer import idle
+
+    return idle.stop_config_polling()
+
+
+@st.cache_resource
 def _cpu_probe():
     """One per server, only for benchmarks (explorer/cpuprobe.py)."""
     from explorer import cpuprobe
@@ -638,6 +646,7 @@ def page_setup(title: str) -> None:
     st.set_page_config(page_title=f"{title} · Latent Explorer", page_icon=PAGE_ICON, layout="wide",
                        initial_sidebar_state="collapsed" if presenting() else "auto")  # fmt: skip
     _heap_trimmer()
+    _quiet_idle()
     _cpu_probe()
     if BROWSER_DECODE:
         _exports()  # the first script run of any page starts it; later calls are a cache hit
