@@ -1,6 +1,6 @@
 """Decoding in the browser against the server path, in one run:
-`python -m bench.browser_decode [--drags 12] [--sessions 20] [--seconds 30] [--no-load]`
-(about 12 minutes with the class load; needs /usr/bin/chromium).
+`python -m bench.browser_decode [--drags 12] [--sessions 20] [--seconds 60] [--pace 3] [--no-load]`
+(about 15 minutes with the class load; needs /usr/bin/chromium).
 
 Servers started one after another in the same run, each driven by headless Chromium through
 Playwright: the old path (LATENT_EXPLORER_BROWSER_DECODE=0: filmstrips from the server, exact
@@ -8,11 +8,13 @@ image on release), the new one (ONNX Runtime Web decodes every frame) and Stream
 (bench/floor_app.py: a fragment with nothing but a range input in a component). For each:
 - server CPU per drag: CPU time of the server process (every thread, read in ns through
   explorer/cpuprobe.py) from just before a drag to the end of the run it causes (the page idle
-  again), on Latent sliders and Interpolation (the floor: its one slider);
+  again), on Latent sliders and Interpolation (the floor: its one slider); also above idle,
+  less what the server spends in that time with nothing to do (idle_rate);
 - image updates per second while dragging: Latent sliders, λ, the 2-D pad, the GAN's sliders;
 - the new path: the runtime's own time to decode one digit and an 11-frame strip;
-- unless --no-load: bench.load in drag mode (every session drags the live controls) on both
-  paths, server CPU per session-minute.
+- unless --no-load: bench.load in drag mode on both paths: a class of --sessions students, each
+  at a live page, dragging once every --pace seconds; server CPU per student-minute and per
+  drag, and the one-off cost of opening the page.
 Medians and p95 over repeats; results go to bench/results/browser_decode.json.
 """
 
@@ -225,11 +227,17 @@ def table(results: dict) -> str:
     if "load" in results:
         lo, ln = results["load"]["server_path"], results["load"]["browser_path"]
         ratio = lo["server_cpu_s_per_session_minute"] / ln["server_cpu_s_per_session_minute"]
-        rows.append(
-            f"| class load ({lo['sessions']} sessions × {lo['seconds']:.0f} s dragging): server "
-            f"CPU per session-minute | {lo['server_cpu_s_per_session_minute']:.2f} s | "
-            f"**{ln['server_cpu_s_per_session_minute']:.2f} s** ({ratio:.1f}× less) | 10× less |"
-        )
+        rows += [
+            f"| class load ({lo['sessions']} students dragging for {lo['seconds']:.0f} s, one "
+            f"drag every {lo['pace_s']:.0f} s each): server CPU per student-minute | "
+            f"{lo['server_cpu_s_per_session_minute']:.2f} s | "
+            f"**{ln['server_cpu_s_per_session_minute']:.2f} s** ({ratio:.1f}× less) | 10× less |",
+            f"| class load: drags done of those scheduled; server CPU per drag | "
+            f"{lo['drags']} of {lo['drags_scheduled']}; {lo['server_cpu_ms_per_drag']:.0f} ms | "
+            f"{ln['drags']} of {ln['drags_scheduled']}; {ln['server_cpu_ms_per_drag']:.0f} ms | |",
+            f"| class load: opening a live page, server CPU per student (once) | "
+            f"{lo['server_cpu_s_per_open']:.2f} s | {ln['server_cpu_s_per_open']:.2f} s | |",
+        ]
     return "\n".join(rows)
 
 
@@ -242,7 +250,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--drags", type=int, default=12, help="drags per page and path")
     parser.add_argument("--sessions", type=int, default=20, help="class load: sessions")
-    parser.add_argument("--seconds", type=float, default=30.0, help="class load: seconds")
+    parser.add_argument("--seconds", type=float, default=60.0, help="class load: seconds")
+    parser.add_argument("--pace", type=float, default=3.0,
+                        help="class load: seconds between one student's drags")  # fmt: skip
     parser.add_argument("--no-load", action="store_true", help="skip the class load")
     args = parser.parse_args(argv)
     vae = checkpoints.load(CHECKPOINT_DIR / "vae.safetensors")
@@ -257,7 +267,8 @@ def main(argv: list[str] | None = None) -> dict:
         results["browser_path"] = one_path(playwright, "browser_path", {}, args.drags, decoder)
     if not args.no_load:
         results["load"] = {
-            label: {k: v for k, v in load.run(args.sessions, args.seconds, drag=True, env=env).items()
+            label: {k: v for k, v in load.run(args.sessions, args.seconds, drag=True, env=env,
+                                                pace=args.pace).items()
                     if k != "rss_mb_over_time"}
             for label, env in (("server_path", OLD), ("browser_path", {}))
         }  # fmt: skip

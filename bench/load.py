@@ -1,4 +1,4 @@
-"""Classroom load: `python -m bench.load --sessions 20 --seconds 60 [--waves 2] [--ttl] [--with-training]`.
+"""Classroom load: `python -m bench.load --sessions 20 --seconds 60 [--waves 2] [--ttl] [--with-training] [--drag [--pace 3]]`.
 
 N concurrent real sessions (headless Chromium pages, one browser context each) against one
 `streamlit run` server on loopback, for a bounded time. Each session loops: Latent sliders (one
@@ -7,15 +7,21 @@ step, timed the same way), Latent map (timed until both maps are drawn). Reports
 elements seen (goal 0), p50/p95 latency of a control change, and server RSS over time, including
 after every session has closed. With --with-training one more session starts a live VAE run on
 the KL and ELBO page first, so the others' latency shows whether training starves them.
+With --drag the sessions are a class at the live pages instead: each opens one and then drags a
+slider every --pace seconds; the report splits the server's CPU into opening a page (once per
+student) and dragging (per drag, and per student per minute).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import math
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +58,7 @@ async def _step_live(page, path: str, latencies: list[float]) -> int:
     return await page.locator(EXCEPTION).count()
 
 
-DRAGS_PER_PAGE = 6  # drag mode: drags on one page before the session moves to the other
+DRAG_PAGES = ("Latent_sliders", "Interpolation")  # drag mode: sessions alternate between them
 
 
 async def _open_live(page, path: str) -> None:
@@ -73,11 +79,12 @@ async def _open_live(page, path: str) -> None:
 async def _drag_live(page, index: int, latencies: list[float]) -> None:
     """Drag one of the control's sliders end to end; time release -> values back from Python."""
     sliders = page.locator(".le-range")
-    slider = sliders.nth(index % min(await sliders.count(), 4))
+    n = min(await sliders.count(), 4)
+    slider = sliders.nth(index % n)
     box = await slider.bounding_box()
     y = box["y"] + box["height"] / 2
     ends = [box["x"] + 3, box["x"] + box["width"] - 3]
-    if (index // 4) % 2:
+    if (index // n) % 2:  # back the other way once every slider sits at its right end
         ends.reverse()
     root = page.locator(".le-root").first
     before = await root.get_attribute("data-values")
@@ -93,25 +100,51 @@ async def _drag_live(page, index: int, latencies: list[float]) -> None:
     latencies.append((time.perf_counter() - start) * 1000)
 
 
-async def _session_drag(browser, url: str, deadline: float, out: dict) -> None:
-    """Drag mode: a student dragging, on Latent sliders and Interpolation in turn."""
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(120_000)
-    page = await context.new_page()
-    try:
-        while time.monotonic() < deadline:
-            for path in ("Latent_sliders", "Interpolation"):
-                await _open_live(page, f"{url}/{path}")
-                for index in range(DRAGS_PER_PAGE):
-                    if time.monotonic() >= deadline:
-                        break
-                    await _drag_live(page, index, out["latency_ms"])
-                    out["drags"] += 1
-                out["exceptions"] += await page.locator(EXCEPTION).count()
+async def _drag_class(browser, url: str, sessions: int, seconds: float, pace: float, out: dict,
+                      cpu: Callable[[], float]) -> None:  # fmt: skip
+    """Drag mode: a class at its live pages. Every session opens one (Latent sliders or
+    Interpolation, in turn) and waits for its runtime; once all have, each drags one slider end
+    to end every ``pace`` seconds (the same schedule on either path; a session that falls behind
+    drags again at once) for ``seconds``. ``out["cpu_open_s"]`` and ``out["cpu_drag_s"]``: the
+    server's CPU seconds (``cpu()``) in each phase."""
+    pages, contexts = [None] * sessions, []
+
+    async def open_one(i: int) -> None:
+        context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(120_000)
+        contexts.append(context)
+        page = await context.new_page()
+        try:
+            await _open_live(page, f"{url}/{DRAG_PAGES[i % len(DRAG_PAGES)]}")
+            pages[i] = page
+        except Exception as err:  # a failed session is a result, not a crash of the benchmark
+            out["errors"].append(f"open: {type(err).__name__}: {str(err)[:200]}")
+
+    async def drag(i: int, start: float) -> None:
+        page = pages[i]
+        try:
+            for k in itertools.count():
+                due = start + k * pace
+                if due >= start + seconds:
+                    break
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                await _drag_live(page, k, out["latency_ms"])
+                out["drags"] += 1
+            out["exceptions"] += await page.locator(EXCEPTION).count()
             out["rounds"] += 1
-    except Exception as err:  # a failed session is a result, not a crash of the benchmark
-        out["errors"].append(f"{type(err).__name__}: {str(err)[:200]}")
-    finally:
+        except Exception as err:
+            out["errors"].append(f"drag: {type(err).__name__}: {str(err)[:200]}")
+
+    before = cpu()
+    await asyncio.gather(*(open_one(i) for i in range(sessions)))
+    opened = cpu()
+    out["cpu_open_s"] += opened - before
+    out["opened"] += sum(p is not None for p in pages)
+    start = time.monotonic()
+    await asyncio.gather(*(drag(i, start) for i in range(sessions) if pages[i] is not None))
+    out["cpu_drag_s"] += cpu() - opened
+    out["drag_s"] += time.monotonic() - start
+    for context in contexts:
         await context.close()
 
 
@@ -151,22 +184,25 @@ async def _start_training(browser, url: str) -> str:
 
 def _results() -> dict:
     return {"latency_ms": [], "map_ms": [], "exceptions": 0, "rounds": 0, "errors": [],
-            "training": "off", "drags": 0}  # fmt: skip
+            "training": "off", "drags": 0, "opened": 0, "cpu_open_s": 0.0, "cpu_drag_s": 0.0,
+            "drag_s": 0.0}  # fmt: skip
 
 
-async def _drive(
-    url: str, sessions: int, seconds: float, with_training: bool, out: dict, drag: bool = False
-) -> None:
-    """Run ``sessions`` concurrent sessions for ``seconds``, adding their results to ``out``."""
+async def _drive(url: str, sessions: int, seconds: float, with_training: bool, out: dict,
+                 drag: Callable[[], float] | None = None, pace: float = 3.0) -> None:  # fmt: skip
+    """Run ``sessions`` concurrent sessions for ``seconds``, adding their results to ``out``;
+    with ``drag`` (the server's CPU seconds), a class dragging (:func:`_drag_class`)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         if with_training:
             out["training"] = await _start_training(browser, url)
-        deadline = time.monotonic() + seconds
-        session = _session_drag if drag else _session
-        await asyncio.gather(*(session(browser, url, deadline, out) for _ in range(sessions)))
+        if drag is not None:
+            await _drag_class(browser, url, sessions, seconds, pace, out, drag)
+        else:
+            deadline = time.monotonic() + seconds
+            await asyncio.gather(*(_session(browser, url, deadline, out) for _ in range(sessions)))
         await browser.close()
 
 
@@ -186,6 +222,7 @@ def run(
     ttl: bool = False,
     drag: bool = False,
     env: dict | None = None,
+    pace: float = 3.0,
 ) -> dict:
     """Drive the load and return the report (used by the CI test with a small load).
 
@@ -194,15 +231,19 @@ def run(
     wait and an RSS reading: equal readings after each wave mean nothing grows per session.
     These readings still hold the closed sessions' state, which Streamlit keeps for reconnects;
     with ``ttl`` the run waits that out, lets one new visitor in (Streamlit drops expired
-    sessions when another is stored) and reads RSS once more (``rss_mb_after_ttl``). With ``drag`` each
-    session drags the live controls instead (see :func:`_session_drag`); ``env`` goes to the
-    server (``LATENT_EXPLORER_BROWSER_DECODE=0``: the old path).
+    sessions when another is stored) and reads RSS once more (``rss_mb_after_ttl``). With ``drag`` the
+    sessions open a live page each and then drag one slider every ``pace`` seconds (see
+    :func:`_drag_class`); ``env`` goes to the server (``LATENT_EXPLORER_BROWSER_DECODE=0``: the
+    old path).
     """
     with streamlit_server(env) as (url, proc):
         server = psutil.Process(proc.pid)
         rss: list[tuple[float, float]] = []
         stop = threading.Event()
         began = time.monotonic()
+
+        def cpu() -> float:  # user + system seconds of the server
+            return sum(server.cpu_times()[:2])
 
         def rss_mb() -> float:
             return server.memory_info().rss / 2**20
@@ -223,9 +264,10 @@ def run(
         out = _results()
         after_close, cpu_s = [], []
         for _ in range(waves):
-            cpu_before = sum(server.cpu_times()[:2])  # user + system seconds of the server
-            asyncio.run(_drive(url, sessions, seconds, with_training, out, drag))
-            cpu_s.append(sum(server.cpu_times()[:2]) - cpu_before)
+            cpu_before = cpu()
+            asyncio.run(_drive(url, sessions, seconds, with_training, out, cpu if drag else None,
+                               pace))  # fmt: skip
+            cpu_s.append(cpu() - cpu_before)
             time.sleep(SETTLE_S)
             after_close.append(rss_mb())
         after_ttl = None
@@ -236,6 +278,19 @@ def run(
         stop.set()
         sampler.join()
     lat = out["latency_ms"]
+    dragging = {
+        # A class dragging: the server's CPU per drag, and per student per minute of dragging
+        # (opening the page is apart: once per student), on the same schedule on either path.
+        "pace_s": pace, "opened": out["opened"],
+        "drags_scheduled": out["opened"] * waves * math.ceil(seconds / pace),
+        "server_cpu_s_per_open": out["cpu_open_s"] / max(out["opened"], 1),
+        "server_cpu_ms_per_drag": 1000 * out["cpu_drag_s"] / max(out["drags"], 1),
+        "server_cpu_s_per_session_minute": out["cpu_drag_s"]
+        / max(out["opened"] * out["drag_s"] / waves / 60, 1e-9),
+    } if drag else {
+        # Server CPU per session-minute of load: what each student costs the teacher's laptop.
+        "server_cpu_s_per_session_minute": sum(cpu_s) / (sessions * waves * seconds / 60),
+    }  # fmt: skip
     return {
         "sessions": sessions, "seconds": seconds, "waves": waves, "training": out["training"],
         "rounds": out["rounds"], "drags": out["drags"], "exceptions": out["exceptions"],
@@ -243,8 +298,7 @@ def run(
         "control_change_ms_p50": float(np.percentile(lat, 50)) if lat else None,
         "control_change_ms_p95": float(np.percentile(lat, 95)) if lat else None,
         "map_ms_p50": float(np.percentile(out["map_ms"], 50)) if out["map_ms"] else None,
-        # Server CPU per session-minute of load: what each student costs the teacher's laptop.
-        "server_cpu_s_per_session_minute": sum(cpu_s) / (sessions * waves * seconds / 60),
+        **dragging,
         "server_cpu_s_per_round": sum(cpu_s) / max(out["rounds"], 1),
         "rss_mb_idle_warm": idle_warm, "rss_mb_peak": max(r for _, r in rss[load_start:]),
         "rss_mb_after_close": after_close, "rss_mb_after_ttl": after_ttl, "rss_mb_over_time": rss,
@@ -259,12 +313,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--waves", type=int, default=1, help="rounds of load, idle between")
     parser.add_argument("--drag", action="store_true",
                         help="sessions drag the live controls instead of visiting pages")  # fmt: skip
+    parser.add_argument("--pace", type=float, default=3.0,
+                        help="drag mode: seconds between one session's drags")  # fmt: skip
     parser.add_argument("--ttl", action="store_true",
                         help="finally wait out Streamlit's closed-session TTL and read RSS again")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.sessions < 1 or args.seconds <= 0 or args.waves < 1:
-        parser.error("--sessions and --waves must be at least 1 and --seconds positive")
-    report = run(args.sessions, args.seconds, args.with_training, args.waves, args.ttl, args.drag)
+    if args.sessions < 1 or args.seconds <= 0 or args.waves < 1 or args.pace <= 0:
+        parser.error("--sessions and --waves must be at least 1, --seconds and --pace positive")
+    report = run(args.sessions, args.seconds, args.with_training, args.waves, args.ttl, args.drag,
+                 pace=args.pace)  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = (
         f"load-{args.sessions}x{int(args.seconds)}{'-training' if args.with_training else ''}"
