@@ -180,6 +180,28 @@ def atlas_window(*code_sets: np.ndarray, prior_box: float = PRIOR_BOX) -> tuple[
     return -extent, extent
 
 
+ATLAS_WINDOWS = {
+    "codes": "Both models' codes, one scale",
+    "own": "Each model's own codes",
+    "prior": "The prior's ±3σ box",
+}
+
+
+def atlas_windows(codes: dict[str, np.ndarray], choice: str) -> dict[str, tuple[float, float]]:
+    """Each model's atlas window for an :data:`ATLAS_WINDOWS` choice: one window holding every
+    model's codes (``codes``: the same scale, so sizes compare), a window per model holding
+    its own codes (``own``: an AE's codes can spread ten times wider than a VAE's, which then
+    fill a small patch of the shared window), or the prior's box (``prior``)."""
+    if choice == "prior":
+        return {name: (-PRIOR_BOX, PRIOR_BOX) for name in codes}
+    if choice == "own":
+        return {name: atlas_window(c) for name, c in codes.items()}
+    if choice == "codes":
+        shared = atlas_window(*codes.values())
+        return {name: shared for name in codes}
+    raise ValueError(f"unknown atlas window {choice!r}; choose one of {list(ATLAS_WINDOWS)}")
+
+
 def plane_grid(low: float, high: float, n: int) -> torch.Tensor:
     """n×n points (n·n, 2) covering [low, high]², row-major with the top row first: z0 grows
     to the right along a row and z1 falls down the rows, as on a plot."""

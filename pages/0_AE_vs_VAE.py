@@ -21,7 +21,7 @@ FIELDS = [
     urlstate.Field("cmp_pair_seed", "pair_seed", 0, urlstate.integer(0, 10_000)),
     urlstate.Field("cmp_selected", "selected", None, urlstate.integer(0, 999)),
     urlstate.Field("cmp_sample_seed", "seed", 0, urlstate.integer(0, 10_000)),
-    urlstate.Field("cmp_window", "window", "codes", urlstate.choice(["codes", "prior"])),
+    urlstate.Field("cmp_window", "window", "codes", urlstate.choice(list(compare.ATLAS_WINDOWS))),
     urlstate.Field("cmp_point", "z", None, urlstate.floats(2, -100, 100), urlstate.dump_floats),
 ]
 from_link = ui.url_state(FIELDS, "cmp")
@@ -183,29 +183,29 @@ def show_atlas() -> None:
         st.info("The atlas draws a 2-D latent plane: switch the pair to d = 2.")
         return
     codes = {name: ui.held_out_codes(name, ckpts[name].sha256) for name in names}
-    window = (compare.atlas_window(*codes.values()) if st.session_state["cmp_window"] == "codes"
-              else (-compare.PRIOR_BOX, compare.PRIOR_BOX))  # fmt: skip
+    windows = compare.atlas_windows(codes, st.session_state["cmp_window"])
     selected, point = selected_pair(), st.session_state["cmp_point"]
     paths = dict(zip(names, studies(), strict=True)) if selected is not None else {}
     # Presenting: the decoded point beside the atlases, so that pointing at a plane and the
     # digits it decodes share a projector's first screen.
     columns = st.columns([2, 2, 1] if ui.presenting() else [1, 1])
     for name, column in zip(names, columns[:2], strict=True):
-        grid, tiles = atlas(name, ckpts[name].sha256, window)
+        grid, tiles = atlas(name, ckpts[name].sha256, windows[name])
         path = {f"pair #{selected}": paths[name].codes[selected]} if paths else None
-        fig = plots.atlas(tiles, window, grid.confidence, codes[name], labels, ui.label(name),
-                          path, point)  # fmt: skip
+        fig = plots.atlas(tiles, windows[name], grid.confidence, codes[name], labels,
+                          ui.label(name), path, point)  # fmt: skip
         if ui.presenting():  # the whole plane above a projector's fold
             fig.update_layout(height=380)
         column.plotly_chart(fig, key=f"cmp_atlas_{name}", on_select=lambda n=name: clicked(n),
                             selection_mode="points", config={"displaylogo": False})  # fmt: skip
     st.html(plots.digit_key())
-    st.segmented_control("Window", ["codes", "prior"], key="cmp_window", required=True,
-                         format_func={"codes": "Holds both models' codes",
-                                      "prior": "The prior's ±3σ box"}.get)  # fmt: skip
+    st.segmented_control("Window", list(compare.ATLAS_WINDOWS), key="cmp_window", required=True,
+                         format_func=compare.ATLAS_WINDOWS.get)  # fmt: skip
+    same = len({windows[name] for name in names}) == 1
     st.caption(
-        "Background: what each model decodes on a regular grid of the same window (dashed: the "
-        "prior's ±3σ box). Red: the classifier reads no digit with confidence ≥ 0.9 there. Dots: "
+        "Background: what each model decodes on a regular grid of "
+        + ("the same window" if same else "its own window (the scales differ: read the axes)")
+        + " (dashed: the prior's ±3σ box). Red: the classifier reads no digit with confidence ≥ 0.9 there. Dots: "
         "the 500 held-out digits' codes"
         + (f"; yellow: pair #{selected}'s path" if paths else "")
         + ". Click anywhere to decode that point with both models (pointing previews it)."

@@ -518,3 +518,19 @@ def test_interpolation_reads_a_to_b_left_to_right_everywhere():
 def test_live_interpolation_shows_w_star_once():
     at = _run(PAGES["interpolation"])  # the live control's canvases show w*
     assert not [k for k in _images(at) if ": w* at" in k]
+
+
+def test_ae_vs_vae_atlas_window_one_scale_or_each_models_own():
+    import json
+
+    def x_ranges(window: str) -> list[list[float]]:
+        at = _run(PAGES["compare"], {"window": window})
+        layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+        captions = " ".join(c.value for c in at.caption)
+        assert ("its own window" in captions) == (window == "own")
+        return [layout["xaxis"]["range"] for layout in layouts]
+
+    own, shared = x_ranges("own"), x_ranges("codes")
+    assert len(own) == 2 and own[0] != own[1]  # the d = 2 AE's codes spread wider
+    assert shared[0] == shared[1] == max(own, key=lambda r: r[1] - r[0])
+    assert x_ranges("prior") == [[-3.0, 3.0], [-3.0, 3.0]]

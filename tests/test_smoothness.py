@@ -207,3 +207,16 @@ def test_url_state_round_trips_and_refuses_bad_values():
     decoded, notices = urlstate.decode(FIELDS, bad)
     assert decoded == {"view": "atlas", "n": 200, "z": None}
     assert len(notices) == 3 and "view=holes" in notices[0]
+
+
+def test_atlas_windows_share_a_scale_hold_each_models_codes_or_the_prior():
+    codes = {"ae": np.array([[30.0, -2.0]]), "vae": np.array([[2.5, 1.0]])}
+    shared = compare.atlas_windows(codes, "codes")
+    assert shared["ae"] == shared["vae"] == compare.atlas_window(*codes.values())
+    assert shared["vae"][1] >= 30.0
+    own = compare.atlas_windows(codes, "own")
+    assert own["ae"][1] >= 30.0 and own["vae"] == compare.atlas_window(codes["vae"])
+    assert own["vae"][1] < 4.0  # the VAE's codes and the prior box fill its plane
+    assert compare.atlas_windows(codes, "prior") == {n: (-3.0, 3.0) for n in codes}
+    with pytest.raises(ValueError, match="unknown atlas window"):
+        compare.atlas_windows(codes, "zoom")
