@@ -30,3 +30,18 @@ def test_four_sessions_for_fifteen_seconds_without_exceptions(monkeypatch):
     # goes back to the OS, explorer.heap), within what the bounded caches can add.
     first, second = report["rss_mb_after_close"]
     assert second - first < 100, report["rss_mb_after_close"]
+
+
+def test_a_class_dragging_keeps_its_schedule_on_both_live_pages(monkeypatch):
+    """bench.load --drag, small: two students, one on Latent sliders and one on Interpolation
+    (one slider: every drag must go the other way, or it moves nothing and Python never
+    answers), each drag answered by Python, and the server's CPU split into its two phases."""
+    monkeypatch.setenv("LATENT_EXPLORER_TRIM_S", "4")
+    from bench import load
+
+    monkeypatch.setattr(load, "SETTLE_S", 4.0 + 5)
+    report = load.run(sessions=2, seconds=9, drag=True, pace=3.0)
+    assert report["session_errors"] == [] and report["exceptions"] == 0
+    assert report["opened"] == 2 and report["drags_scheduled"] == 6
+    assert report["drags"] == 6 and report["control_change_ms_p50"] is not None
+    assert report["server_cpu_s_per_open"] > 0 and report["server_cpu_ms_per_drag"] > 0
