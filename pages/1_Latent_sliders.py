@@ -58,7 +58,10 @@ with settings:
         )
     elif source in ("Upload", "Draw"):
         if source == "Draw":
-            start_image = browser_views.draw_digit(f"sl_draw_{name}")
+            # Presenting: the canvas on the wide stage, its reconstructions beside it rather
+            # than wrapped below the fold of the narrow settings column.
+            with stage if ui.presenting() else st.container():
+                start_image = browser_views.draw_digit(f"sl_draw_{name}")
         else:
             start_image = ui.upload_digit(f"sl_upload_{name}")
         if start_image is None:

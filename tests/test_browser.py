@@ -477,6 +477,8 @@ def test_nothing_overflows_a_phone(page, path):
 PRESENTED = {
     "AE_vs_VAE": (".js-plotly-plot", '[data-testid="stButtonGroup"]'),
     "Latent_sliders": (".le-canvas", ".le-range"),
+    # Drawing: the canvas is the image; what the models make of it sits beside it, not below.
+    "Latent_sliders?start=draw": (".dc-canvas", ".dc-recon"),
     "Interpolation": (".le-canvas", '.le-range[aria-label="λ"]'),
     "Latent_map": (".js-plotly-plot", '[data-testid="stRadio"]'),
     "KL_and_ELBO": ('[data-testid="stImage"] img', '[data-testid="stSlider"]'),
@@ -489,7 +491,7 @@ def test_presentation_mode_fits_a_projector(page, path):
     image, control = PRESENTED[path]
     restore = _at_viewport(page, 1280, 720)
     try:
-        page.goto(f"{page.base_url}/{path}?present=1")
+        page.goto(f"{page.base_url}/{path}{'&' if '?' in path else '?'}present=1")
         page.locator(control).first.wait_for(timeout=180_000)
         if image:
             page.locator(image).first.wait_for(timeout=180_000)
