@@ -139,11 +139,13 @@ async def _drag_class(browser, url: str, sessions: int, seconds: float, pace: fl
     await asyncio.gather(*(open_one(i) for i in range(sessions)))
     opened = cpu()
     out["cpu_open_s"] += opened - before
-    out["opened"] += sum(p is not None for p in pages)
+    n_open = sum(p is not None for p in pages)
+    out["opened"] += n_open
+    out["drags_scheduled"] += n_open * math.ceil(seconds / pace)
     start = time.monotonic()
     await asyncio.gather(*(drag(i, start) for i in range(sessions) if pages[i] is not None))
     out["cpu_drag_s"] += cpu() - opened
-    out["drag_s"] += time.monotonic() - start
+    out["session_drag_s"] += n_open * (time.monotonic() - start)  # student-seconds of dragging
     for context in contexts:
         await context.close()
 
@@ -184,8 +186,8 @@ async def _start_training(browser, url: str) -> str:
 
 def _results() -> dict:
     return {"latency_ms": [], "map_ms": [], "exceptions": 0, "rounds": 0, "errors": [],
-            "training": "off", "drags": 0, "opened": 0, "cpu_open_s": 0.0, "cpu_drag_s": 0.0,
-            "drag_s": 0.0}  # fmt: skip
+            "training": "off", "drags": 0, "opened": 0, "drags_scheduled": 0, "cpu_open_s": 0.0,
+            "cpu_drag_s": 0.0, "session_drag_s": 0.0}  # fmt: skip
 
 
 async def _drive(url: str, sessions: int, seconds: float, with_training: bool, out: dict,
@@ -281,12 +283,11 @@ def run(
     dragging = {
         # A class dragging: the server's CPU per drag, and per student per minute of dragging
         # (opening the page is apart: once per student), on the same schedule on either path.
-        "pace_s": pace, "opened": out["opened"],
-        "drags_scheduled": out["opened"] * waves * math.ceil(seconds / pace),
+        "pace_s": pace, "opened": out["opened"], "drags_scheduled": out["drags_scheduled"],
         "server_cpu_s_per_open": out["cpu_open_s"] / max(out["opened"], 1),
         "server_cpu_ms_per_drag": 1000 * out["cpu_drag_s"] / max(out["drags"], 1),
         "server_cpu_s_per_session_minute": out["cpu_drag_s"]
-        / max(out["opened"] * out["drag_s"] / waves / 60, 1e-9),
+        / max(out["session_drag_s"] / 60, 1e-9),
     } if drag else {
         # Server CPU per session-minute of load: what each student costs the teacher's laptop.
         "server_cpu_s_per_session_minute": sum(cpu_s) / (sessions * waves * seconds / 60),

@@ -205,8 +205,8 @@ def show_atlas() -> None:
     st.caption(
         "Background: what each model decodes on a regular grid of "
         + ("the same window" if same else "its own window (the scales differ: read the axes)")
-        + " (dashed: the prior's ±3σ box). Red: the classifier reads no digit with confidence ≥ 0.9 there. Dots: "
-        "the 500 held-out digits' codes"
+        + " (dashed: the prior's ±3σ box). Red: the classifier reads no digit with confidence "
+        "≥ 0.9 there. Dots: the 500 held-out digits' codes"
         + (f"; yellow: pair #{selected}'s path" if paths else "")
         + ". Click anywhere to decode that point with both models (pointing previews it)."
     )

@@ -8,7 +8,8 @@
 // One thread (no SharedArrayBuffer, so no cross-origin isolation needed), one session per model
 // file, runs of a session one after another. The runtime's .wasm and the models come gzipped
 // (.gz, served as they are: Streamlit would otherwise gzip them again for every student, which
-// cost the server about 0.4 s of CPU per student) and are inflated here (DecompressionStream). Every call resolves with what the app shows:
+// cost the server about 0.4 s of CPU per student) and are inflated here (DecompressionStream).
+// Every call resolves with what the app shows:
 //   decode(url, codes, n)   codes Float32Array (n*d) -> Uint8ClampedArray (n*784) grey levels,
 //                           rounded as explorer/images.to_uint8 rounds (floor(255 x + 0.5))
 //   encode(url, pixels, n)  Float32Array (n*784) in [0, 1] -> Float32Array (n*d) codes
