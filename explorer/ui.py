@@ -521,8 +521,10 @@ def live_control(
         raise ValueError(f"live control {key}: no exact image and no browser decoding")
     st.session_state[f"{key}_shown"] = False  # this run's release is answered; the next decides
 
+    failed = (st.session_state.get(key) or {}).get("runtime") == "failed"
     payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
-               "k": FILM_FRAMES, "size": live_size(), "pad": pad, "browser": browser}  # fmt: skip
+               "k": FILM_FRAMES, "size": live_size(), "pad": pad, "browser": browser,
+               "runtimeFailed": failed}  # fmt: skip
     if frames is not None:
         payload["films"] = {"frames": frames, "filmsAt": [s["value"] for s in sliders]}
     _send(parts[0], key, payload, on_values_change=changed, on_runtime_change=lambda: None)

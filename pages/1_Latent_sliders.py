@@ -152,7 +152,10 @@ def explore() -> None:
     # A release from a browser that decodes: it shows the exact image, Python stores the values.
     in_browser = browser is not None and ui.browser_shows(control_key)
     image = None if in_browser else views.decode(model, z)[0]
-    shown = live and live_control(coeffs, image, lows, highs, browser)
+    if live and browser is not None:  # a release reruns the control alone (below)
+        shown = browser_control(list(st.session_state[truth]), lows, highs, image, browser)
+    else:
+        shown = live and live_control(coeffs, image, lows, highs, browser)
     if not shown:
         sliders, _ = st.columns([3, 2])
         with sliders:
@@ -175,10 +178,37 @@ def explore() -> None:
         )
     traversal(coeffs, wide, browser is not None and shown, in_browser)
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
-        manifold(z)
+        manifold()
     ui.write_url_state(FIELDS, "sl")  # here: a release reruns only this fragment
     if shown and browser is None:
         ui.live_filmstrips(control_key, st.session_state[truth], lambda: filmstrips(coeffs, wide))
+
+
+@st.fragment
+def browser_control(
+    at: list[float],
+    lows: list[float],
+    highs: list[float],
+    image: torch.Tensor | None,
+    browser: dict,
+) -> bool:
+    """The live control when the browser decodes, in a fragment of its own: a release reruns
+    only the control and the URL. The browser already shows the exact image and redraws the
+    traversal itself, so the server re-sends nothing else (the start image, the traversal's
+    heading and picker, the captions). ``at``, ``lows``, ``highs`` and ``image`` are the values
+    the page was drawn with. When a release needs more than this part (the server's decode,
+    because the runtime was not ready yet, or sliders whose widened range changes) or the
+    runtime fails, the whole page reruns instead."""
+    values = st.session_state[truth]
+    if (st.session_state.get(control_key) or {}).get("runtime") == "failed":
+        st.rerun()  # the server path draws the page
+    if values != at:  # released since the page was drawn
+        if not ui.browser_shows(control_key) or list(bounds()) != [lows, highs]:
+            st.rerun()
+        image = None
+    shown = live_control(torch.tensor(values), image, lows, highs, browser)
+    ui.write_url_state(FIELDS, "sl")
+    return shown
 
 
 def live_control(
@@ -251,7 +281,7 @@ def traversal_png(name: str, sha: str, coeffs: tuple, dim: int, values: tuple) -
     return images.png_bytes(images.grid(frames, ncol=len(frames)), 3)
 
 
-def manifold(z: torch.Tensor) -> None:
+def manifold() -> None:
     st.subheader("The 2-D manifold")
     ui.formula(
         r"z = \left(\Phi^{-1}(u_0), \Phi^{-1}(u_1)\right), \quad "
@@ -263,8 +293,7 @@ def manifold(z: torch.Tensor) -> None:
     n = st.slider("Grid size", 5, 25, key="sl_grid")
     st.image(manifold_png(name, ckpt.sha256, n), output_format="PNG")
     st.caption(
-        f"{space.labels[0]} grows left to right and {space.labels[1]} falls from top to bottom; "
-        f"the sliders are at ({float(z[0]):.2f}, {float(z[1]):.2f})."
+        f"{space.labels[0]} grows left to right and {space.labels[1]} falls from top to bottom."
     )
 
 

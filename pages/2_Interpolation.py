@@ -119,6 +119,42 @@ def lambda_films() -> list[str]:
     ]
 
 
+def lambda_control(lam: float, exact: list[str] | None, browser: dict | None) -> bool:
+    """λ's live control; its filmstrips come with it on the server path (the same for every λ)."""
+    return ui.live_control(
+        "ip_live_control",
+        # reverse: λ = 1 (a) on the left, as in the strips and charts
+        [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam, "reverse": True}],
+        [ui.label(name) for name in models],
+        exact,
+        set_lam,
+        frames=None if browser else [lambda_films()],
+        browser=browser,
+    )
+
+
+@st.fragment
+def browser_lambda(at: float, exact: list[str] | None, browser: dict) -> bool:
+    """λ's live control when the browser decodes, in a fragment of its own: a release reruns
+    only the control, w* in session state and the URL; the browser already shows both images.
+    ``at`` and ``exact`` are what the page was drawn with. A release the browser did not show
+    (its runtime was not ready yet) or a runtime that failed reruns the whole page instead."""
+    lam = float(st.session_state["ip_lam"])
+    if (st.session_state.get("ip_live_control") or {}).get("runtime") == "failed":
+        st.rerun()  # the server path draws the page
+    if lam != at:  # released since the page was drawn
+        if not ui.browser_shows("ip_live_control"):
+            st.rerun()
+        exact = None
+        for name in models:
+            st.session_state[f"ip_code_{name}"] = latent.interpolate(
+                *ends[name], lam, mode
+            ).tolist()
+    shown = lambda_control(lam, exact, browser)
+    ui.write_url_state(FIELDS, "ip")
+    return shown
+
+
 @st.fragment
 def at_lambda() -> None:
     """The λ control and w* of each model; moving λ reruns only this part of the page."""
@@ -134,17 +170,10 @@ def at_lambda() -> None:
     at_lam = {} if in_browser else {name: views.decode(c.model, points[name])[0]
                                      for name, c in models.items()}  # fmt: skip
     exact = None if in_browser else [images.data_url(images.to_uint8(at_lam[n])) for n in models]
-    if live:
-        live = ui.live_control(
-            "ip_live_control",
-            # reverse: λ = 1 (a) on the left, as in the strips and charts
-            [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam, "reverse": True}],
-            [ui.label(name) for name in models],
-            exact,
-            set_lam,
-            frames=None if browser else [lambda_films()],  # the same for every λ
-            browser=browser,
-        )
+    if live and browser is not None:  # a release reruns the control alone (below)
+        live = browser_lambda(lam, exact, browser)
+    elif live:
+        live = lambda_control(lam, exact, None)
     if not live:  # a select slider, because it can run from λ = 1 on the left to 0
         st.session_state["ip_lambda"] = lam
         st.select_slider("λ", LAMBDAS, key="ip_lambda", format_func=lambda v: f"{v:.2f}",

@@ -120,6 +120,8 @@ def _live_tab(server, path: str, model: str = ""):
     """A page with a live control whose runtime is ready (``model``: Latent sliders' model)."""
     browser, url, _ = server
     tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    tab.received = []  # the server's websocket messages, for tests that read what a release sent
+    tab.on("websocket", lambda ws: ws.on("framereceived", lambda m: tab.received.append(m)))
     tab.goto(f"{url}/{path}")
     wait_idle(tab, 120_000)
     if model:
@@ -174,6 +176,19 @@ def _drag_and_release(tab, index: int = 0) -> dict:
     }
 
 
+def _assert_release_resends_only_the_control(tab, before: int, kept: tuple[bytes, ...]) -> None:
+    """The messages the server sent after message ``before`` (a release) carry the live control
+    again but none of ``kept``, elements that the page's first run sent: the release reran the
+    control's own fragment, not the part of the page around it."""
+    opened, sent = (
+        b"".join(m if isinstance(m, bytes) else m.encode() for m in part)
+        for part in (tab.received[:before], tab.received[before:])
+    )
+    assert b"latent_explorer.live_control" in sent
+    for element in kept:
+        assert element in opened and element not in sent, element
+
+
 def _url_floats(tab, param: str) -> list[float]:
     from urllib.parse import parse_qs, urlparse
 
@@ -185,11 +200,17 @@ def test_a_release_sends_no_image_and_the_values_reach_python(server, ckpts):
 
     tab = _live_tab(server, "Latent_sliders")
     try:
+        before = len(tab.received)
         got = _drag_and_release(tab, index=2)
         assert got["source_while_dragging"] == "browser" and len(got["seen"]) >= 5, got
         assert got["browser_frames"] >= 5
         assert got["server_images"] == 0  # Python sent no image on release
         assert got["sources"] == ["browser"]
+        # The release reran the control's own fragment: the control went out again, but not the
+        # start image, the traversal's heading or its strip, which the browser keeps.
+        _assert_release_resends_only_the_control(
+            tab, before, (b"start image", b"Traversal", b"latent_explorer.live_strip")
+        )
         # Python stored the values (they are in its URL, written by the fragment's run).
         tab.wait_for_function("() => location.search.includes('z=')")
         assert _url_floats(tab, "z") == pytest.approx(got["values"], abs=0.006)
@@ -228,10 +249,15 @@ def test_lambda_decodes_both_models_every_frame_in_the_browser(server):
     tab = _live_tab(server, "Interpolation")
     try:
         reads0 = tab.evaluate("window.__leStats.reads")
+        before = len(tab.received)
         got = _drag_and_release(tab, index=0)
         assert got["source_while_dragging"] == "browser" and len(got["seen"]) >= 5, got
         assert got["browser_frames"] >= 5
         assert got["server_images"] == 0 and got["sources"] == ["browser", "browser"]
+        # The toggle and the caption beside the control stay as the page drew them.
+        _assert_release_resends_only_the_control(
+            tab, before, (b"Live dragging", b"the strips and the charts")
+        )
         # The classifier read the images (at most once per frame; every READ_MS while dragging).
         reads = tab.evaluate("window.__leStats.reads") - reads0
         assert 1 <= reads <= got["browser_frames"]

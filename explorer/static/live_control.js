@@ -113,6 +113,9 @@ export default function ({ data: raw, parentElement, setStateValue }) {
   }
   st.data = data;
   controls[data.id] = st;
+  // Python remembers a runtime that failed: a control drawn again elsewhere still says so.
+  if (data.runtimeFailed) showFailure(st);
+  root.dataset.path = data.browser ? "browser" : "server"; // which path Python drew it for
   // Quick key steps each send their values; reruns answer them one by one, each with values
   // older than the slider's. Until the answer to the last step sent arrives (or 5 s pass), keep
   // the slider where the user put it, so the next step builds on it and no step is lost.
@@ -431,15 +434,19 @@ async function startRuntime(st, root, setStateValue) {
     else requestDecode(st, currentValues(st), performance.now(), { readsOnly: true });
     st.afterReady = null;
   } catch (err) {
-    st.runtime = "failed";
-    root.dataset.runtime = "failed";
     stats.runtimeError = String(err?.message || err);
-    st.dom.note.hidden = false; // said once: the control keeps this note, and never retries
-    st.dom.note.textContent =
-      "Exact images while dragging need WebAssembly and the models in this browser, which could " +
-      "not load here; the server decodes each position on release instead.";
+    showFailure(st); // said once: the control keeps this note, and never retries
     setStateValue("runtime", "failed");
   }
+}
+
+function showFailure(st) {
+  st.runtime = "failed";
+  st.root.dataset.runtime = "failed";
+  st.dom.note.hidden = false;
+  st.dom.note.textContent =
+    "Exact images while dragging need WebAssembly and the models in this browser, which could " +
+    "not load here; the server decodes each position on release instead.";
 }
 
 /** Ask for the image at ``values``; the newest request wins (a frame never decodes stale values).
