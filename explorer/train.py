@@ -34,10 +34,10 @@ _AE_VAE_RECIPE = {"shift": 2}
 DEFAULTS = {
     # AE and VAE: one recipe, chosen for the VAE on the validation digits (checkpoints/README.md),
     # so that each AE/VAE pair differs only in the objective.
-    "ae": {"epochs": 60, "batch_size": 32, "lr": 1e-3, "width": 128, **_AE_VAE_RECIPE},
+    "ae": {"epochs": 120, "batch_size": 64, "lr": 1e-3, "width": 128, **_AE_VAE_RECIPE},
     "vae": {
-        "epochs": 60,
-        "batch_size": 32,
+        "epochs": 120,
+        "batch_size": 64,
         "lr": 1e-3,
         "width": 128,
         **_AE_VAE_RECIPE,

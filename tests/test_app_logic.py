@@ -136,7 +136,8 @@ def test_live_runs_respect_the_caps_and_stop(tmp_path, monkeypatch):
 def test_a_real_live_run_trains_and_logs(tmp_path):
     runs = live.LiveRuns()
     args = train.make_args("vae", dataset="digits", epochs=1, latent_dim=2, progress=False,
-                           out=str(tmp_path / "v.safetensors"), run_dir=str(tmp_path), log_every=2)  # fmt: skip
+                           batch_size=32, out=str(tmp_path / "v.safetensors"),
+                           run_dir=str(tmp_path), log_every=2)  # fmt: skip
     run = runs.start("s", args)
     run.thread.join(120)
     assert run.finished and run.error == ""

@@ -1,6 +1,7 @@
 """The training CLI: arguments, checkpoints, metrics log, determinism, resume, NaN, torchrun."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -135,10 +136,11 @@ def test_a_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkey
         return value * float("nan") if calls["n"] > 3 else value
 
     monkeypatch.setattr(losses, "bernoulli_log_likelihood", poisoned)
-    # Epoch 1 took 25 steps (797 training digits, the other 1,000 held out, in batches of 32);
-    # the 4th call of epoch 2 is step 29.
+    # Epoch 1 took ceil(797 / batch) steps (797 training digits, the other 1,000 held out); the
+    # 4th call of epoch 2 is the step after 3 more.
+    step = math.ceil(797 / train.DEFAULTS["vae"]["batch_size"]) + 4
     with pytest.raises(
-        objectives.TrainingDiverged, match="VAE loss became nan at epoch 2, step 29"
+        objectives.TrainingDiverged, match=f"VAE loss became nan at epoch 2, step {step}$"
     ):
         train.run(_args(tmp_path, epochs=3, resume=True))
     assert (tmp_path / "vae.safetensors").read_bytes() == good
@@ -180,6 +182,8 @@ def test_torchrun_with_two_cpu_processes_writes_a_loadable_checkpoint(tmp_path):
             "digits",
             "--epochs",
             "1",
+            "--batch-size",
+            "32",
             "--eval-k",
             "0",
             "--device",
