@@ -51,7 +51,7 @@ def _send(name: str, key: str, payload: dict, **callbacks) -> None:
 def _browser(key: str, graphs: dict[str, tuple[str, ...]]) -> dict[str, list[str]] | None:
     """Per graph kind, the URLs of those models' ONNX graphs, or None when one is missing or
     this browser already said the runtime cannot load (the component then shows Python's)."""
-    if (st.session_state.get(key) or {}).get("runtime") == "failed":
+    if ui.runtime_failed(key):
         return None
     urls: dict[str, list[str]] = {}
     for graph, names in graphs.items():

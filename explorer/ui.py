@@ -451,12 +451,26 @@ def browser_decoding(key: str, channels: list[dict]) -> dict | None:
     runtime cannot load: the control then takes the server path."""
     if any(c.get("decoder") is None for c in channels):
         return None
-    if (st.session_state.get(key) or {}).get("runtime") == "failed":
+    if runtime_failed(key):
         return None
     has_clf = (CHECKPOINT_DIR / "classifier.safetensors").is_file()  # one stat, not a glob
     clf = onnx_urls("classifier") if has_clf else None
     return {"runtime": RUNTIME_URL, "channels": channels,
             "classifier": clf["classifier"] if clf else None}  # fmt: skip
+
+
+def runtime_failed(key: str) -> bool:
+    """Whether the browser component ``key`` reported that its model runtime cannot load."""
+    return (st.session_state.get(key) or {}).get("runtime") == "failed"
+
+
+def rerun_page_unless_shown(key: str, released: bool, page_changed: bool = False) -> None:
+    """In live control ``key``'s own fragment (the browser decodes): rerun the whole page when
+    the fragment alone cannot answer, that is when the runtime failed (the server path draws
+    the page) or a release (``released``) was not shown by the browser (the server decodes) or
+    changed something outside the fragment (``page_changed``)."""
+    if runtime_failed(key) or (released and (not browser_shows(key) or page_changed)):
+        st.rerun()
 
 
 def decoder_url(name: str) -> str | None:
@@ -521,10 +535,9 @@ def live_control(
         raise ValueError(f"live control {key}: no exact image and no browser decoding")
     st.session_state[f"{key}_shown"] = False  # this run's release is answered; the next decides
 
-    failed = (st.session_state.get(key) or {}).get("runtime") == "failed"
     payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
                "k": FILM_FRAMES, "size": live_size(), "pad": pad, "browser": browser,
-               "runtimeFailed": failed}  # fmt: skip
+               "runtimeFailed": runtime_failed(key)}  # fmt: skip
     if frames is not None:
         payload["films"] = {"frames": frames, "filmsAt": [s["value"] for s in sliders]}
     _send(parts[0], key, payload, on_values_change=changed, on_runtime_change=lambda: None)

@@ -200,14 +200,11 @@ def browser_control(
     because the runtime was not ready yet, or sliders whose widened range changes) or the
     runtime fails, the whole page reruns instead."""
     values = st.session_state[truth]
-    if (st.session_state.get(control_key) or {}).get("runtime") == "failed":
-        st.rerun()  # the server path draws the page
-    if values != at:  # released since the page was drawn
-        if not ui.browser_shows(control_key) or list(bounds()) != [lows, highs]:
-            st.rerun()
-        image = None
-    shown = live_control(torch.tensor(values), image, lows, highs, browser)
-    ui.write_url_state(FIELDS, "sl")
+    released = values != at  # since the page was drawn
+    ui.rerun_page_unless_shown(control_key, released, list(bounds()) != [lows, highs])
+    shown = live_control(torch.tensor(values), None if released else image, lows, highs, browser)
+    if released:  # the page's own run writes the URL otherwise
+        ui.write_url_state(FIELDS, "sl")
     return shown
 
 

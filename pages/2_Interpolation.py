@@ -140,18 +140,15 @@ def browser_lambda(at: float, exact: list[str] | None, browser: dict) -> bool:
     ``at`` and ``exact`` are what the page was drawn with. A release the browser did not show
     (its runtime was not ready yet) or a runtime that failed reruns the whole page instead."""
     lam = float(st.session_state["ip_lam"])
-    if (st.session_state.get("ip_live_control") or {}).get("runtime") == "failed":
-        st.rerun()  # the server path draws the page
-    if lam != at:  # released since the page was drawn
-        if not ui.browser_shows("ip_live_control"):
-            st.rerun()
-        exact = None
+    released = lam != at  # since the page was drawn
+    ui.rerun_page_unless_shown("ip_live_control", released)
+    shown = lambda_control(lam, None if released else exact, browser)
+    if released:  # the page's own run stores w* and writes the URL otherwise
         for name in models:
             st.session_state[f"ip_code_{name}"] = latent.interpolate(
                 *ends[name], lam, mode
             ).tolist()
-    shown = lambda_control(lam, exact, browser)
-    ui.write_url_state(FIELDS, "ip")
+        ui.write_url_state(FIELDS, "ip")
     return shown
 
 
