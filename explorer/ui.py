@@ -6,6 +6,7 @@ so that several sessions share the machine's cores. Test digits, codes and maps 
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -612,9 +613,13 @@ PAGES = [
 ]
 
 
-# A local file: a ":material/…:" or emoji page icon makes the browser fetch the favicon from
-# fonts.gstatic.com or a CDN, and a class network may have no internet.
-PAGE_ICON = str(Path(__file__).parent / "static" / "icon.png")
+# A local image, inline: a ":material/…:" or emoji page icon makes the browser fetch the favicon
+# from fonts.gstatic.com or a CDN, and a class network may have no internet. Inline rather than a
+# file path, which Streamlit serves from /media/: Chromium fetches the favicon again whenever a
+# page writes its settings into the URL, so every slider release cost the server an HTTP request.
+PAGE_ICON = "data:image/png;base64," + base64.b64encode(
+    (Path(__file__).parent / "static" / "icon.png").read_bytes()
+).decode("ascii")
 
 
 # On a phone KaTeX's 1.21em made formulas wider than the screen, cut off in a scrolling box:

@@ -421,6 +421,8 @@ def test_kl_metrics_are_not_cut_off_on_a_projector(page):
 
 
 def test_pages_fetch_nothing_from_the_internet(page):
+    from explorer import ui
+
     # A class network may have no internet; the favicon of a ":material/…:" or emoji page icon
     # came from fonts.gstatic.com or a CDN.
     outside: list[str] = []
@@ -434,9 +436,12 @@ def test_pages_fetch_nothing_from_the_internet(page):
         for path in ("", "Latent_sliders", "KL_and_ELBO"):
             _open(page, path)
             page.wait_for_timeout(1000)
+        # The app's own icon, inline: no request to the server either when the URL changes.
+        icon = page.locator("link[rel*='icon']").first.get_attribute("href")
     finally:
         page.remove_listener("request", note)
     assert outside == []
+    assert icon == ui.PAGE_ICON and icon.startswith("data:image/png;base64,")
 
 
 @pytest.mark.parametrize(

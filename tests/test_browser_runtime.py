@@ -6,6 +6,7 @@ the server, and the values still stored by Python (its URL).
 """
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -122,6 +123,8 @@ def _live_tab(server, path: str, model: str = ""):
     tab = browser.new_page(viewport={"width": 1400, "height": 1000})
     tab.received = []  # the server's websocket messages, for tests that read what a release sent
     tab.on("websocket", lambda ws: ws.on("framereceived", lambda m: tab.received.append(m)))
+    tab.requests = []  # every HTTP request the page made (the websocket's frames are not ones)
+    tab.on("request", lambda r: tab.requests.append(r.url))
     tab.goto(f"{url}/{path}")
     wait_idle(tab, 120_000)
     if model:
@@ -176,10 +179,16 @@ def _drag_and_release(tab, index: int = 0) -> dict:
     }
 
 
-def _assert_release_resends_only_the_control(tab, before: int, kept: tuple[bytes, ...]) -> None:
+def _assert_release_resends_only_the_control(
+    tab, before: int, kept: tuple[bytes, ...], requests_before: int
+) -> None:
     """The messages the server sent after message ``before`` (a release) carry the live control
     again but none of ``kept``, elements that the page's first run sent: the release reran the
-    control's own fragment, not the part of the page around it."""
+    control's own fragment, not the part of the page around it. Nor did the page make an HTTP
+    request after request ``requests_before`` (a favicon served from /media/ was fetched again
+    each time the release wrote the URL)."""
+    tab.wait_for_timeout(500)  # a request that the URL's change sets off comes within this
+    assert tab.requests[requests_before:] == []
     opened, sent = (
         b"".join(m if isinstance(m, bytes) else m.encode() for m in part)
         for part in (tab.received[:before], tab.received[before:])
@@ -195,25 +204,37 @@ def _url_floats(tab, param: str) -> list[float]:
     return [float(v) for v in parse_qs(urlparse(tab.url).query)[param][0].split(",")]
 
 
+def _wait_for_url(tab, param: str, values: list[float], timeout_s: float = 20.0) -> None:
+    """Wait until the URL's ``param`` holds ``values`` (each to within a slider step)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if _url_floats(tab, param) == pytest.approx(values, abs=0.006):
+                return
+        except KeyError:
+            pass
+        assert time.monotonic() < deadline, (tab.url, values)
+        tab.wait_for_timeout(50)
+
+
 def test_a_release_sends_no_image_and_the_values_reach_python(server, ckpts):
     from explorer import latent
 
     tab = _live_tab(server, "Latent_sliders")
     try:
-        before = len(tab.received)
+        before, requests = len(tab.received), len(tab.requests)
         got = _drag_and_release(tab, index=2)
         assert got["source_while_dragging"] == "browser" and len(got["seen"]) >= 5, got
         assert got["browser_frames"] >= 5
         assert got["server_images"] == 0  # Python sent no image on release
         assert got["sources"] == ["browser"]
+        # Python stored the values (they are in its URL, written by the fragment's run).
+        _wait_for_url(tab, "z", got["values"])
         # The release reran the control's own fragment: the control went out again, but not the
         # start image, the traversal's heading or its strip, which the browser keeps.
         _assert_release_resends_only_the_control(
-            tab, before, (b"start image", b"Traversal", b"latent_explorer.live_strip")
+            tab, before, (b"start image", b"Traversal", b"latent_explorer.live_strip"), requests
         )
-        # Python stored the values (they are in its URL, written by the fragment's run).
-        tab.wait_for_function("() => location.search.includes('z=')")
-        assert _url_floats(tab, "z") == pytest.approx(got["values"], abs=0.006)
         # The traversal strip follows in the browser as well.
         strip = tab.locator(".le-strip canvas")
         assert strip.get_attribute("data-source") == "browser"
@@ -249,21 +270,20 @@ def test_lambda_decodes_both_models_every_frame_in_the_browser(server):
     tab = _live_tab(server, "Interpolation")
     try:
         reads0 = tab.evaluate("window.__leStats.reads")
-        before = len(tab.received)
+        before, requests = len(tab.received), len(tab.requests)
         got = _drag_and_release(tab, index=0)
         assert got["source_while_dragging"] == "browser" and len(got["seen"]) >= 5, got
         assert got["browser_frames"] >= 5
         assert got["server_images"] == 0 and got["sources"] == ["browser", "browser"]
+        _wait_for_url(tab, "lam", got["values"])
         # The toggle and the caption beside the control stay as the page drew them.
         _assert_release_resends_only_the_control(
-            tab, before, (b"Live dragging", b"the strips and the charts")
+            tab, before, (b"Live dragging", b"the strips and the charts"), requests
         )
         # The classifier read the images (at most once per frame; every READ_MS while dragging).
         reads = tab.evaluate("window.__leStats.reads") - reads0
         assert 1 <= reads <= got["browser_frames"]
         assert tab.locator(".le-reads").first.inner_text().startswith("reads ")
-        tab.wait_for_function("() => location.search.includes('lam=')")
-        assert _url_floats(tab, "lam") == pytest.approx(got["values"], abs=0.006)
     finally:
         tab.close()
 
