@@ -8,7 +8,8 @@ import os
 
 import streamlit as st
 
-from explorer import cpuprobe, idle
+from explorer import cpuprobe
+from explorer.ui import idle
 
 JS = """
 export default function ({ data, parentElement, setStateValue }) {
@@ -32,7 +33,7 @@ export default function ({ data, parentElement, setStateValue }) {
 
 @st.cache_resource
 def _probe():
-    idle.stop_config_polling()  # as the app does (explorer/ui.py)
+    idle.stop_config_polling()  # as the app does (explorer/ui/__init__.py)
     path = os.environ.get(cpuprobe.ENV)
     return cpuprobe.serve(path) if path else None
 

@@ -1,5 +1,5 @@
 """Latent Explorer: the library behind the Streamlit pages.
 
-Everything here imports and runs without Streamlit (``explorer.ui`` is the one exception), so the
-math, models and image handling are tested directly.
+Everything here imports and runs without Streamlit (the package ``explorer.ui`` is the one
+exception), so the math, models and image handling are tested directly.
 """

@@ -3,7 +3,8 @@
 import streamlit as st
 import torch
 
-from explorer import browser_views, compare, data, images, plots, smoothness, ui, urlstate, views
+from explorer import compare, data, images, plots, smoothness, ui, urlstate, views
+from explorer.ui import browser_views
 
 ui.page_setup("AE vs VAE")
 st.title("AE vs VAE")
@@ -220,7 +221,7 @@ def typed_point() -> None:
 def decode_point(point: list[float] | None, beside=None) -> None:
     """Both models' decode of one point of the plane (clicked, or typed in), in ``beside`` if
     given; in the browser the point under the pointer and a click decode at once
-    (explorer.browser_views)."""
+    (explorer.ui.browser_views)."""
     x, y = point or (0.0, 0.0)
     st.session_state["cmp_x"], st.session_state["cmp_y"] = float(x), float(y)
     c0, c1, shown = st.columns([1, 1, 4])

@@ -6,7 +6,8 @@ import hashlib
 import streamlit as st
 import torch
 
-from explorer import browser_views, images, latent, ui, urlstate, views
+from explorer import images, latent, ui, urlstate, views
+from explorer.ui import browser_views, controls, uploads
 
 ui.page_setup("Latent sliders")
 st.title("Latent sliders")
@@ -63,7 +64,7 @@ with settings:
             with stage if ui.presenting() else st.container():
                 start_image = browser_views.draw_digit(f"sl_draw_{name}")
         else:
-            start_image = ui.upload_digit(f"sl_upload_{name}")
+            start_image = uploads.upload_digit(f"sl_upload_{name}")
         if start_image is None:
             if source == "Upload":
                 st.info("Upload a photo or drawing of a digit to start from its code.")
@@ -147,10 +148,10 @@ def explore() -> None:
     widened = [f"{space.labels[i]} (to {lows[i]:.2f}…{highs[i]:.2f})" for i in range(len(lows))
                if lows[i] < float(space.low[i]) - 1e-6 or highs[i] > float(space.high[i]) + 1e-6]  # fmt: skip
     # Decoding in the browser when it can: then no filmstrips (the server's main cost per drag).
-    browser = ui.browser_decoding(control_key, [{"decoder": ui.decoder_url(name),
+    browser = controls.browser_decoding(control_key, [{"decoder": controls.decoder_url(name),
         "origin": space.origin.tolist(), "basis": space.basis.tolist()}]) if live else None  # fmt: skip
     # A release from a browser that decodes: it shows the exact image, Python stores the values.
-    in_browser = browser is not None and ui.browser_shows(control_key)
+    in_browser = browser is not None and controls.browser_shows(control_key)
     image = None if in_browser else views.decode(model, z)[0]
     if live and browser is not None:  # a release reruns the control alone (below)
         shown = browser_control(list(st.session_state[truth]), lows, highs, image, browser)
@@ -181,7 +182,9 @@ def explore() -> None:
         manifold()
     ui.write_url_state(FIELDS, "sl")  # here: a release reruns only this fragment
     if shown and browser is None:
-        ui.live_filmstrips(control_key, st.session_state[truth], lambda: filmstrips(coeffs, wide))
+        controls.live_filmstrips(
+            control_key, st.session_state[truth], lambda: filmstrips(coeffs, wide)
+        )
 
 
 @st.fragment
@@ -201,7 +204,7 @@ def browser_control(
     runtime fails, the whole page reruns instead."""
     values = st.session_state[truth]
     released = values != at  # since the page was drawn
-    ui.rerun_page_unless_shown(control_key, released, list(bounds()) != [lows, highs])
+    controls.rerun_page_unless_shown(control_key, released, list(bounds()) != [lows, highs])
     shown = live_control(torch.tensor(values), None if released else image, lows, highs, browser)
     if released:  # the page's own run writes the URL otherwise
         ui.write_url_state(FIELDS, "sl")
@@ -220,20 +223,20 @@ def live_control(
     pad = None
     if model.latent_dim == 2 and ckpt.config.kind == "vae":
         sprites = None if image is None else [pad_sprite(name, ckpt.sha256)]
-        pad = {"sprites": sprites, "n": ui.PAD_FRAMES, "low": -3.0,
+        pad = {"sprites": sprites, "n": controls.PAD_FRAMES, "low": -3.0,
                "high": 3.0, "x": float(coeffs[0]), "y": float(coeffs[1]), "labels": space.labels,
                "size": 240}  # fmt: skip
     values = st.session_state[truth]
     sliders = [{"label": space.labels[i], "low": lows[i], "high": highs[i], "step": 0.01,
                 "value": values[i]} for i in range(len(keys))]  # fmt: skip
     exact = None if image is None else [images.data_url(images.to_uint8(image))]
-    return ui.live_control(
+    return controls.live_control(
         control_key, sliders, ["decoded (live)"], exact, set_coeffs, pad, browser=browser
     )
 
 
 def filmstrips(coeffs: torch.Tensor, wide: latent.SliderSpace) -> list[list[str]]:
-    films = views.filmstrips(model, wide, coeffs, ui.FILM_FRAMES)
+    films = views.filmstrips(model, wide, coeffs, controls.FILM_FRAMES)
     return [[images.sprite(film)] for film in films]
 
 
@@ -244,8 +247,8 @@ PRIOR_LOW = 0.00135  # Φ(−3): the manifold grid spans ±3, as the sliders and
 def pad_sprite(name: str, sha: str) -> str:
     """The 2-D pad's PAD_FRAMES x PAD_FRAMES decodes, evenly over ±3 (the sliders' range), as one
     sprite; the pad draws it under the pointer and shows the cell under it while dragging."""
-    grid_codes = latent.square_grid(ui.PAD_FRAMES, -latent.VAE_RANGE, latent.VAE_RANGE)
-    return images.sprite(views.decode(ui.load(name).model, grid_codes)[:, 0], ui.PAD_FRAMES)
+    grid_codes = latent.square_grid(controls.PAD_FRAMES, -latent.VAE_RANGE, latent.VAE_RANGE)
+    return images.sprite(views.decode(ui.load(name).model, grid_codes)[:, 0], controls.PAD_FRAMES)
 
 
 def traversal(coeffs: torch.Tensor, wide: latent.SliderSpace, live: bool, in_browser: bool) -> None:
@@ -263,7 +266,7 @@ def traversal(coeffs: torch.Tensor, wide: latent.SliderSpace, live: bool, in_bro
     args = (name, ckpt.sha256, tuple(coeffs.tolist()), dim, tuple(values.tolist()))
     if live:
         png = None if in_browser else traversal_png(*args)
-        ui.live_strip(control_key, coeffs.tolist(), dim, values.tolist(), png, caption)
+        controls.live_strip(control_key, coeffs.tolist(), dim, values.tolist(), png, caption)
     else:
         st.image(traversal_png(*args), output_format="PNG", caption=caption)
 

@@ -5,7 +5,8 @@ import functools
 import streamlit as st
 import torch
 
-from explorer import browser_views, images, latent, plots, ui, urlstate, views
+from explorer import images, latent, plots, ui, urlstate, views
+from explorer.ui import browser_views, controls
 
 ui.page_setup("Interpolation")
 st.title("Interpolation")
@@ -114,14 +115,14 @@ def set_lam(values: list[float]) -> None:
 def lambda_films() -> list[str]:
     """Each model's λ filmstrip, as one sprite per model."""
     return [
-        images.sprite(views.lambda_frames(c.model, *ends[name], ui.FILM_FRAMES, mode))
+        images.sprite(views.lambda_frames(c.model, *ends[name], controls.FILM_FRAMES, mode))
         for name, c in models.items()
     ]
 
 
 def lambda_control(lam: float, exact: list[str] | None, browser: dict | None) -> bool:
     """λ's live control; its filmstrips come with it on the server path (the same for every λ)."""
-    return ui.live_control(
+    return controls.live_control(
         "ip_live_control",
         # reverse: λ = 1 (a) on the left, as in the strips and charts
         [{"label": "λ", "low": 0.0, "high": 1.0, "step": 0.01, "value": lam, "reverse": True}],
@@ -141,7 +142,7 @@ def browser_lambda(at: float, exact: list[str] | None, browser: dict) -> bool:
     (its runtime was not ready yet) or a runtime that failed reruns the whole page instead."""
     lam = float(st.session_state["ip_lam"])
     released = lam != at  # since the page was drawn
-    ui.rerun_page_unless_shown("ip_live_control", released)
+    controls.rerun_page_unless_shown("ip_live_control", released)
     shown = lambda_control(lam, None if released else exact, browser)
     if released:  # the page's own run stores w* and writes the URL otherwise
         for name in models:
@@ -159,11 +160,11 @@ def at_lambda() -> None:
     points = {name: latent.interpolate(*ends[name], lam, mode) for name in models}
     live = st.toggle("Live dragging", value=True, key="ip_live",
                      help="Both images follow the λ slider while you drag; turn off for a standard slider.")  # fmt: skip
-    browser = ui.browser_decoding("ip_live_control", [
-        {"decoder": ui.decoder_url(name), "a": ends[name][0].tolist(),
+    browser = controls.browser_decoding("ip_live_control", [
+        {"decoder": controls.decoder_url(name), "a": ends[name][0].tolist(),
          "b": ends[name][1].tolist(), "mode": mode} for name in models]) if live else None  # fmt: skip
     # A release from a browser that decodes: it shows both images, Python stores λ.
-    in_browser = browser is not None and ui.browser_shows("ip_live_control")
+    in_browser = browser is not None and controls.browser_shows("ip_live_control")
     at_lam = {} if in_browser else {name: views.decode(c.model, points[name])[0]
                                      for name, c in models.items()}  # fmt: skip
     exact = None if in_browser else [images.data_url(images.to_uint8(at_lam[n])) for n in models]

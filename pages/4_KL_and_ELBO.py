@@ -7,6 +7,7 @@ import streamlit as st
 import torch
 
 from explorer import live, losses, plots, train, ui, urlstate, views
+from explorer.ui import training
 
 ui.page_setup("KL and ELBO")
 st.title("KL and ELBO")
@@ -73,9 +74,9 @@ if ckpt is not None:
 ui.write_url_state(FIELDS, "kl")
 st.subheader("Live training")
 train_tab, follow_tab = st.tabs(["Train a VAE here", "Follow a run"])
-runs = ui.live_runs()
-me = ui.browser_id()  # one run per browser, found again after a reload
-runs.seen(me, ui.streamlit_session())
+runs = training.live_runs()
+me = training.browser_id()  # one run per browser, found again after a reload
+runs.seen(me, training.streamlit_session())
 with train_tab:
     mine = runs.get(me)
     busy = mine is not None and mine.running
@@ -105,7 +106,7 @@ with train_tab:
             write_resume=False,
         )
         try:
-            runs.start(me, args, ui.streamlit_session())
+            runs.start(me, args, training.streamlit_session())
         except live.CapacityError as err:
             st.warning(str(err))
     if b2.button("Stop", key="kl_live_stop"):
@@ -114,7 +115,7 @@ with train_tab:
 
     @st.fragment(run_every=1.0 if mine is not None and mine.running else None)
     def live_panel() -> None:
-        runs.seen(me, ui.streamlit_session())
+        runs.seen(me, training.streamlit_session())
         run = runs.get(me)
         if run is None:
             st.caption(f"No live run yet. Up to {runs.max_runs} runs train at once on this server.")
@@ -125,7 +126,7 @@ with train_tab:
             f"Live run {run.name}: {status} (latent dim {a.latent_dim}, β {a.beta:g}, "
             f"{a.epochs} epochs)"
         )
-        ui.metrics_dashboard(run.metrics_path, "kl_live")
+        training.metrics_dashboard(run.metrics_path, "kl_live")
 
     live_panel()
 with follow_tab:
@@ -141,6 +142,6 @@ with follow_tab:
 
         @st.fragment(run_every=2.0)
         def follow_panel() -> None:
-            ui.metrics_dashboard(logs[chosen], "kl_follow")
+            training.metrics_dashboard(logs[chosen], "kl_follow")
 
         follow_panel()

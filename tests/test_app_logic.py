@@ -217,14 +217,14 @@ def test_an_in_app_run_writes_no_resume_state(tmp_path):
 
 
 def test_values_from_the_live_control_are_clamped_on_the_server():
-    from explorer import ui
+    from explorer.ui import controls
 
     sliders = [{"low": 0.0, "high": 1.0, "step": 0.01}, {"low": -3.0, "high": 3.0, "step": 0.01}]
-    assert ui.clamp_values([5.0, -1e9], sliders) == [1.0, -3.0]
-    assert ui.clamp_values([0.123456, 1.234], sliders) == [0.12, 1.23]
-    assert ui.clamp_values([float("inf"), 0], sliders) == [1.0, 0.0]
+    assert controls.clamp_values([5.0, -1e9], sliders) == [1.0, -3.0]
+    assert controls.clamp_values([0.123456, 1.234], sliders) == [0.12, 1.23]
+    assert controls.clamp_values([float("inf"), 0], sliders) == [1.0, 0.0]
     for bad in ([float("nan"), 0.0], [0.5], "0.5", None, [0.5, "x"], [True, 0.0]):
-        assert ui.clamp_values(bad, sliders) is None
+        assert controls.clamp_values(bad, sliders) is None
 
 
 def test_home_names_held_out_numbers_with_their_noise_and_draws():

@@ -1,4 +1,4 @@
-"""Views that compute in the browser (explorer/browser_views.py), in headless Chromium: a drawing
+"""Views that compute in the browser (explorer/ui/browser_views.py), in headless Chromium: a drawing
 is preprocessed, reconstructed and placed on the 2-D planes while the stroke is drawn, as Python
 and torch would; the AE vs VAE atlas decodes a clicked point before the server answers, as torch
 does; and without ONNX Runtime Web both say so once and show the server's results.

@@ -1,5 +1,5 @@
 """An idle server stays idle: Streamlit's polling of its config files stops when file watching is
-off (explorer/idle.py), and stays when a developer turns watching on."""
+off (explorer/ui/idle.py), and stays when a developer turns watching on."""
 
 import os
 import time
@@ -8,7 +8,7 @@ import pytest
 from streamlit import config
 from streamlit.watcher.polling_path_watcher import PollingPathWatcher
 
-from explorer import idle
+from explorer.ui import idle
 
 
 @pytest.fixture

@@ -155,9 +155,11 @@ def _stroke() -> dict:
 
 
 def test_a_drawing_starts_the_sliders_and_is_encoded_by_both_models(monkeypatch):
-    from explorer import images, ui
+    from explorer import images
+    from explorer.ui import controls
 
-    monkeypatch.setattr(ui, "BROWSER_DECODE", False)  # the server path: images beside the canvas
+    # the server path: images beside the canvas
+    monkeypatch.setattr(controls, "BROWSER_DECODE", False)
     drawing = _stroke()
     at = _page(PAGES["sliders"])
     at.session_state["sl_source_ae"] = "Draw"
@@ -182,9 +184,11 @@ def test_a_drawing_starts_the_sliders_and_is_encoded_by_both_models(monkeypatch)
 
 
 def test_a_drawing_is_endpoint_a_on_interpolation(monkeypatch):
-    from explorer import images, latent, ui
+    from explorer import images, latent
+    from explorer.ui import controls
 
-    monkeypatch.setattr(ui, "BROWSER_DECODE", False)  # the server path: images beside the canvas
+    # the server path: images beside the canvas
+    monkeypatch.setattr(controls, "BROWSER_DECODE", False)
     drawing = _stroke()
     at = _page(PAGES["interpolation"])
     at.session_state["ip_source"] = "A drawing and a digit"
@@ -212,7 +216,8 @@ def test_a_drawing_is_endpoint_a_on_interpolation(monkeypatch):
 
 def test_a_drawing_sends_the_canvas_pythons_views_and_the_models_for_the_browser():
     """The browser path: the canvas shows the views itself, live, then Python's (these)."""
-    from explorer import images, onnx_export, ui
+    from explorer import images, onnx_export
+    from explorer.ui import controls
 
     for name in ("ae", "vae", "ae2d", "vae2d"):
         onnx_export.export(_bundled(name)[0])  # what the server's background export writes
@@ -233,7 +238,7 @@ def test_a_drawing_sends_the_canvas_pythons_views_and_the_models_for_the_browser
             low <= min(min(c) for c in plane["codes"])
             and max(max(c) for c in plane["codes"]) <= high
         )
-    assert sent["browser"]["recons"][0]["encoder"] == ui.onnx_urls("ae")["encoder"]
+    assert sent["browser"]["recons"][0]["encoder"] == controls.onnx_urls("ae")["encoder"]
     assert "what the models see" not in _images(at)  # shown by the canvas, not twice
     # Nothing drawn yet: no views, the canvas asks for a digit.
     empty = _run(PAGES["sliders"], sl_source_ae="Draw")

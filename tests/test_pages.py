@@ -14,6 +14,7 @@ from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
 from explorer import checkpoints, compare, data, images, latent, smoothness, ui, views
+from explorer.ui import controls, training
 from tests.conftest import BUNDLED, ROOT
 
 PAGES = {
@@ -91,7 +92,8 @@ def _widened(space: latent.SliderSpace, values: list[float]) -> latent.SliderSpa
 
 
 def test_live_sliders_send_filmstrips_of_the_current_code(monkeypatch):
-    monkeypatch.setattr(ui, "BROWSER_DECODE", False)  # the server path: filmstrips while dragging
+    # the server path: filmstrips while dragging
+    monkeypatch.setattr(controls, "BROWSER_DECODE", False)
     at = _run(PAGES["sliders"])  # live dragging is on by default
     ckpt, _ = _bundled("ae")
     space = latent.slider_space(ckpt.model)
@@ -99,7 +101,7 @@ def test_live_sliders_send_filmstrips_of_the_current_code(monkeypatch):
     at_values, sprites = at.session_state["sl_live_control_ae_films"]
     assert at_values == values and len(sprites) == 16
     films = views.filmstrips(
-        ckpt.model, _widened(space, values), torch.tensor(values), ui.FILM_FRAMES
+        ckpt.model, _widened(space, values), torch.tensor(values), controls.FILM_FRAMES
     )
     assert sprites[5] == [images.sprite(films[5])]
     # A new code (Random) gets new filmstrips in the same run, across the widened range if the
@@ -109,7 +111,7 @@ def test_live_sliders_send_filmstrips_of_the_current_code(monkeypatch):
     new_at, new_sprites = at.session_state["sl_live_control_ae_films"]
     assert new_at == at.session_state["sl_coeffs_ae"] != values
     films = views.filmstrips(
-        ckpt.model, _widened(space, new_at), torch.tensor(new_at), ui.FILM_FRAMES
+        ckpt.model, _widened(space, new_at), torch.tensor(new_at), controls.FILM_FRAMES
     )
     assert new_sprites[5] == [images.sprite(films[5])]
 
@@ -118,7 +120,7 @@ def test_a_browser_decoding_control_gets_no_filmstrips():
     from explorer import onnx_export
 
     onnx_export.export(_bundled("ae")[0])  # what the server's background export writes
-    assert ui.onnx_urls("ae") is not None
+    assert controls.onnx_urls("ae") is not None
     at = _run(PAGES["sliders"])
     assert "sl_live_control_ae_films" not in at.session_state
 
@@ -270,7 +272,7 @@ def _component(at: AppTest, name: str) -> dict | None:
 
 
 def test_ae_vs_vae_atlas_decodes_the_chosen_point_with_both_models(monkeypatch):
-    monkeypatch.setattr(ui, "BROWSER_DECODE", False)  # the server path: images
+    monkeypatch.setattr(controls, "BROWSER_DECODE", False)  # the server path: images
     at = _run(PAGES["compare"])
     charts = at.get("plotly_chart")
     assert len(charts) == 2 and all('"layout"' in c.proto.spec for c in charts)
@@ -301,7 +303,7 @@ def test_ae_vs_vae_probe_gets_pythons_decode_and_the_models_for_the_browser():
             probe["captions"][c]
             == f"{ui.label(name)} at (-4.50, 1.00): reads {_reads(name, -4.5, 1)}"
         )
-        assert probe["browser"]["decoders"][c] == ui.onnx_urls(name)["decoder"]
+        assert probe["browser"]["decoders"][c] == controls.onnx_urls(name)["decoder"]
     assert not _images(at)  # the probe shows the decodes; no image elements beside it
     # A browser that reported the runtime cannot load gets no models, only Python's decodes.
     at.session_state["cmp_probe"] = {"runtime": "failed"}
@@ -416,8 +418,8 @@ def _finished_live_run(tmp_path, monkeypatch, records: list[dict]) -> AppTest:
     runs = live.LiveRuns()
     runs._runs["me"] = live.LiveRun(args, error="stopped", finished=True)
     runs._names["me"] = {run_dir.name}  # the runs this browser started
-    monkeypatch.setattr(ui, "live_runs", lambda: runs)
-    monkeypatch.setattr(ui, "browser_id", lambda: "me")  # runs belong to a browser
+    monkeypatch.setattr(training, "live_runs", lambda: runs)
+    monkeypatch.setattr(training, "browser_id", lambda: "me")  # runs belong to a browser
     monkeypatch.setattr(ui, "RUNS_DIR", tmp_path)
     return _run(PAGES["kl"], session_id="me")
 
@@ -451,7 +453,7 @@ def test_the_live_dashboard_waits_for_its_first_epoch_in_words(tmp_path, monkeyp
 def test_sliders_page_names_what_it_shows(monkeypatch):
     # The server path: the traversal strip is an image (in the browser path the live control's
     # runtime draws it; tests/test_browser_runtime.py).
-    monkeypatch.setattr(ui, "BROWSER_DECODE", False)
+    monkeypatch.setattr(controls, "BROWSER_DECODE", False)
     at = _run(PAGES["sliders"])  # live dragging: the control's canvas is the decoded image
     assert "decoded from the sliders" not in _images(at) and "start image" in _images(at)
     at.button(key="sl_random").click().run()

@@ -4,6 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer import checkpoints, ui
+from explorer.ui import uploads
 from tests.conftest import BUNDLED, ROOT
 
 PAGES = ["pages/1_Latent_sliders.py", "pages/2_Interpolation.py", "pages/3_Latent_map.py",
@@ -75,16 +76,16 @@ def test_an_upload_is_decoded_once_per_content_and_failures_are_kept(monkeypatch
     calls = []
     real = images.read_upload
     monkeypatch.setattr(images, "read_upload", lambda data: calls.append(1) or real(data))
-    ui.decode_upload.clear()
+    uploads.decode_upload.clear()
     good = _png((_photo(0.9, 0.1) * 255).astype("uint8"))
     bad = b"not an image"
     for data in (good, good, bad, bad, good):
-        result = ui.decode_upload(hashlib.sha256(data).hexdigest(), data)
+        result = uploads.decode_upload(hashlib.sha256(data).hexdigest(), data)
     assert len(calls) == 2
     gray, digit = result
     assert digit.shape == (1, 28, 28) and gray.dtype.name == "uint8" and max(gray.shape) <= 256
-    assert "not a readable PNG" in ui.decode_upload(hashlib.sha256(bad).hexdigest(), bad)
-    ui.decode_upload.clear()
+    assert "not a readable PNG" in uploads.decode_upload(hashlib.sha256(bad).hexdigest(), bad)
+    uploads.decode_upload.clear()
 
 
 def test_number_inputs_show_the_value_used_and_errors_hide_details():

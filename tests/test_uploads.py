@@ -3,7 +3,7 @@
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
-from explorer import uploads
+from explorer.ui import uploads
 
 
 def _rec(file_id: str, size: int) -> UploadedFileRec:

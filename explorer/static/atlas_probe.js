@@ -165,7 +165,7 @@ async function loadRuntime(st) {
 }
 
 export default function ({ data: raw, parentElement, setStateValue }) {
-  const data = JSON.parse(raw.json); // sent as one string (see explorer/browser_views.py)
+  const data = JSON.parse(raw.json); // sent as one string (see explorer/ui/browser_views.py)
   let root = parentElement.querySelector(".ap-root");
   if (!root) {
     root = document.createElement("div");

@@ -99,7 +99,7 @@ function signature(data) {
 }
 
 export default function ({ data: raw, parentElement, setStateValue }) {
-  const data = JSON.parse(raw.json); // sent as one string (see explorer/ui.py)
+  const data = JSON.parse(raw.json); // sent as one string (see explorer/ui/controls.py)
   let root = parentElement.querySelector(".le-root");
   if (!root) {
     root = document.createElement("div");

@@ -1,4 +1,4 @@
-// Carries a live control's filmstrips (explorer/ui.py: live_filmstrips). It is mounted after
+// Carries a live control's filmstrips (explorer/ui/controls.py: live_filmstrips). It is mounted after
 // everything else on the page, so the control's exact image reaches the browser first; this
 // hands the sprites to the control through a window registry and an event.
 export default function ({ data }) {

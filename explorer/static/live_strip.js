@@ -1,4 +1,4 @@
-// A strip that follows a live control (explorer/ui.py: live_strip): the control's code with one
+// A strip that follows a live control (explorer/ui/controls.py: live_strip): the control's code with one
 // slider set to each of `values`, e.g. the Latent sliders page's traversal. Python sends the
 // server's decode (`png`) until the control's browser runtime is ready, and nothing but the
 // values once the browser decodes: then the strip decodes itself, in one batch, whenever the
@@ -90,7 +90,7 @@ function drawPng(root, url) {
 }
 
 export default function ({ data: raw, parentElement }) {
-  const data = JSON.parse(raw.json); // sent as one string (see explorer/ui.py)
+  const data = JSON.parse(raw.json); // sent as one string (see explorer/ui/controls.py)
   const root = setup(parentElement);
   const s = root.__strip;
   s.data = data;

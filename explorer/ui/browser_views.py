@@ -22,11 +22,12 @@ import streamlit as st
 import torch
 
 from explorer import compare, images, plots, ui, views
+from explorer.ui import controls
 
 PREPROCESS_URL = "app/static/digit_preprocess.js"  # static/ is served at app/static/
 RECONSTRUCTED = ("ae", "vae")  # the drawing's reconstructions (d = 16)
 PLANES = ("ae2d", "vae2d")  # the drawing's point on each 2-D latent plane
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parents[1] / "static"
 
 
 @functools.cache
@@ -44,19 +45,19 @@ def _components() -> dict | None:
 
 
 def _send(name: str, key: str, payload: dict, **callbacks) -> None:
-    # One JSON string: a list or dict in ``data`` makes Streamlit import pandas (see ui._send).
+    # One JSON string: a list or dict in ``data`` makes Streamlit import pandas (see controls._send).
     _components()[name](key=key, data={"json": json.dumps(payload)}, **callbacks)
 
 
 def _browser(key: str, graphs: dict[str, tuple[str, ...]]) -> dict[str, list[str]] | None:
     """Per graph kind, the URLs of those models' ONNX graphs, or None when one is missing or
     this browser already said the runtime cannot load (the component then shows Python's)."""
-    if ui.runtime_failed(key):
+    if controls.runtime_failed(key):
         return None
     urls: dict[str, list[str]] = {}
     for graph, names in graphs.items():
         for name in names:
-            found = ui.onnx_urls(name)
+            found = controls.onnx_urls(name)
             if found is None or graph not in found:
                 return None
             urls.setdefault(graph, []).append(found[graph])
@@ -120,7 +121,7 @@ def draw_digit(key: str) -> torch.Tensor | None:
     digit = images.preprocess_digit(gray) if gray is not None else None
     digit = digit if digit is not None and bool(digit.any()) else None
     size = 280 if ui.presenting() else 196
-    if not ui.BROWSER_DECODE:  # the server path: Python's images beside the canvas
+    if not controls.BROWSER_DECODE:  # the server path: Python's images beside the canvas
         pad, shown = st.columns([1, 2] if ui.presenting() else [2, 3])
         with pad:
             _send("draw_canvas", key, {"size": size}, on_drawing_change=lambda: None)
@@ -155,7 +156,7 @@ def _drawing_browser(key: str, recon: list[str], planes: list[str]) -> dict | No
     if urls is None:
         return None
     encoders = urls["encoder"]
-    return {"runtime": ui.RUNTIME_URL, "preprocess": PREPROCESS_URL,
+    return {"runtime": controls.RUNTIME_URL, "preprocess": PREPROCESS_URL,
             "recons": [{"encoder": e, "decoder": d}
                        for e, d in zip(encoders[: len(recon)], urls["decoder"], strict=True)],
             "planes": encoders[len(recon):]}  # fmt: skip
@@ -194,11 +195,11 @@ def atlas_probe(key: str, names: tuple[str, ...], classifier: torch.nn.Module,
     browser, the point under the pointer on the atlases (plotly charts with keys ``charts``)
     and a clicked point at once, before the click's rerun answers. False when the component
     cannot load or the browser path is off: the page then shows images."""
-    if _components() is None or not ui.BROWSER_DECODE:
+    if _components() is None or not controls.BROWSER_DECODE:
         return False
     shown = [point_reading(n, classifier, point) for n in names]
     urls = _browser(key, {"decoder": names, "classifier": ("classifier",)})
-    browser = urls and {"runtime": ui.RUNTIME_URL, "decoders": urls["decoder"],
+    browser = urls and {"runtime": controls.RUNTIME_URL, "decoders": urls["decoder"],
                         "classifier": urls["classifier"][0]}  # fmt: skip
     payload = {
         "charts": charts,

@@ -1,4 +1,4 @@
-"""Bounded upload storage for a shared server (Streamlit-aware, like explorer/ui.py).
+"""Uploads of a digit: the uploader, and bounded upload storage for a shared server.
 
 Streamlit keeps every file PUT to ``/_stcore/upload_file/<session>/<id>`` in memory until the
 session ends, with no bound: one tab can send hundreds of 5 MB files outside any uploader and the
@@ -7,14 +7,22 @@ its uploader shows; the app's pages use one uploader at a time) and at most ``MA
 across all sessions, dropping the oldest files first. Streamlit builds its upload manager before
 any app code runs and hands the same object to its upload route, so :func:`install` turns that
 object into a BoundedUploads in place, once per server, from ``ui.page_setup``.
+:func:`upload_digit` is the uploader the pages use: a digit the models can read, or one clear
+message.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 
+import numpy as np
+import streamlit as st
+import torch
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+from explorer import images, ui
 
 MAX_FILES_PER_SESSION = 1
 MAX_TOTAL_BYTES = 64 * 1024 * 1024  # about a dozen sessions' worth of 5 MB files at once
@@ -98,3 +106,38 @@ def install() -> BoundedUploads | None:
             for key in keys[: max(0, len(keys) - manager.max_files_per_session)]:
                 manager._drop(*key)
     return manager
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def decode_upload(digest: str, _data: bytes) -> tuple[np.ndarray, np.ndarray] | str:
+    """(reduced grayscale upload, digit (1, 28, 28)) or the reason it is unusable, once per
+    file content (``digest``, its SHA-256): reruns and other sessions reuse it, failures too."""
+    try:
+        gray, digit = images.read_upload(_data)
+    except images.UploadError as err:
+        return str(err)
+    return gray, digit.numpy()
+
+
+def upload_digit(key: str) -> torch.Tensor | None:
+    """A file uploader that returns a 28x28 digit, or None after one clear message; shows the
+    upload beside the cleaned-up digit the models see."""
+    install()  # cheap and idempotent
+    upload = st.file_uploader(
+        f"PNG or JPEG of a digit (at most {images.MAX_UPLOAD_BYTES // images.MB} MB)",
+        type=["png", "jpg", "jpeg", "mpo"],
+        key=key,
+    )
+    if upload is None:
+        return None
+    data = upload.getvalue()
+    result = decode_upload(hashlib.sha256(data).hexdigest(), data)
+    if isinstance(result, str):
+        st.error(f"Cannot use **{upload.name}**: {result}")
+        return None
+    gray, digit = result
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.image(gray, caption="your upload", width=120)
+    with c2:
+        ui.show_digit(torch.from_numpy(digit), "what the model sees", scale=4)
+    return torch.from_numpy(digit.copy())
