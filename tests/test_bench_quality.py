@@ -56,3 +56,26 @@ def test_markdown_marks_the_chosen_candidate_and_quotes_the_paired_gain():
     assert rows[0].startswith("| ours (chosen) | 32 |") and rows[1].startswith("| ours | 999 |")
     assert "| log-likelihood, IWAE L_1000 (nats) | -101.5 [-102.0, -101.0] |" in text
     assert "**9.5** nats [9.0, 10.0]" in text and "**99.0 %**" in text
+
+
+def test_frechet_only_re_measures_the_bundled_models_and_keeps_the_comparison(
+    tmp_path, monkeypatch
+):
+    import json
+
+    import pytest
+
+    monkeypatch.setattr(quality, "RESULTS", tmp_path)
+    with pytest.raises(SystemExit, match="run `python -m bench.quality` in full first"):
+        quality.refresh_frechet(seeds=False, workers=1)
+    earlier = {"iwae_gain": {"mean": 5.4}, "frechet": {"vae samples": -1.0}}
+    (tmp_path / "quality.json").write_text(json.dumps(earlier))
+    monkeypatch.setattr(quality, "markdown", lambda results: "")  # the tables are tested above
+    quality.refresh_frechet(seeds=False, workers=1)
+    written = json.loads((tmp_path / "quality.json").read_text())
+    assert written["iwae_gain"] == {"mean": 5.4}  # the VAE comparison is kept as it was
+    f = written["frechet"]
+    # Real digits are closer to the test digits than any model's samples, and the VAE's prior
+    # samples closer than the DCGAN's (bench/results/quality.json: 23, 138 and 234).
+    assert 0 < f["train digits (floor)"] < f["vae samples"] < f["gan samples, mean"]
+    assert f["gan samples, per seed"] == [f["gan samples, mean"]]  # the bundled DCGAN alone
