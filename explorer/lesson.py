@@ -15,6 +15,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "smoothness.json"
+# Step 4's ends: the first held-out 1 and the first 7 (their indices within their class) that the
+# bundled ae2d and vae2d both reconstruct as that digit with confidence >= 0.9 (the held-out 1 #0
+# is a slanted 1 both read as a 7, and 7 #0 a 7 the classifier reads as a 1). Checked against the
+# bundled models by tests/test_links.py.
+LERP_ENDS = (2, 3)
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,9 @@ class Step:
 
 
 def _pct(estimate: dict) -> str:
-    return f"{100 * estimate['value']:.0f} %"
+    """A share as the README quotes it: whole percent, one decimal under 10 % (7.5 %)."""
+    value = 100 * estimate["value"]
+    return f"{value:.1f} %" if value < 10 else f"{value:.0f} %"
 
 
 def _paths_claim(diff: dict) -> str:
@@ -47,17 +54,41 @@ def _paths_claim(diff: dict) -> str:
     return "on average the AE's paths are more confident than the VAE's"
 
 
+def _samples_claim(diff: dict, ae: dict, vae: dict) -> str:
+    """What the VAE − AE difference of the share of prior samples read as a digit says."""
+    if not diff["separates"]:
+        return (
+            f"both models' samples are read as a digit about as often ({_pct(vae)} and {_pct(ae)})"
+        )
+    if diff["value"] > 0:
+        return (
+            f"the VAE's samples are read as a digit more often too ({_pct(vae)} against {_pct(ae)})"
+        )
+    return f"the AE's samples are read as a digit more often ({_pct(ae)} against {_pct(vae)})"
+
+
+def _diversity_claim(diff: dict, ae: str, vae: str) -> str:
+    """What the VAE − AE difference of the diversity of the digits sampled says."""
+    if not diff["separates"]:
+        return f"Both spread over the ten digits about as much (diversity {vae} and {ae} nats"
+    if diff["value"] > 0:
+        return f"The VAE's spread over more of the ten digits (diversity {vae} nats against {ae}"
+    return f"The AE's spread over more of the ten digits (diversity {ae} nats against {vae}"
+
+
 def numbers(results: dict) -> dict[str, str]:
     """The figures the lesson quotes, formatted, from bench.smoothness's results."""
     d16, d2 = results["16d"], results["2d"]
+    read = [d2[m]["samples_prior_confident"] for m in ("ae", "vae")]
+    div = [f"{d2[m]['samples_prior_diversity']['value']:.2f}" for m in ("ae", "vae")]
     return {
         "vae16": _pct(d16["vae"]["samples_prior_confident"]),
         "ae16": _pct(d16["ae"]["samples_prior_confident"]),
-        "vae_div": f"{d2['vae']['samples_prior_diversity']['value']:.2f}",
-        "ae_div": f"{d2['ae']['samples_prior_diversity']['value']:.2f}",
+        "diversity2": _diversity_claim(d2["vae_minus_ae"]["samples_prior_diversity"], *div),
         "vae_jump": f"{d2['vae']['path_largest_jump']['value']:.3f}",
         "ae_jump": f"{d2['ae']['path_largest_jump']['value']:.3f}",
         "paths": _paths_claim(d2["vae_minus_ae"]["path_lowest_confidence"]),
+        "samples2": _samples_claim(d2["vae_minus_ae"]["samples_prior_confident"], *read),
     }
 
 
@@ -87,22 +118,28 @@ def steps(results: dict) -> list[Step]:
         ),
         Step(
             "3. The VAE's prior is filled",
-            f"Sampling means decoding z ~ N(0, I). The VAE was trained for that: at d = 16, {n['vae16']} "
-            f"of its samples are read as a digit, the AE's {n['ae16']}. At d = 2 (this view) the "
-            f"VAE's samples spread over the ten digits with diversity {n['vae_div']} nats, the AE's "
-            f"{n['ae_div']} (log 10 = 2.30 is all ten equally). An AE needs a Gaussian fitted to its "
-            "codes afterwards (the third grid).",
+            "Sampling means decoding z ~ N(0, I). The VAE was trained for that: at d = 16 (this "
+            f"view), {n['vae16']} of its samples are read as a digit, the AE's {n['ae16']}. At d = 2 "
+            f"(the other pair) {n['samples2']}. {n['diversity2']}; log 10 = 2.30 is all ten "
+            "equally). An AE needs a Gaussian fitted to its codes afterwards (the third grid).",
             "pages/0_AE_vs_VAE.py",
-            {"preset": "prior", "view": "samples"},
+            {"preset": "prior", "view": "samples", "pair": "16d"},
             "Sample from the prior",
         ),
         Step(
             "4. Smoother paths between digits",
-            "Interpolate between a 1 and a 7 with both models. Over 200 pairs the largest pixel jump "
-            f"between frames at d = 2 is {n['vae_jump']} for the VAE and {n['ae_jump']} for the AE "
-            "(the README has every measure with its interval). Look at the pixel-change charts.",
+            "Interpolate between a 1 and a 7 with both 2-D models (the first held-out 1 and 7 that "
+            "both reconstruct as themselves). Over 200 pairs the largest jump between frames at "
+            f"d = 2, the peak of the charts' 'mean' line (the change per pixel), is {n['vae_jump']} "
+            f"for the VAE and {n['ae_jump']} for the AE (the README has every measure with its "
+            "interval).",
             "pages/2_Interpolation.py",
-            {"pair": "2d", "frames": "11"},
+            {
+                "pair": "2d",
+                "frames": "11",
+                "a_index": str(LERP_ENDS[0]),
+                "b_index": str(LERP_ENDS[1]),
+            },
             "Interpolate 1 → 7",
         ),
         Step(
@@ -126,8 +163,9 @@ def steps(results: dict) -> list[Step]:
         Step(
             "7. The map of the codes",
             "t-SNE places the 500 held-out codes in 2-D, AE and VAE side by side, coloured by digit, "
-            "with 50 prior samples on top: the VAE's samples land among its digits. Click two points "
-            "to send them to Interpolation.",
+            "with 50 prior samples on top. Each sample is placed beside the codes nearest to it, so "
+            "the map shows which digits a sample is near, not whether it decodes to one (step 3 "
+            "measures that). Click two points to send them to Interpolation.",
             "pages/3_Latent_map.py",
             {"method": "tsne", "overlay": "prior"},
             "Open the latent map",

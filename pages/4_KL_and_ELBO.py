@@ -85,9 +85,9 @@ with train_tab:
                            ("kl_live_epochs", 1, 30)):  # fmt: skip
         ui.clamp_number_state(key, low, high)
     dim = int(c1.number_input("Latent dim", 1, 32, 8, key="kl_live_dim", disabled=busy))
-    live_beta = float(
-        c2.number_input("β", 0.0, 10.0, 1.0, step=0.5, key="kl_live_beta", disabled=busy)
-    )
+    # A run's β starts at the β chosen above (which a lesson's link sets) until it is set here.
+    st.session_state.setdefault("kl_live_beta", float(st.session_state["kl_beta"]))
+    live_beta = float(c2.number_input("β", 0.0, 10.0, step=0.5, key="kl_live_beta", disabled=busy))
     epochs = int(c3.number_input("Epochs", 1, 30, 5, key="kl_live_epochs", disabled=busy))
     b1, b2, _ = st.columns([1, 1, 4])
     if b1.button("Start", key="kl_live_start"):

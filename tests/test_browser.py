@@ -480,6 +480,43 @@ def test_nothing_overflows_a_phone(page, path):
         restore()
 
 
+def _swipe(cdp, x: float, y: float, dx: float, dy: float, steps: int = 20) -> None:
+    """One finger from (x, y) by (dx, dy), as a phone's touch events."""
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for k in range(1, steps + 1):
+        point = {"x": x + dx * k / steps, "y": y + dy * k / steps}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_on_a_phone_a_swipe_from_a_live_slider_scrolls_up_or_moves_it_sideways(page):
+    # Sixteen sliders fill most of a phone's screen: a vertical swipe that starts on one must
+    # scroll the page (it used to be swallowed by the slider), a sideways one moves the slider.
+    context = page.context.browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    try:
+        phone = context.new_page()
+        phone.goto(f"{page.base_url}/Latent_sliders")
+        wait_idle(phone, 120_000)
+        slider = phone.locator(".le-range").nth(5)
+        slider.wait_for(timeout=120_000)
+        slider.scroll_into_view_if_needed()
+        phone.wait_for_timeout(500)
+        cdp = context.new_cdp_session(phone)
+        scrolled = "() => document.querySelector('[data-testid=\"stMain\"]').scrollTop"
+        top, box = phone.evaluate(scrolled), slider.bounding_box()
+        _swipe(cdp, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, 0, -300)
+        phone.wait_for_timeout(800)
+        assert phone.evaluate(scrolled) >= top + 100
+        box, value = slider.bounding_box(), slider.input_value()
+        _swipe(cdp, box["x"] + 5, box["y"] + box["height"] / 2, box["width"] - 10, 0)
+        phone.wait_for_timeout(500)
+        assert slider.input_value() != value
+    finally:
+        context.close()
+
+
 # Presentation mode at a projector's 1280×720: each page's main image and the control that drives
 # it, both wholly inside the first screen (no scrolling), the image at least 280 px.
 PRESENTED = {

@@ -125,7 +125,59 @@ def test_a_lesson_button_switches_to_its_page_in_that_state():
     assert at.session_state["keep_sl_model"] == "vae2d"
     assert at.radio(key="sl_source_vae2d").value == "Random sample"
     assert lesson.STEPS[1].url() == "/AE_vs_VAE?preset=hole"
-    assert lesson.STEPS[2].url(present=True) == "/AE_vs_VAE?preset=prior&view=samples&present=1"
+    assert lesson.STEPS[2].url(present=True) == (
+        "/AE_vs_VAE?preset=prior&view=samples&pair=16d&present=1"
+    )
+
+
+def test_the_prior_step_opens_a_view_whose_verdict_agrees_with_it():
+    # Step 3 says the VAE's prior samples are read as a digit more often at d = 16 (this view).
+    step = lesson.STEPS[2]
+    assert "at d = 16 (this view)" in step.text
+    at = _link(step.page, **step.params)
+    assert at.session_state["cmp_pair"] == "16d" and at.session_state["cmp_view"] == "samples"
+    verdicts = [m.value for m in at.markdown if "the VAE's images are read as a digit" in m.value]
+    assert len(verdicts) == 1 and "**more often than**" in verdicts[0], verdicts
+
+
+def test_the_interpolation_step_starts_from_digits_both_2d_models_reconstruct():
+    # lesson.LERP_ENDS: the first held-out 1 and 7 that ae2d and vae2d both reconstruct as that
+    # digit with confidence >= 0.9 (every earlier one of its class fails for a model).
+    clf = _bundled("classifier")[0].model
+    models = [_bundled(name)[0].model for name in ("ae2d", "vae2d")]
+    test = _bundled("vae2d")[1]
+
+    def both_read(image: torch.Tensor, digit: int) -> bool:
+        with torch.no_grad():
+            probs = [
+                clf(views.decode(m, views.encode(m, image[None]))).softmax(-1)[0] for m in models
+            ]
+        return all(int(p.argmax()) == digit and float(p.max()) >= 0.9 for p in probs)
+
+    for digit, index in zip((1, 7), lesson.LERP_ENDS, strict=True):
+        rows = np.flatnonzero(test.labels.numpy() == digit)
+        reads = [both_read(test.images[row], digit) for row in rows[: index + 1]]
+        assert reads == [False] * index + [True], (digit, reads)
+    step = lesson.STEPS[3]
+    at = _link(step.page, **step.params)
+    assert (
+        at.session_state["ip_a_class"] == 1
+        and at.session_state["ip_a_index"] == lesson.LERP_ENDS[0]
+    )
+    assert (
+        at.session_state["ip_b_class"] == 7
+        and at.session_state["ip_b_index"] == lesson.LERP_ENDS[1]
+    )
+
+
+def test_the_beta_step_sets_the_training_panel_beta_too():
+    # Step 6 asks to train a VAE with β = 4 in the panel below the slider it sets.
+    step = lesson.STEPS[5]
+    at = _link(step.page, **step.params)
+    assert at.session_state["kl_beta"] == 4.0
+    assert at.number_input(key="kl_live_beta").value == 4.0
+    at.number_input(key="kl_live_beta").set_value(2.5).run()  # then it is the panel's own
+    assert at.number_input(key="kl_live_beta").value == 2.5 and at.session_state["kl_beta"] == 4.0
 
 
 def test_presentation_mode_enlarges_digits_and_folds_formulas():
