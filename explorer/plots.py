@@ -22,6 +22,9 @@ _LAYOUT = {
     "margin": {"l": 10, "r": 40, "t": 60, "b": 10},
     "height": 320,
     "modebar": {"orientation": "v"},
+    # Below the axes, in rows: at the right (plotly's default) the toolbar, which a phone always
+    # shows, covered a legend's entries.
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.32, "xanchor": "left", "x": 0},
 }
 TITLE_CHARS = 40  # a longer title wraps, so it fits a 390 px phone beside the toolbar
 
@@ -70,8 +73,10 @@ def latent_map(
         )
     # Pan, not lasso, by default: in plotly's lasso and box modes a click selects nothing, and a
     # student's first move is to click a point. The toolbar still offers box and lasso.
+    # Taller, with no axis title: its legend sits closer under the axes.
+    legend = {**_LAYOUT["legend"], "y": -0.1, "title_text": "digit"}
     fig.update_layout(
-        title=_title(title), dragmode="pan", legend_title_text="digit", **{**_LAYOUT, "height": 460}
+        title=_title(title), dragmode="pan", **{**_LAYOUT, "height": 460, "legend": legend}
     )
     return fig
 

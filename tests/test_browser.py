@@ -466,14 +466,24 @@ def test_nothing_overflows_a_phone(page, path):
         )
         width = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
         assert wide == [] and width[0] <= width[1], (wide, width)
-        # A chart's toolbar (shown on touch) must not cover its title.
+        # A page link's label wraps rather than being cut off mid-word.
+        cut = page.evaluate(
+            """() => [...document.querySelectorAll(
+                '[data-testid="stMain"] [data-testid="stPageLink-NavLink"] p')]
+                .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText.slice(0, 30))"""
+        )
+        assert cut == []
+        # A chart's toolbar (shown on touch) must not cover its title or its legend, nor the
+        # legend the axis title.
         covered = page.evaluate(
-            """() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd => {
-                const bar = gd.querySelector('.modebar'), title = gd.querySelector('.gtitle');
-                if (!bar || !title) return false;
-                const a = bar.getBoundingClientRect(), b = title.getBoundingClientRect();
-                return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-            }).map(gd => gd.querySelector('.gtitle').textContent)"""
+            """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(gd => {
+                const box = (sel) => gd.querySelector(sel)?.getBoundingClientRect();
+                const meet = (a, b) => a && b && a.width && b.width && a.left < b.right
+                    && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+                const name = gd.querySelector('.gtitle')?.textContent;
+                return [['.modebar', '.gtitle'], ['.modebar', '.legend'], ['.legend', '.xtitle']]
+                    .filter(([a, b]) => meet(box(a), box(b))).map(([a, b]) => `${name}: ${a}/${b}`);
+            })"""
         )
         assert covered == []
     finally:

@@ -272,6 +272,12 @@ PAGE_ICON = "data:image/png;base64," + base64.b64encode(
 NARROW_CSS = (
     "@media (max-width: 640px) { .katex-display > .katex { font-size: min(1.21em, 3.6vw); } }"
 )
+# A page link in the page (Home's "Start here", Interpolation's notes) wraps: Streamlit keeps its
+# label on one line and cut it off mid-word on a phone.
+WRAP_LINKS_CSS = (
+    '[data-testid="stMain"] [data-testid="stPageLink-NavLink"] '
+    ':not([data-testid="stIconMaterial"]) { white-space: normal; }'
+)
 
 
 @st.cache_resource
@@ -319,7 +325,10 @@ def page_setup(title: str) -> None:
         controls.start_exports()  # the first run of any page starts it; later ones hit the cache
     uploads.install()  # bounds what the server holds for uploads; cheap and idempotent
     # Streamlit's default top padding (6 rem) pushes the main image below a projector's fold.
-    st.html(f"<style>.stMainBlockContainer {{padding-top: 2.5rem;}} {NARROW_CSS}</style>")
+    st.html(
+        "<style>.stMainBlockContainer {padding-top: 2.5rem;} "
+        f"{NARROW_CSS} {WRAP_LINKS_CSS}</style>"
+    )
     _keep_settings()
     with st.sidebar:
         for path, label_text, icon in PAGES:
