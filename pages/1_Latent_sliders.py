@@ -225,7 +225,7 @@ def live_control(
         sprites = None if image is None else [pad_sprite(name, ckpt.sha256)]
         pad = {"sprites": sprites, "n": controls.PAD_FRAMES, "low": -3.0,
                "high": 3.0, "x": float(coeffs[0]), "y": float(coeffs[1]), "labels": space.labels,
-               "size": 240}  # fmt: skip
+               "size": controls.PRESENT_SIZE if ui.presenting() else 240}  # fmt: skip
     values = st.session_state[truth]
     sliders = [{"label": space.labels[i], "low": lows[i], "high": highs[i], "step": 0.01,
                 "value": values[i]} for i in range(len(keys))]  # fmt: skip

@@ -532,6 +532,8 @@ def test_on_a_phone_a_swipe_from_a_live_slider_scrolls_up_or_moves_it_sideways(p
 PRESENTED = {
     "AE_vs_VAE": (".js-plotly-plot", '[data-testid="stButtonGroup"]'),
     "Latent_sliders": (".le-canvas", ".le-range"),
+    # The 2-D VAE: its pad beside the image, and the sliders under both still on the screen.
+    "Latent_sliders?model=vae2d": (".le-pad", '.le-range[aria-label="z1"]'),
     # Drawing: the canvas is the image; what the models make of it sits beside it, not below.
     "Latent_sliders?start=draw": (".dc-canvas", ".dc-recon"),
     "Interpolation": (".le-canvas", '.le-range[aria-label="λ"]'),
@@ -557,6 +559,8 @@ def test_presentation_mode_fits_a_projector(page, path):
         if image:
             boxes["image"] = page.locator(image).first.bounding_box()
             assert min(boxes["image"]["width"], boxes["image"]["height"]) >= 280, boxes
+            if image == ".le-pad":  # a square, not stretched to the height of the image beside it
+                assert boxes["image"]["width"] == boxes["image"]["height"], boxes
         for what, box in boxes.items():
             assert box["y"] >= 0 and box["y"] + box["height"] <= 720, (what, boxes)
             assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, (what, boxes)

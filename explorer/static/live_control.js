@@ -84,7 +84,7 @@ function build(root, data) {
     pad.tabIndex = 0;
     pad.setAttribute("role", "slider");
     pad.setAttribute("aria-label", `2-D pad: ${data.pad.labels.join(", ")}`);
-    controls.prepend(pad);
+    views.append(pad); // beside the image where there is room (a projector), below it on a phone
   }
   const note = document.createElement("div");
   note.className = "le-note";
@@ -251,7 +251,7 @@ function drawPad(st) {
   pad.dataset.drawn = sprite && sprite.complete && sprite.naturalWidth ? "digits" : "blank";
   ctx.strokeStyle = "rgba(128,128,128,0.6)";
   ctx.strokeRect(0.5, 0.5, pad.width - 1, pad.height - 1);
-  ctx.font = "11px sans-serif";
+  ctx.font = "bold 13px sans-serif";
   ctx.fillStyle = "#ffd54f";
   ctx.textBaseline = "bottom";
   ctx.textAlign = "left";
