@@ -279,11 +279,16 @@ def _center_by_mass(ink: torch.Tensor, side: int = 28) -> torch.Tensor:
     return out
 
 
-def data_url(array: np.ndarray) -> str:
-    """A 2-D uint8 array as a PNG data URL, at model resolution (the browser scales it)."""
+def png_data_url(png: bytes) -> str:
+    """PNG bytes as a data URL (the page carries the image: no request to the server)."""
     import base64
 
-    return "data:image/png;base64," + base64.b64encode(png_bytes(array, scale=1)).decode()
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def data_url(array: np.ndarray) -> str:
+    """A 2-D uint8 array as a PNG data URL, at model resolution (the browser scales it)."""
+    return png_data_url(png_bytes(array, scale=1))
 
 
 def sprite(frames: torch.Tensor | np.ndarray, ncol: int | None = None) -> str:

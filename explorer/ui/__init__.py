@@ -10,7 +10,6 @@ so that several sessions share the machine's cores. Test digits, codes and maps 
 
 from __future__ import annotations
 
-import base64
 import functools
 import os
 from pathlib import Path
@@ -262,9 +261,7 @@ PAGES = [
 # from fonts.gstatic.com or a CDN, and a class network may have no internet. Inline rather than a
 # file path, which Streamlit serves from /media/: Chromium fetches the favicon again whenever a
 # page writes its settings into the URL, so every slider release cost the server an HTTP request.
-PAGE_ICON = "data:image/png;base64," + base64.b64encode(
-    (Path(__file__).parents[1] / "static" / "icon.png").read_bytes()
-).decode("ascii")
+PAGE_ICON = images.png_data_url((Path(__file__).parents[1] / "static" / "icon.png").read_bytes())
 
 
 # On a phone KaTeX's 1.21em made formulas wider than the screen, cut off in a scrolling box:

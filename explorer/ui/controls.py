@@ -10,7 +10,6 @@ moves and Python's exact image on release. Python stays the source of truth eith
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import os
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import checkpoints, ui
+from explorer import checkpoints, images, ui
 
 BROWSER_DECODE = os.environ.get("LATENT_EXPLORER_BROWSER_DECODE", "1") != "0"
 RUNTIME_URL = "app/static/model_runtime.js"  # static/ is served at app/static/ (page-relative)
@@ -226,7 +225,7 @@ def live_strip(target: str, coeffs: list[float], dim: int, values: list[float],
     parts = _components()
     if parts is None:
         return
-    url = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+    url = images.png_data_url(png) if png else None
     _send(parts[2], f"{target}_strip", {"target": target, "coeffs": coeffs, "dim": dim,
           "values": values, "png": url, "caption": caption, "scale": 3})  # fmt: skip
 
