@@ -45,50 +45,47 @@ def _pct(estimate: dict) -> str:
     return f"{value:.1f} %" if value < 10 else f"{value:.0f} %"
 
 
-def _paths_claim(diff: dict) -> str:
-    """What the VAE − AE difference of the lowest confidence along paths says, in words."""
+def _claim(diff: dict, vae_more: str, ae_more: str, alike: str) -> str:
+    """The words for a measured VAE − AE difference: ``alike`` when its interval holds 0, else
+    the side it favours (``vae_more`` when positive, ``ae_more`` when negative)."""
     if not diff["separates"]:
-        return "on average the AE's paths are about as confident as the VAE's"
-    if diff["value"] > 0:
-        return "on average the VAE's paths stay more confident than the AE's"
-    return "on average the AE's paths are more confident than the VAE's"
-
-
-def _samples_claim(diff: dict, ae: dict, vae: dict) -> str:
-    """What the VAE − AE difference of the share of prior samples read as a digit says."""
-    if not diff["separates"]:
-        return (
-            f"both models' samples are read as a digit about as often ({_pct(vae)} and {_pct(ae)})"
-        )
-    if diff["value"] > 0:
-        return (
-            f"the VAE's samples are read as a digit more often too ({_pct(vae)} against {_pct(ae)})"
-        )
-    return f"the AE's samples are read as a digit more often ({_pct(ae)} against {_pct(vae)})"
-
-
-def _diversity_claim(diff: dict, ae: str, vae: str) -> str:
-    """What the VAE − AE difference of the diversity of the digits sampled says."""
-    if not diff["separates"]:
-        return f"Both spread over the ten digits about as much (diversity {vae} and {ae} nats"
-    if diff["value"] > 0:
-        return f"The VAE's spread over more of the ten digits (diversity {vae} nats against {ae}"
-    return f"The AE's spread over more of the ten digits (diversity {ae} nats against {vae}"
+        return alike
+    return vae_more if diff["value"] > 0 else ae_more
 
 
 def numbers(results: dict) -> dict[str, str]:
-    """The figures the lesson quotes, formatted, from bench.smoothness's results."""
+    """The figures the lesson quotes, formatted, and the d = 2 claims, each worded from the
+    direction of its measured interval, from bench.smoothness's results."""
     d16, d2 = results["16d"], results["2d"]
-    read = [d2[m]["samples_prior_confident"] for m in ("ae", "vae")]
-    div = [f"{d2[m]['samples_prior_diversity']['value']:.2f}" for m in ("ae", "vae")]
+    diff = d2["vae_minus_ae"]
+    ae, vae = (_pct(d2[m]["samples_prior_confident"]) for m in ("ae", "vae"))
+    ae_div, vae_div = (f"{d2[m]['samples_prior_diversity']['value']:.2f}" for m in ("ae", "vae"))
     return {
         "vae16": _pct(d16["vae"]["samples_prior_confident"]),
         "ae16": _pct(d16["ae"]["samples_prior_confident"]),
-        "diversity2": _diversity_claim(d2["vae_minus_ae"]["samples_prior_diversity"], *div),
         "vae_jump": f"{d2['vae']['path_largest_jump']['value']:.3f}",
         "ae_jump": f"{d2['ae']['path_largest_jump']['value']:.3f}",
-        "paths": _paths_claim(d2["vae_minus_ae"]["path_lowest_confidence"]),
-        "samples2": _samples_claim(d2["vae_minus_ae"]["samples_prior_confident"], *read),
+        "paths": _claim(
+            diff["path_lowest_confidence"],
+            "on average the VAE's paths stay more confident than the AE's",
+            "on average the AE's paths are more confident than the VAE's",
+            "on average the AE's paths are about as confident as the VAE's",
+        ),
+        "samples2": _claim(
+            diff["samples_prior_confident"],
+            f"the VAE's samples are read as a digit more often too ({vae} against {ae})",
+            f"the AE's samples are read as a digit more often ({ae} against {vae})",
+            f"both models' samples are read as a digit about as often ({vae} and {ae})",
+        ),
+        "diversity2": _claim(
+            diff["samples_prior_diversity"],
+            f"The VAE's spread over more of the ten digits (diversity {vae_div} nats against "
+            f"{ae_div}",
+            f"The AE's spread over more of the ten digits (diversity {ae_div} nats against "
+            f"{vae_div}",
+            f"Both spread over the ten digits about as much (diversity {vae_div} and {ae_div} nats",
+        )
+        + "; log 10 = 2.30 is all ten equally).",
     }
 
 
@@ -120,8 +117,8 @@ def steps(results: dict) -> list[Step]:
             "3. The VAE's prior is filled",
             "Sampling means decoding z ~ N(0, I). The VAE was trained for that: at d = 16 (this "
             f"view), {n['vae16']} of its samples are read as a digit, the AE's {n['ae16']}. At d = 2 "
-            f"(the other pair) {n['samples2']}. {n['diversity2']}; log 10 = 2.30 is all ten "
-            "equally). An AE needs a Gaussian fitted to its codes afterwards (the third grid).",
+            f"(the other pair) {n['samples2']}. {n['diversity2']} An AE needs a Gaussian fitted "
+            "to its codes afterwards (the third grid).",
             "pages/0_AE_vs_VAE.py",
             {"preset": "prior", "view": "samples", "pair": "16d"},
             "Sample from the prior",

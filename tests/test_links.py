@@ -7,7 +7,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer import lesson, views
+from explorer import lesson, metrics, smoothness, views
 from tests.conftest import ROOT
 from tests.test_pages import PAGES, _bundled, _component, _id, _images, _page, _run
 
@@ -148,11 +148,9 @@ def test_the_interpolation_step_starts_from_digits_both_2d_models_reconstruct():
     test = _bundled("vae2d")[1]
 
     def both_read(image: torch.Tensor, digit: int) -> bool:
-        with torch.no_grad():
-            probs = [
-                clf(views.decode(m, views.encode(m, image[None]))).softmax(-1)[0] for m in models
-            ]
-        return all(int(p.argmax()) == digit and float(p.max()) >= 0.9 for p in probs)
+        reads = [metrics.classifier_confidence(clf, views.decode(m, views.encode(m, image[None])))
+                 for m in models]  # fmt: skip
+        return all(int(d) == digit and float(p) >= smoothness.CONFIDENT for d, p in reads)
 
     for digit, index in zip((1, 7), lesson.LERP_ENDS, strict=True):
         rows = np.flatnonzero(test.labels.numpy() == digit)
