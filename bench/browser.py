@@ -111,3 +111,14 @@ CANVAS_PIXELS_JS = """c => {
 def canvas_pixels(canvas) -> list[int]:
     """The 28 x 28 grey levels a live control's canvas shows (the centre of each scaled cell)."""
     return canvas.evaluate(CANVAS_PIXELS_JS)
+
+
+def until(page, read, done, timeout_s: float = 30.0):
+    """Poll ``read()`` every 200 ms until ``done(value)``; return that value."""
+    deadline = page.evaluate("Date.now()") + timeout_s * 1000
+    while page.evaluate("Date.now()") < deadline:
+        now = read()
+        if done(now):
+            return now
+        page.wait_for_timeout(200)
+    raise AssertionError(f"not reached within {timeout_s} s; last read {read()!r}")

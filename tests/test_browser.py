@@ -5,7 +5,14 @@ Every page opens without an exception element, shows images, and reacts to one c
 
 import pytest
 
-from bench.browser import canvas_pixels, launch, require_chromium, streamlit_server, wait_idle
+from bench.browser import (
+    canvas_pixels,
+    launch,
+    require_chromium,
+    streamlit_server,
+    until,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 require_chromium()
@@ -37,19 +44,8 @@ def _image_src(page, caption: str) -> str:
     return figure.locator("img").get_attribute("src")
 
 
-def _until(page, read, done, timeout_s: float = 30.0):
-    """Poll ``read()`` every 200 ms until ``done(value)``; return that value."""
-    deadline = page.evaluate("Date.now()") + timeout_s * 1000
-    while page.evaluate("Date.now()") < deadline:
-        now = read()
-        if done(now):
-            return now
-        page.wait_for_timeout(200)
-    raise AssertionError(f"not reached within {timeout_s} s; last read {read()!r}")
-
-
 def _changes(page, read, before, timeout_s: float = 30.0) -> str:
-    return _until(page, read, lambda now: now != before, timeout_s)
+    return until(page, read, lambda now: now != before, timeout_s)
 
 
 def _nudge_slider(page, label: str, key: str = "ArrowRight", times: int = 5) -> None:
@@ -102,7 +98,7 @@ def test_interpolation(page):
     root = page.locator(".le-root")
 
     def settles(check) -> float:
-        return _until(page, lambda: json.loads(root.get_attribute("data-values"))[0], check, 60)
+        return until(page, lambda: json.loads(root.get_attribute("data-values"))[0], check, 60)
 
     # Python settles each release on the values the root carries, whether the image came from
     # the server (before the runtime is ready) or from the browser. Ten steps right from

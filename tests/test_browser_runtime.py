@@ -6,13 +6,19 @@ the server, and the values still stored by Python (its URL).
 """
 
 import json
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from bench.browser import canvas_pixels, launch, require_chromium, streamlit_server, wait_idle
+from bench.browser import (
+    canvas_pixels,
+    launch,
+    require_chromium,
+    streamlit_server,
+    until,
+    wait_idle,
+)
 from explorer import checkpoints, images, onnx_export, views
 from tests.conftest import BUNDLED
 
@@ -198,23 +204,15 @@ def _assert_release_resends_only_the_control(
         assert element in opened and element not in sent, element
 
 
-def _url_floats(tab, param: str) -> list[float]:
-    from urllib.parse import parse_qs, urlparse
-
-    return [float(v) for v in parse_qs(urlparse(tab.url).query)[param][0].split(",")]
-
-
 def _wait_for_url(tab, param: str, values: list[float], timeout_s: float = 20.0) -> None:
     """Wait until the URL's ``param`` holds ``values`` (each to within a slider step)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if _url_floats(tab, param) == pytest.approx(values, abs=0.006):
-                return
-        except KeyError:
-            pass
-        assert time.monotonic() < deadline, (tab.url, values)
-        tab.wait_for_timeout(50)
+    from urllib.parse import parse_qs, urlparse
+
+    def read() -> list[float]:
+        query = parse_qs(urlparse(tab.url).query)
+        return [float(v) for v in query[param][0].split(",")] if param in query else []
+
+    until(tab, read, lambda now: now == pytest.approx(values, abs=0.006), timeout_s)
 
 
 def test_a_release_sends_no_image_and_the_values_reach_python(server, ckpts):
