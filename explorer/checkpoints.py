@@ -109,7 +109,7 @@ def _decode_header(path: Path, header: dict[str, str]) -> dict:
             continue
         try:
             meta[key] = json.loads(value)
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, RecursionError) as err:  # RecursionError: nested too deep
             raise CheckpointError(f"{path}: metadata {key!r} is not valid JSON") from err
     return meta
 

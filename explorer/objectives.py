@@ -8,19 +8,34 @@ batch, updates the weights, and returns plain floats for the metrics log. Losses
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer import losses
+from explorer import losses, metrics
+from explorer.models import AVERAGED_GAN_ARCHS
 
 REAL_LABEL = 0.9  # one-sided label smoothing for the DCGAN discriminator
-EMA_DECAY = 0.999  # arch "sn": the generator average's memory is about 1,000 steps
+EMA_DECAY = 0.999  # archs "sn", "lite": the generator average's memory is about 1,000 steps
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class GanRecipe:
+    """How an averaged GAN (archs "sn" and "lite") trains: its loss ("hinge", or "bce", the
+    non-saturating one), DiffAugment on what the discriminator sees, the R1 penalty weight γ
+    (Mescheder et al., "Which Training Methods for GANs do actually Converge?", ICML 2018) and
+    the generator average's decay."""
+
+    loss: str = "hinge"
+    diffaugment: bool = True
+    r1: float = 0.0
+    ema_decay: float = EMA_DECAY
 
 
 def _check_finite(loss: torch.Tensor, what: str) -> None:
@@ -42,7 +57,8 @@ def augment(
     whole number of pixels in [−shift, shift] on each axis, zeros filling in (the classic
     small-data remedies for MNIST: Simard, Steinkraus & Platt, "Best Practices for
     Convolutional Neural Networks Applied to Visual Document Analysis", ICDAR 2003), then
-    blurred by a Gaussian of random width σ in [0, blur] pixels (see ``gaussian_blur``). Shifts
+    blurred by a Gaussian of random width σ in [0, blur] pixels (see ``gaussian_blur``; no
+    bundled recipe uses it: a reader must not be shaped by the decodes it judges). Shifts
     copy pixels exactly; a rotation resamples bilinearly. Differentiable in x. Uses torch's
     global generator, which the run seeds."""
     if rotate > 0:
@@ -70,8 +86,7 @@ def augment(
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """Each image of x (N, 1, H, W) convolved with its own normalised Gaussian of width
     ``sigma[i]`` pixels (separable, 7 taps, zeros beyond the border); σ = 0 leaves it as it is.
-    The classifier trains on these because the app asks it to read decoded digits, which are
-    blurrier than the digits it is scored on."""
+    """
     n = x.shape[0]
     taps = torch.arange(-3, 4, dtype=x.dtype, device=x.device)
     width = sigma.to(x).clamp_min(1e-6)[:, None]
@@ -109,10 +124,10 @@ def step(
     x: torch.Tensor,
     y: torch.Tensor,
     beta: float = 1.0,
-    diffaugment: bool = True,
+    gan: GanRecipe = GanRecipe(),  # frozen, so one shared default is safe
 ) -> dict[str, float]:
     """One optimisation step of the given kind on batch (x, y); returns batch metrics.
-    ``diffaugment``: whether an arch "sn" GAN's discriminator sees DiffAugment'ed images."""
+    ``gan``: how an averaged GAN (archs "sn", "lite") trains."""
     if kind == "vae":
         logits, mu, logvar = model(x)
         terms = losses.ElboTerms(
@@ -134,23 +149,24 @@ def step(
         loss = F.cross_entropy(logits, y)
         _update(optimizers["model"], loss, "classifier loss")
         return {"loss": loss.item(), "accuracy": (logits.argmax(1) == y).float().mean().item()}
-    return _gan_step(model, optimizers, x, diffaugment)
+    return _gan_step(model, optimizers, x, gan)
 
 
 def _gan_step(
     models: nn.Module,
     optimizers: dict[str, torch.optim.Optimizer],
     x: torch.Tensor,
-    diffaugment: bool = True,
+    gan: GanRecipe,
 ) -> dict[str, float]:
     """Alternating DCGAN updates: D on real and detached fakes, then G.
 
     Arch "conv": Radford et al.'s losses, BCE with one-sided label smoothing and G's
-    −log D(G(z)). Arch "sn": hinge losses, DiffAugment on every image D sees, and after each
-    step the generator's moving average is updated.
+    −log D(G(z)). Archs "sn" and "lite": the recipe's loss, DiffAugment on every image D sees,
+    an optional R1 penalty, and after each step the generator's moving average is updated.
     """
-    if getattr(models, "config", None) is not None and models.config.arch == "sn":
-        return _sn_gan_step(models, optimizers, x, diffaugment)
+    config = getattr(models, "config", None)
+    if config is not None and config.arch in AVERAGED_GAN_ARCHS:
+        return _averaged_gan_step(models, optimizers, x, gan)
     generator, discriminator = models.generator, models.discriminator
     z = torch.randn(x.shape[0], models.latent_dim, device=x.device)
     fake = torch.sigmoid(generator(z))
@@ -169,29 +185,48 @@ def _gan_step(
     }
 
 
-def _sn_gan_step(
+def _averaged_gan_step(
     models: nn.Module,
     optimizers: dict[str, torch.optim.Optimizer],
     x: torch.Tensor,
-    diffaugment: bool,
+    gan: GanRecipe,
 ) -> dict[str, float]:
     generator, discriminator = models.generator, models.discriminator
-    augment_d = diff_augment if diffaugment else (lambda images: images)
+    augment_d = diff_augment if gan.diffaugment else (lambda images: images)
     z = torch.randn(x.shape[0], models.latent_dim, device=x.device)
     fake = torch.sigmoid(generator(z))
-    both = augment_d(torch.cat([x, fake.detach()]))
-    real_scores, fake_scores = discriminator(both).split(len(x))
-    d_loss = losses.hinge_discriminator_loss(real_scores, fake_scores)
+    real_in, fake_in = augment_d(torch.cat([x, fake.detach()])).split(len(x))
+    if gan.r1 > 0:
+        real_in = real_in.detach().requires_grad_(True)
+    real_scores, fake_scores = discriminator(torch.cat([real_in, fake_in])).split(len(x))
+    if gan.loss == "hinge":
+        d_loss = losses.hinge_discriminator_loss(real_scores, fake_scores)
+    else:
+        d_loss = losses.discriminator_loss(real_scores, fake_scores)
+    if gan.r1 > 0:
+        d_loss = d_loss + gan.r1 / 2 * r1_penalty(real_scores, real_in)
     _update(optimizers["discriminator"], d_loss, "discriminator loss")
-    g_loss = losses.hinge_generator_loss(discriminator(augment_d(fake)))
+    g_scores = discriminator(augment_d(fake))
+    g_loss = (
+        losses.hinge_generator_loss(g_scores)
+        if gan.loss == "hinge"
+        else losses.generator_loss(g_scores)
+    )
     _update(optimizers["generator"], g_loss, "generator loss")
-    models.update_ema(EMA_DECAY)
+    models.update_ema(gan.ema_decay)
     return {
         "d_loss": d_loss.item(),
         "g_loss": g_loss.item(),
         "d_real": torch.sigmoid(real_scores).mean().item(),
         "d_fake": torch.sigmoid(fake_scores).mean().item(),
     }
+
+
+def r1_penalty(real_scores: torch.Tensor, real_in: torch.Tensor) -> torch.Tensor:
+    """E‖∇ₓD(x)‖² over real images (Mescheder et al. 2018, eq. 9, without the γ/2): the
+    gradient is kept in the graph so the discriminator's step minimises it."""
+    (grad,) = torch.autograd.grad(real_scores.sum(), real_in, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()
 
 
 @torch.no_grad()
@@ -250,16 +285,35 @@ def _evaluate(kind: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
         model.train(was_training)
 
 
-def make_optimizers(kind: str, model: nn.Module, lr: float) -> dict[str, torch.optim.Optimizer]:
-    """Adam for all; the DCGAN uses β1 = 0.5 as Radford et al. recommend."""
+def make_optimizers(
+    kind: str, model: nn.Module, lr: float, lr_d: float | None = None
+) -> dict[str, torch.optim.Optimizer]:
+    """Adam for all; the DCGAN uses β1 = 0.5 as Radford et al. recommend, and its
+    discriminator ``lr_d`` when given (Heusel et al.'s two time-scale update rule)."""
     if kind == "gan":
         return {
             "generator": torch.optim.Adam(model.generator.parameters(), lr, betas=(0.5, 0.999)),
             "discriminator": torch.optim.Adam(
-                model.discriminator.parameters(), lr, betas=(0.5, 0.999)
+                model.discriminator.parameters(), lr_d or lr, betas=(0.5, 0.999)
             ),
         }
     return {"model": torch.optim.Adam(model.parameters(), lr)}
+
+
+@torch.no_grad()
+def sample_frechet(model: nn.Module, reader: nn.Module, x_val: torch.Tensor) -> dict[str, float]:
+    """A GAN's validation score: the Fréchet distance between as many of its samples as there
+    are validation digits (seed 0) and those digits, on ``reader``'s features."""
+    was_training = model.training
+    model.eval()
+    try:
+        z = model.sample(len(x_val), torch.Generator().manual_seed(0)).to(x_val.device)
+        fake = model.decode(z)
+    finally:
+        model.train(was_training)
+    real_f = metrics.classifier_features(reader, x_val)
+    fake_f = metrics.classifier_features(reader, fake)
+    return {"val_frechet": metrics.frechet_distance(real_f, fake_f)}
 
 
 def mean_metrics(rows: list[dict]) -> dict:

@@ -11,7 +11,6 @@ DistributedDataParallel (Li et al., "PyTorch Distributed", VLDB 2020), gloo on C
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
@@ -19,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -28,138 +27,14 @@ from safetensors import SafetensorError
 from tqdm import tqdm
 
 from explorer import checkpoints, data, images, likelihood, objectives, trainstate
-from explorer.models import ARCHS, DEFAULT_LATENT, KINDS, ModelConfig, build
+from explorer.models import build
+from explorer.trainargs import CLI_EVAL_K, DEFAULTS, TrainArgs, build_parser, make_args, validate
 
-_AE_VAE_RECIPE = {"shift": 2}
-DEFAULTS = {
-    # AE and VAE: one recipe, chosen for the VAE on the validation digits (checkpoints/README.md),
-    # so that each AE/VAE pair differs only in the objective.
-    "ae": {"epochs": 120, "batch_size": 64, "lr": 1e-3, "width": 128, **_AE_VAE_RECIPE},
-    "vae": {
-        "epochs": 120,
-        "batch_size": 64,
-        "lr": 1e-3,
-        "width": 128,
-        **_AE_VAE_RECIPE,
-    },
-    "gan": {"epochs": 40, "batch_size": 64, "lr": 2e-4, "width": 64},
-    "classifier": {
-        "epochs": 30,
-        "batch_size": 128,
-        "lr": 1e-3,
-        "width": 128,
-        "arch": "conv4",
-        "shift": 2,
-        "rotate": 10.0,
-        "blur": 2.0,
-        "lr_schedule": "cosine",
-    },
-}
-LR_SCHEDULES = ("constant", "cosine")
-# The command line scores a VAE with 1,000 draws of z per test digit (ELBO noise < 0.05 nats and
-# the IWAE bound L_1000); library calls (the app's runs, tests) default to one draw.
-CLI_EVAL_K = 1000
+__all__ = ["DEFAULTS", "TrainArgs", "make_args", "parse_args", "run", "score", "validate"]
 
 
 class TrainingStopped(RuntimeError):
     """A stop was requested (the app's Stop button)."""
-
-
-@dataclass
-class TrainArgs:
-    """Everything a run needs; recorded in the checkpoint so it can be repeated."""
-
-    model: str
-    latent_dim: int
-    width: int
-    epochs: int
-    batch_size: int
-    lr: float
-    beta: float = 1.0
-    arch: str = "conv"
-    dataset: str = "mnist"
-    seed: int = 0
-    test_size: int = data.DEFAULT_TEST_SIZE
-    val_size: int = data.DEFAULT_VAL_SIZE
-    shift: int = 0  # random whole-pixel shifts of training digits, at most this many pixels
-    rotate: float = 0.0  # random rotations of training digits, at most this many degrees
-    blur: float = 0.0  # random Gaussian blur of training digits, σ at most this many pixels
-    kl_warmup: int = 0  # VAE: epochs over which the KL weight climbs linearly from 0 to beta
-    lr_schedule: str = "constant"  # or "cosine": lr decays to 0 over the run
-    diffaugment: bool = True  # GAN arch "sn": DiffAugment on what the discriminator sees
-    eval_k: int = 0  # VAE: draws of z per test digit for the final ELBO and IWAE (0: one draw)
-    score_test: bool = True  # False for runs that choose settings: they never see the test digits
-    split_seed: int | None = None  # None: the split follows --seed
-    out: str = ""
-    run_dir: str = ""
-    device: str = "auto"
-    resume: bool = False
-    log_every: int = 10
-    progress: bool = True
-    write_resume: bool = True  # in-app runs skip it: nobody resumes them, and it is 3x the weights
-    extra: dict = field(default_factory=dict)
-
-    def model_config(self) -> ModelConfig:
-        return ModelConfig(self.model, self.latent_dim, self.width, self.arch)
-
-    def split(self) -> data.Split:
-        seed = self.seed if self.split_seed is None else self.split_seed
-        return data.Split(self.dataset, seed, self.test_size, self.val_size)
-
-    @property
-    def resume_path(self) -> Path:
-        return Path(self.out).with_suffix(".resume.safetensors")
-
-
-def make_args(model: str, **overrides) -> TrainArgs:
-    """TrainArgs with the per-kind defaults, checked; used by the CLI, the app and tests."""
-    values = {"latent_dim": DEFAULT_LATENT.get(model, 16), **DEFAULTS.get(model, {})}
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    values.setdefault("out", f"checkpoints/{model}.safetensors")
-    args = TrainArgs(model=model, **values)
-    if not args.run_dir:
-        args.run_dir = str(Path("runs") / Path(args.out).stem)
-    validate(args)
-    return args
-
-
-def validate(args: TrainArgs) -> None:
-    """One clear ValueError for the first bad argument, before any work."""
-    if args.model not in KINDS:
-        raise ValueError(f"unknown model {args.model!r}; choose one of {', '.join(KINDS)}")
-    for name in ("epochs", "batch_size", "log_every"):
-        if getattr(args, name) <= 0:
-            raise ValueError(
-                f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}"
-            )
-    for name in ("val_size", "shift", "kl_warmup", "eval_k"):
-        if getattr(args, name) < 0:
-            raise ValueError(
-                f"--{name.replace('_', '-')} must not be negative, got {getattr(args, name)}"
-            )
-    if not 0 <= args.rotate <= 180:
-        raise ValueError(f"--rotate must lie between 0 and 180 degrees, got {args.rotate}")
-    if not 0 <= args.blur <= 3:
-        raise ValueError(f"--blur must lie between 0 and 3 pixels, got {args.blur}")
-    if args.shift > 8:
-        raise ValueError(f"--shift must be at most 8 pixels, got {args.shift}")
-    if args.eval_k > 100_000:
-        raise ValueError(f"--eval-k must be at most 100000, got {args.eval_k}")
-    if args.lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}")
-    if not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
-    if args.beta < 0:
-        raise ValueError(f"--beta must be non-negative, got {args.beta}")
-    if args.device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"--device must be auto, cpu or cuda, got {args.device!r}")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but no CUDA GPU is visible")
-    try:
-        checkpoints.check_config(args.model_config().to_dict())  # sizes within the limits
-    except ValueError as err:
-        raise ValueError(f"--{str(err).replace('_', '-')}") from err
-    data.check_spec(args.dataset)
 
 
 def check_outputs(args: TrainArgs) -> None:
@@ -179,6 +54,26 @@ def check_outputs(args: TrainArgs) -> None:
             raise ValueError(f"{flag}: cannot write to {folder} ({err.strerror or err})") from err
 
 
+@dataclass
+class Run:
+    """What a run carries from step to step: the model and its optimizers, the data on the
+    device, where it stands (epoch, step, seconds) and what it has logged."""
+
+    args: TrainArgs
+    model: torch.nn.Module
+    optimizers: dict
+    shuffle: torch.Generator
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    held_out: dict  # "val" and "test": (images, labels) on the device
+    log: trainstate.MetricsLog | None
+    reader: torch.nn.Module | None = None  # GAN: scores each epoch's samples (--val-reader)
+    epoch: int = 0
+    step: int = 0
+    seconds: float = 0.0
+    history: list[dict] = field(default_factory=list)
+
+
 def run(
     args: TrainArgs,
     stop: threading.Event | None = None,
@@ -186,102 +81,104 @@ def run(
 ) -> dict:
     """Train to ``args.epochs`` epochs; returns the checkpoint summary."""
     rank, world, device = _setup_distributed(args.device)
-    train_set, val_set, test_set = data.load_parts(args.split())
-    torch.manual_seed(args.seed + rank)
-    model = build(args.model_config()).to(device)
-    optimizers = objectives.make_optimizers(args.model, model, args.lr)
-    shuffle = torch.Generator().manual_seed(args.seed)
-    history: list[dict] = []
-    start_epoch, global_step, seconds = 0, 0, 0.0
-    if args.resume:
-        start_epoch, global_step, seconds, history = trainstate.restore(
-            args, model, optimizers, shuffle
-        )
-    trainee = _wrap_ddp(args.model, model, device) if world > 1 else model
-    log = (
-        trainstate.MetricsLog(Path(args.run_dir) / "metrics.jsonl", append=args.resume)
-        if rank == 0
-        else None
-    )
-    x_train, y_train = train_set.images.to(device), train_set.labels.to(device)
-    held_out = {
-        "val": (val_set.images.to(device), val_set.labels.to(device)),
-        "test": (test_set.images.to(device), test_set.labels.to(device)),
-    }
-    total_steps = args.epochs * math.ceil(len(x_train) // world / args.batch_size)
+    state = _start(args, rank, device)
+    trainee = _wrap_ddp(args.model, state.model, device) if world > 1 else state.model
+    steps_per_epoch = math.ceil(len(state.x_train) // world / args.batch_size)
+    total_steps = args.epochs * steps_per_epoch
     summary: dict = {}
-    model.train()
-    for epoch in range(start_epoch, args.epochs):
+    state.model.train()
+    while state.epoch < args.epochs:
         began = time.perf_counter()
-        order = torch.randperm(len(x_train), generator=shuffle)
+        order = torch.randperm(len(state.x_train), generator=state.shuffle)
         order = order[: len(order) // world * world][rank::world]  # equal share per rank
-        batches = order.split(args.batch_size)
         rows = []
-        bar = tqdm(
-            batches,
-            desc=f"{args.model} epoch {epoch + 1}/{args.epochs}",
+        for index in tqdm(
+            order.split(args.batch_size),
+            desc=f"{args.model} epoch {state.epoch + 1}/{args.epochs}",
             disable=not args.progress or rank != 0,
             leave=False,
-        )
-        for index in bar:
+        ):
             if stop is not None and stop.is_set():
-                raise TrainingStopped(f"stopped during epoch {epoch + 1}")
-            _set_lr(optimizers, args, global_step, total_steps)
-            x = objectives.augment(x_train[index], args.shift, args.rotate, args.blur)
-            try:
-                rows.append(
-                    objectives.step(
-                        args.model,
-                        trainee,
-                        optimizers,
-                        x,
-                        y_train[index],
-                        _beta(args, global_step, len(batches)),
-                        args.diffaugment,
-                    )
-                )
-            except objectives.TrainingDiverged as err:
-                raise objectives.TrainingDiverged(
-                    f"{err} at epoch {epoch + 1}, step {global_step + 1}"
-                ) from err
-            global_step += 1
-            if log and global_step % args.log_every == 0:
-                log.write({"type": "step", "epoch": epoch + 1, "step": global_step,
-                           "epochs": args.epochs, "epoch_steps": len(batches), **rows[-1]})  # fmt: skip
-        seconds += time.perf_counter() - began
+                raise TrainingStopped(f"stopped during epoch {state.epoch + 1}")
+            _set_lr(state.optimizers, args, state.step, total_steps)
+            rows.append(_train_step(state, trainee, index, steps_per_epoch))
+        state.epoch += 1
+        state.seconds += time.perf_counter() - began
         if rank == 0:
-            summary = _finish_epoch(
-                args,
-                model,
-                optimizers,
-                shuffle,
-                history,
-                epoch,
-                global_step,
-                seconds,
-                rows,
-                x_train,
-                held_out,
-                log,
-            )
+            summary = _finish_epoch(state, rows)
             if on_epoch:
-                on_epoch(history[-1])
+                on_epoch(state.history[-1])
         if world > 1:
             dist.barrier()
-    if log:
-        log.close()
+    if state.log:
+        state.log.close()
     return summary
 
 
+def _start(args: TrainArgs, rank: int, device: torch.device) -> Run:
+    """A run at its first step, or where its resume state left it; data on the device."""
+    train_set, val_set, test_set = data.load_parts(args.split())
+    torch.manual_seed(args.seed + rank)
+    model = build(args.model_config()).to(device)
+    state = Run(
+        args=args,
+        model=model,
+        optimizers=objectives.make_optimizers(args.model, model, args.lr, args.lr_d),
+        shuffle=torch.Generator().manual_seed(args.seed),
+        x_train=train_set.images.to(device),
+        y_train=train_set.labels.to(device),
+        held_out={
+            "val": (val_set.images.to(device), val_set.labels.to(device)),
+            "test": (test_set.images.to(device), test_set.labels.to(device)),
+        },
+        log=None,
+        reader=checkpoints.load(args.val_reader).model.to(device) if args.val_reader else None,
+    )
+    if args.resume:
+        trainstate.restore(state)
+    if rank == 0:
+        path = Path(args.run_dir) / "metrics.jsonl"
+        state.log = trainstate.MetricsLog(path, append=args.resume)
+    return state
+
+
+def _train_step(state: Run, trainee, index: torch.Tensor, epoch_steps: int) -> dict:
+    """One optimizer step on the digits at ``index``; logs every ``log_every`` steps."""
+    args = state.args
+    x = objectives.augment(state.x_train[index], args.shift, args.rotate, args.blur)
+    recipe = objectives.GanRecipe(args.gan_loss, args.diffaugment, args.r1, args.ema_decay)
+    beta = _beta(args, state.step, epoch_steps)
+    try:
+        row = objectives.step(
+            args.model, trainee, state.optimizers, x, state.y_train[index], beta, recipe
+        )
+    except objectives.TrainingDiverged as err:
+        raise objectives.TrainingDiverged(
+            f"{err} at epoch {state.epoch + 1}, step {state.step + 1}"
+        ) from err
+    state.step += 1
+    if state.log and state.step % args.log_every == 0:
+        where = {"epoch": state.epoch + 1, "step": state.step, "epochs": args.epochs}
+        state.log.write({"type": "step", **where, "epoch_steps": epoch_steps, **row})
+    return row
+
+
 def _set_lr(optimizers: dict, args: TrainArgs, step: int, total: int) -> None:
-    """Cosine decay from ``lr`` to 0 over the run (Loshchilov & Hutter, "SGDR", ICLR 2017,
-    without restarts); a function of the step alone, so a resumed run continues it exactly."""
-    if args.lr_schedule != "cosine":
+    """Decay every learning rate to 0 over the run: cosine (Loshchilov & Hutter, "SGDR", ICLR
+    2017, without restarts) or linear (as in BigGAN-style GAN recipes' final phase); a function of
+    the step alone, so a resumed run continues it exactly. The discriminator's rate (``lr_d``)
+    keeps its ratio to the generator's (Heusel et al.'s two time-scale rule)."""
+    if args.lr_schedule == "constant":
         return
-    lr = 0.5 * args.lr * (1 + math.cos(math.pi * min(step, total) / max(total, 1)))
-    for optimizer in optimizers.values():
+    progress = min(step, total) / max(total, 1)
+    if args.lr_schedule == "cosine":
+        factor = 0.5 * (1 + math.cos(math.pi * progress))
+    else:
+        factor = 1.0 - progress
+    for name, optimizer in optimizers.items():
+        base = args.lr_d if name == "discriminator" and args.lr_d else args.lr
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = base * factor
 
 
 def _beta(args: TrainArgs, step: int, steps_per_epoch: int) -> float:
@@ -293,44 +190,41 @@ def _beta(args: TrainArgs, step: int, steps_per_epoch: int) -> float:
     return args.beta * min(1.0, (step + 1) / (args.kl_warmup * steps_per_epoch))
 
 
-def _finish_epoch(
-    args, model, optimizers, shuffle, history, epoch, global_step, seconds, rows, x_train,
-    held_out, log,
-) -> dict:  # fmt: skip
+def _finish_epoch(state: Run, rows: list[dict]) -> dict:
     """Evaluate on validation, log, write samples, checkpoint and resume state (rank 0 only).
     The test digits are scored once, after the last epoch."""
+    args, model = state.args, state.model
     if args.model == "ae":
         with torch.no_grad():
-            model.set_code_statistics(model.encode(x_train))
-    x_val, y_val = held_out["val"]
+            model.set_code_statistics(model.encode(state.x_train))
+    x_val, y_val = state.held_out["val"]
     record = {
-        "epoch": epoch + 1,
-        "step": global_step,
-        "seconds": round(seconds, 2),
+        "epoch": state.epoch,
+        "step": state.step,
+        "seconds": round(state.seconds, 2),
         **objectives.mean_metrics(rows),
         **(objectives.evaluate(args.model, model, x_val, y_val, "val_") if len(x_val) else {}),
+        **(objectives.sample_frechet(model, state.reader, x_val) if state.reader else {}),
     }
-    history.append(record)
-    log.write({"type": "epoch", **record})
+    state.history.append(record)
+    state.log.write({"type": "epoch", **record})
     if args.model != "classifier":
-        _write_samples(model, Path(args.run_dir) / "samples" / f"epoch_{epoch + 1:03d}.png")
+        _write_samples(model, Path(args.run_dir) / "samples" / f"epoch_{state.epoch:03d}.png")
     summary = {
-        "train": {k: v for k, v in asdict(args).items() if k not in ("resume", "progress")},
+        "train": args.recorded(),
         "split": args.split().to_dict(),
-        "epochs": epoch + 1,
-        "seconds": round(seconds, 1),
+        "epochs": state.epoch,
+        "seconds": round(state.seconds, 1),
         "validation": {k: v for k, v in record.items() if k.startswith("val_")},
-        "history": [_history_row(r) for r in history],
+        "history": [_history_row(r) for r in state.history],
     }
-    if epoch + 1 == args.epochs and args.score_test:
-        summary["metrics"], evaluation = test_metrics(args, model, *held_out["test"])
+    if state.epoch == args.epochs and args.score_test:
+        summary["metrics"], evaluation = test_metrics(args, model, *state.held_out["test"])
         summary.update(evaluation)
-        log.write({"type": "test", **summary["metrics"]})
+        state.log.write({"type": "test", **summary["metrics"]})
     checkpoints.save(Path(args.out), model, summary)
     if args.write_resume:
-        trainstate.save_resume(
-            args, model, optimizers, shuffle, history, epoch + 1, global_step, seconds
-        )
+        trainstate.save_resume(state)
     return summary
 
 
@@ -418,106 +312,18 @@ def _wrap_ddp(kind: str, model, device):
 
 
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
-    parser = argparse.ArgumentParser(
-        prog="python -m explorer.train", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("model", choices=KINDS)
-    parser.add_argument("--latent-dim", type=int)
-    parser.add_argument("--width", type=int)
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--beta", type=float, default=1.0, help="KL weight (β-VAE)")
-    parser.add_argument(
-        "--arch",
-        choices=ARCHS,
-        help="networks: conv (default); mlp, the reference AE/VAE; sn, the GAN with a "
-        "spectrally normalised discriminator and an averaged generator; conv4, the classifier "
-        "with two VGG blocks",
-    )
-    parser.add_argument("--shift", type=int, help="random shifts of training digits, pixels")
-    parser.add_argument("--rotate", type=float, help="random rotations of training digits, degrees")
-    parser.add_argument(
-        "--blur", type=float, help="random Gaussian blur of training digits, σ in pixels"
-    )
-    parser.add_argument("--kl-warmup", type=int, help="VAE: epochs of linear KL warm-up")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES)
-    parser.add_argument(
-        "--no-diffaugment",
-        action="store_true",
-        help="GAN arch sn: the discriminator sees the images as they are",
-    )
-    parser.add_argument(
-        "--eval-k",
-        type=int,
-        help="VAE: draws of z per test digit for the final ELBO and IWAE bound (default 1000)",
-    )
-    parser.add_argument(
-        "--val-size",
-        type=int,
-        default=data.DEFAULT_VAL_SIZE,
-        help="training digits kept aside to choose epochs and settings on (0: none)",
-    )
-    parser.add_argument(
-        "--dataset",
-        default="mnist",
-        help="mnist (bundled, 5,000 digits), digits (sklearn), idx:<folder>, "
-        "or torchvision:mnist|fashion (needs internet and torchvision)",
-    )
-    parser.add_argument("--test-size", type=int, default=data.DEFAULT_TEST_SIZE)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--split-seed",
-        type=int,
-        help="seed of the train/test split (default: --seed); fix it to train replicates of a "
-        "model that differ only in initialisation and batch order",
-    )
-    parser.add_argument("--out", help="checkpoint file (default checkpoints/<model>.safetensors)")
-    parser.add_argument("--run-dir", help="metrics.jsonl and samples/ (default runs/<out name>)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from <out>.resume.safetensors"
-    )
-    parser.add_argument("--log-every", type=int, default=10, help="steps between metrics lines")
-    parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument(
-        "--no-test",
-        action="store_true",
-        help="leave the test digits unscored (for runs that choose settings on validation)",
-    )
-    ns = parser.parse_args(argv)
+    """The command line's TrainArgs: the model's recipe with the given options over it; a bad
+    option exits with one line (argparse's usage error)."""
+    parser = build_parser()
+    options = vars(parser.parse_args(argv))
+    model = options.pop("model")
+    if options["eval_k"] is None and model == "vae":
+        options["eval_k"] = CLI_EVAL_K
     try:
-        if ns.dataset.startswith("torchvision:"):
-            ns.dataset = data.fetch_with_torchvision(ns.dataset.split(":", 1)[1], Path("data"))
-        return make_args(
-            ns.model,
-            latent_dim=ns.latent_dim,
-            width=ns.width,
-            epochs=ns.epochs,
-            batch_size=ns.batch_size,
-            lr=ns.lr,
-            beta=ns.beta,
-            arch=ns.arch,
-            shift=ns.shift,
-            rotate=ns.rotate,
-            blur=ns.blur,
-            kl_warmup=ns.kl_warmup,
-            lr_schedule=ns.lr_schedule,
-            diffaugment=not ns.no_diffaugment,
-            eval_k=CLI_EVAL_K if ns.eval_k is None and ns.model == "vae" else ns.eval_k,
-            val_size=ns.val_size,
-            dataset=ns.dataset,
-            seed=ns.seed,
-            split_seed=ns.split_seed,
-            test_size=ns.test_size,
-            out=ns.out,
-            run_dir=ns.run_dir,
-            device=ns.device,
-            resume=ns.resume,
-            log_every=ns.log_every,
-            progress=not ns.no_progress,
-            score_test=not ns.no_test,
-        )
+        if (options["dataset"] or "").startswith("torchvision:"):
+            name = options["dataset"].split(":", 1)[1]
+            options["dataset"] = data.fetch_with_torchvision(name, Path("data"))
+        return make_args(model, **options)
     except ValueError as err:
         parser.error(str(err))
         raise  # unreachable: parser.error exits

