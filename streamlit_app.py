@@ -3,9 +3,10 @@
 import streamlit as st
 import torch
 
-from explorer import plots, ui, urlstate, views
+from explorer import plots, sitemap, urlstate, views
+from explorer.ui import cache, display, setup, state
 
-ui.page_setup("Home")
+setup.page_setup("Home")
 st.title("Latent Explorer")
 st.markdown(
     "Explore the latent spaces of an **autoencoder**, a **variational autoencoder** and a "
@@ -13,36 +14,36 @@ st.markdown(
     "interpolate between digits, map the codes with t-SNE, and break the ELBO into its terms."
 )
 st.page_link(
-    "pages/0_AE_vs_VAE.py",
+    sitemap.AE_VS_VAE.script,
     label="Start here: **AE vs VAE**, the same network trained with two objectives, side by side",
     icon=":material/compare:",
 )
 st.page_link(
-    "pages/5_Lesson.py",
+    sitemap.LESSON.script,
     label="For a class: **Why a VAE?**, a lesson in seven steps, each opening a page",
     icon=":material/school:",
 )
-ui.formula(
+display.formula(
     r"\mathcal{L}(x) = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))",
     "A VAE is trained to maximise this lower bound on log p(x): reconstruct well, and keep each "
     "code's distribution close to the N(0, I) prior. An AE only reconstructs, so nothing makes "
     "its latent space smooth; a GAN has no encoder at all.",
 )
 
-names = ui.available(("ae", "vae", "gan", "classifier"))
+names = cache.available(("ae", "vae", "gan", "classifier"))
 if not names:
     st.error(
-        f"No checkpoints found in {ui.CHECKPOINT_DIR}. Create them with checkpoints/train_all.sh."
+        f"No checkpoints found in {cache.CHECKPOINT_DIR}. Create them with checkpoints/train_all.sh."
     )
 FIELDS = [urlstate.Field("home_seed", "seed", 0, urlstate.integer(0, 10_000))]
-ui.url_state(FIELDS, "home")
+state.url_state(FIELDS, "home")
 seed = st.number_input("Sample seed", 0, 10_000, key="home_seed")
-ui.write_url_state(FIELDS, "home")
+state.write_url_state(FIELDS, "home")
 for name in names:
-    ckpt = ui.load_or_explain(name)
+    ckpt = cache.load_or_explain(name)
     if ckpt is None:
         continue
-    st.subheader(ui.label(name))
+    st.subheader(cache.label(name))
     meta, config = ckpt.meta, ckpt.config
     left, middle, right = st.columns([2, 3, 2])
     with left:
@@ -75,5 +76,5 @@ for name in names:
             frames = views.decode(
                 ckpt.model, ckpt.model.sample(16, torch.Generator().manual_seed(int(seed)))
             )
-            ui.show_strip(frames[:8], "random samples", scale=2)
-            ui.show_strip(frames[8:], "", scale=2)
+            display.show_strip(frames[:8], "random samples", scale=2)
+            display.show_strip(frames[8:], "", scale=2)

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
+from explorer import sitemap
+from explorer.sitemap import Page
+
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "smoothness.json"
 # Step 4's ends: the first held-out 1 and the first 7 (their indices within their class) that the
 # bundled ae2d and vae2d both reconstruct as that digit with confidence >= 0.9 (the held-out 1 #0
@@ -24,19 +27,18 @@ LERP_ENDS = (2, 3)
 
 @dataclass(frozen=True)
 class Step:
-    """One step: a title, a few sentences, and the page (a script under pages/) it opens."""
+    """One step: a title, a few sentences, and the page it opens."""
 
     title: str
     text: str
-    page: str
+    page: Page
     params: dict[str, str] = field(default_factory=dict)
     button: str = "Open"
 
     def url(self, present: bool = False) -> str:
         """The step's link, relative to the app's address (``/Latent_sliders?model=vae2d``)."""
         params = {**self.params, **({"present": "1"} if present else {})}
-        path = "/" + self.page.removeprefix("pages/").removesuffix(".py").split("_", 1)[1]
-        return path + (f"?{urlencode(params)}" if params else "")
+        return self.page.path + (f"?{urlencode(params)}" if params else "")
 
 
 def _pct(estimate: dict) -> str:
@@ -98,7 +100,7 @@ def steps(results: dict) -> list[Step]:
             "The 2-D VAE turns every point z = (z0, z1) into an image. Drag z0 and watch the digit "
             "morph; the strip underneath sweeps z0 across its whole range with z1 fixed, and the "
             "grid below the sliders shows the whole plane at once. Nearly everywhere a digit.",
-            "pages/1_Latent_sliders.py",
+            sitemap.SLIDERS,
             {"model": "vae2d", "start": "random", "seed": "3", "sweep": "0"},
             "Sweep a VAE slider",
         ),
@@ -109,7 +111,7 @@ def steps(results: dict) -> list[Step]:
             "held-out pair whose path falls furthest below the VAE's: the AE passes through frames "
             "the classifier cannot read. It is one chosen pair: the boxes on that page show all 200, "
             f"and {n['paths']}.",
-            "pages/0_AE_vs_VAE.py",
+            sitemap.AE_VS_VAE,
             {"preset": "hole"},
             "Show a hole in the AE",
         ),
@@ -119,7 +121,7 @@ def steps(results: dict) -> list[Step]:
             f"view), {n['vae16']} of its samples are read as a digit, the AE's {n['ae16']}. At d = 2 "
             f"(the other pair) {n['samples2']}. {n['diversity2']} An AE needs a Gaussian fitted "
             "to its codes afterwards (the third grid).",
-            "pages/0_AE_vs_VAE.py",
+            sitemap.AE_VS_VAE,
             {"preset": "prior", "view": "samples", "pair": "16d"},
             "Sample from the prior",
         ),
@@ -130,7 +132,7 @@ def steps(results: dict) -> list[Step]:
             f"d = 2, the peak of the charts' 'mean' line (the change per pixel), is {n['vae_jump']} "
             f"for the VAE and {n['ae_jump']} for the AE (the README has every measure with its "
             "interval).",
-            "pages/2_Interpolation.py",
+            sitemap.INTERPOLATION,
             {
                 "pair": "2d",
                 "frames": "11",
@@ -144,7 +146,7 @@ def steps(results: dict) -> list[Step]:
             "The VAE's objective is reconstruction minus KL. For this digit, read the reconstruction "
             "term, the KL of each of the 16 dimensions (closed form beside a Monte Carlo estimate) "
             "and their difference, the ELBO. A dimension with KL near 0 carries no information.",
-            "pages/4_KL_and_ELBO.py",
+            sitemap.KL_ELBO,
             {"model": "vae", "digit": "3"},
             "Break down one ELBO",
         ),
@@ -153,7 +155,7 @@ def steps(results: dict) -> list[Step]:
             "β weighs the KL term. Moving β here shows how the objective of this digit changes; "
             "to see the effect on the space, train a VAE with β = 4 in the panel below it (a minute "
             "or so) and compare its KL per dimension: fewer dimensions stay active.",
-            "pages/4_KL_and_ELBO.py",
+            sitemap.KL_ELBO,
             {"model": "vae", "digit": "3", "beta": "4"},
             "Weigh the KL by β = 4",
         ),
@@ -163,7 +165,7 @@ def steps(results: dict) -> list[Step]:
             "with 50 prior samples on top. Each sample is placed beside the codes nearest to it, so "
             "the map shows which digits a sample is near, not whether it decodes to one (step 3 "
             "measures that). Click two points to send them to Interpolation.",
-            "pages/3_Latent_map.py",
+            sitemap.LATENT_MAP,
             {"method": "tsne", "overlay": "prior"},
             "Open the latent map",
         ),

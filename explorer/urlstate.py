@@ -32,6 +32,26 @@ def choice(options: list[str] | tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+ECHO_CHARS = 80  # a notice quotes at most this much of a value it could not use
+
+
+def shorten(text: str, limit: int = ECHO_CHARS) -> str:
+    """A value for a notice: at most ``limit`` characters (the rest as "…")."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _number(convert: Callable[[str], float]) -> Callable[[str], float]:
+    """``convert`` with one short error of its own: int() and float() quote the whole text."""
+
+    def parse(text: str) -> float:
+        try:
+            return convert(text)
+        except (ValueError, OverflowError):
+            raise ValueError("not a number") from None
+
+    return parse
+
+
 def _within(value: float, low: float, high: float) -> float:
     if not low <= value <= high:  # also refuses nan
         raise ValueError(f"outside {low}…{high}")
@@ -42,7 +62,7 @@ def _listed(convert: Callable[[str], float], count: int, low: float, high: float
     """A parser of ``count`` comma-separated values, each converted and within [low, high]."""
 
     def parse(text: str) -> list:
-        values = [convert(part) for part in text.split(",")]
+        values = [_number(convert)(part) for part in text.split(",")]
         if len(values) != count:
             raise ValueError(f"needs {count} numbers")
         return [_within(v, low, high) for v in values]
@@ -52,7 +72,7 @@ def _listed(convert: Callable[[str], float], count: int, low: float, high: float
 
 def integer(low: int, high: int) -> Callable[[str], int]:
     """One whole number within [low, high]."""
-    return lambda text: _within(int(text), low, high)
+    return lambda text: _within(_number(int)(text), low, high)
 
 
 def floats(count: int, low: float, high: float) -> Callable[[str], list[float]]:
@@ -62,7 +82,7 @@ def floats(count: int, low: float, high: float) -> Callable[[str], list[float]]:
 
 def number(low: float, high: float) -> Callable[[str], float]:
     """One finite number within [low, high]."""
-    return lambda text: _within(float(text), low, high)
+    return lambda text: _within(_number(float)(text), low, high)
 
 
 def integers(count: int, low: int, high: int) -> Callable[[str], list[int]]:
@@ -118,7 +138,7 @@ def decode(fields: list[Field], params: Mapping[str, str]) -> tuple[dict[str, An
         try:
             values[field.key] = field.parse(text)
         except (ValueError, TypeError) as err:
-            notices.append(f"`{field.param}={text[:40]}` ignored ({err}); using the default.")
+            notices.append(f"{field.param}={shorten(text)} ignored ({err}); using the default.")
     return values, notices
 
 

@@ -4,11 +4,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import plots, projection, ui, urlstate, views
+from explorer import plots, projection, urlstate, views
+from explorer.ui import cache, display, setup, state
 
-ui.page_setup("Latent map")
+setup.page_setup("Latent map")
 st.title("Latent map")
-ui.formula(
+display.formula(
     r"p_{j|i} \propto \exp\!\left(-\tfrac{\|z_i - z_j\|^2}{2\sigma_i^2}\right), \quad "
     r"q_{ij} \propto \left(1 + \|y_i - y_j\|^2\right)^{-1}",
     "t-SNE places each code z in 2-D so that codes that are neighbours in the latent space stay "
@@ -24,7 +25,7 @@ FIELDS = [
                    urlstate.integer(5, 50)),
     urlstate.Field("map_overlay", "overlay", [], *urlstate.subset(OVERLAYS)),
 ]  # fmt: skip
-ui.url_state(FIELDS, "map")
+state.url_state(FIELDS, "map")
 c1, c2, c3 = st.columns(3)
 method = c1.radio(
     "Method",
@@ -55,33 +56,31 @@ def send_pair(name: str, rows: list[int], labels: np.ndarray) -> None:
     a = c1.selectbox("a", rows, rows.index(a), format_func=tag, key=f"map_a_{name}")
     b = c2.selectbox("b", rows, rows.index(b), format_func=tag, key=f"map_b_{name}")
     if c3.button(f"Interpolate {tag(a)} → {tag(b)}", key=f"map_send_{name}"):
-        st.session_state["map_pair"] = [a, b]
-        st.session_state["ip_source"] = "Map selection"
-        st.switch_page("pages/2_Interpolation.py")
+        state.open_interpolation((a, b), "the Latent map")
 
 
-names = [n for n in ui.available(("ae", "vae")) if n in ("ae", "vae")]
+names = [n for n in cache.available(("ae", "vae")) if n in ("ae", "vae")]
 if not names:
     st.error("No AE or VAE checkpoint found; the map needs an encoder.")
 for name, column in zip(names, st.columns(max(len(names), 1)), strict=False):
-    ckpt = ui.load_or_explain(name)
+    ckpt = cache.load_or_explain(name)
     if ckpt is None:
         continue
     with column:
-        codes = ui.held_out_codes(name, ckpt.sha256)
-        pixels, labels = ui.held_out(ckpt)
-        coords = ui.latent_map(ckpt, codes, params)
+        codes = cache.held_out_codes(name, ckpt.sha256)
+        pixels, labels = cache.held_out(ckpt)
+        coords = cache.latent_map(ckpt, codes, params)
         extra = {}
         if "prior samples" in overlay:
             samples = ckpt.model.sample(50, torch.Generator().manual_seed(0)).numpy()
-            extra["prior samples"] = ui.place_points(ckpt.sha256, codes, coords, samples, params)
+            extra["prior samples"] = cache.place_points(ckpt.sha256, codes, coords, samples, params)
         if "interpolation path" in overlay and f"ip_path_{name}" in st.session_state:
             path = np.asarray(st.session_state[f"ip_path_{name}"], dtype=np.float32)
-            extra["path a→b"] = ui.place_points(ckpt.sha256, codes, coords, path, params)
+            extra["path a→b"] = cache.place_points(ckpt.sha256, codes, coords, path, params)
         fig = plots.latent_map(
-            coords, labels, f"{ui.label(name)}: {len(codes)} held-out codes", extra
+            coords, labels, f"{cache.label(name)}: {len(codes)} held-out codes", extra
         )
-        if ui.presenting():  # the map and its controls above a projector's fold
+        if setup.presenting():  # the map and its controls above a projector's fold
             fig.update_layout(height=420)
         event = st.plotly_chart(
             fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"map_{name}"
@@ -89,8 +88,12 @@ for name, column in zip(names, st.columns(max(len(names), 1)), strict=False):
         rows = plots.selected_rows(event)
         if rows:
             shown = torch.as_tensor(rows[:10])
-            ui.show_strip(pixels[shown], f"selected originals: #{', #'.join(map(str, rows[:10]))}")
-            ui.show_strip(views.reconstruct(ckpt.model, pixels[shown]), "their reconstructions")
+            display.show_strip(
+                pixels[shown], f"selected originals: #{', #'.join(map(str, rows[:10]))}"
+            )
+            display.show_strip(
+                views.reconstruct(ckpt.model, pixels[shown]), "their reconstructions"
+            )
             if len(rows) >= 2:
                 send_pair(name, rows, labels)
         else:
@@ -99,4 +102,4 @@ for name, column in zip(names, st.columns(max(len(names), 1)), strict=False):
                 "chart's toolbar and drag, to see digits."
             )
 
-ui.write_url_state(FIELDS, "map")
+state.write_url_state(FIELDS, "map")

@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from explorer import lesson, ui
+from explorer import lesson
+from explorer.ui import setup, state
 
-ui.page_setup("Lesson")
+setup.page_setup("Lesson")
 st.title("Why a VAE?")
 st.markdown(
     "Seven steps, a few minutes each. Every button opens a page in the state the step describes; "
     "its address is a link you can share or bookmark. Come back here with the sidebar."
 )
-present = ui.presenting()
+present = setup.presenting()
 for i, step in enumerate(lesson.STEPS):
     with st.container(border=True):
         text, action = st.columns([4, 1], vertical_alignment="center")
@@ -18,6 +19,6 @@ for i, step in enumerate(lesson.STEPS):
         if action.button(step.button, key=f"lesson_{i}", icon=":material/open_in_new:",
                          use_container_width=True, type="primary" if i == 0 else "secondary"):  # fmt: skip
             params = {**step.params, **({"present": "1"} if present else {})}
-            st.switch_page(step.page, query_params=params)
+            st.switch_page(step.page.script, query_params=params)
         st.caption(f"Link: `{step.url(present)}`")
-ui.write_url_state([], "lesson")
+state.write_url_state([], "lesson")

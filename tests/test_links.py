@@ -111,7 +111,7 @@ def test_settings_survive_page_switches():
 @pytest.mark.parametrize("index", range(len(lesson.STEPS)))
 def test_each_lesson_step_opens_its_page_without_a_notice(index):
     step = lesson.STEPS[index]
-    at = _link(step.page, **step.params)
+    at = _link(step.page.script, **step.params)
     assert not at.warning, [w.value for w in at.warning]
     for key, value in step.params.items():  # the page keeps the step's state in its URL
         assert at.query_params.get(key, value) == value, (key, at.query_params)
@@ -134,7 +134,7 @@ def test_the_prior_step_opens_a_view_whose_verdict_agrees_with_it():
     # Step 3 says the VAE's prior samples are read as a digit more often at d = 16 (this view).
     step = lesson.STEPS[2]
     assert "at d = 16 (this view)" in step.text
-    at = _link(step.page, **step.params)
+    at = _link(step.page.script, **step.params)
     assert at.session_state["cmp_pair"] == "16d" and at.session_state["cmp_view"] == "samples"
     verdicts = [m.value for m in at.markdown if "the VAE's images are read as a digit" in m.value]
     assert len(verdicts) == 1 and "**more often than**" in verdicts[0], verdicts
@@ -157,7 +157,7 @@ def test_the_interpolation_step_starts_from_digits_both_2d_models_reconstruct():
         reads = [both_read(test.images[row], digit) for row in rows[: index + 1]]
         assert reads == [False] * index + [True], (digit, reads)
     step = lesson.STEPS[3]
-    at = _link(step.page, **step.params)
+    at = _link(step.page.script, **step.params)
     assert (
         at.session_state["ip_a_class"] == 1
         and at.session_state["ip_a_index"] == lesson.LERP_ENDS[0]
@@ -171,7 +171,7 @@ def test_the_interpolation_step_starts_from_digits_both_2d_models_reconstruct():
 def test_the_beta_step_sets_the_training_panel_beta_too():
     # Step 6 asks to train a VAE with β = 4 in the panel below the slider it sets.
     step = lesson.STEPS[5]
-    at = _link(step.page, **step.params)
+    at = _link(step.page.script, **step.params)
     assert at.session_state["kl_beta"] == 4.0
     assert at.number_input(key="kl_live_beta").value == 4.0
     at.number_input(key="kl_live_beta").set_value(2.5).run()  # then it is the panel's own

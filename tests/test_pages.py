@@ -13,8 +13,8 @@ import torch
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from explorer import checkpoints, compare, data, images, latent, smoothness, ui, views
-from explorer.ui import controls, training
+from explorer import checkpoints, compare, data, images, latent, smoothness, views
+from explorer.ui import cache, controls, display, state, training
 from tests.conftest import BUNDLED, ROOT
 
 PAGES = {
@@ -79,7 +79,7 @@ def test_home_page():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180).run()
     assert not at.exception
     titles = [s.value for s in at.subheader]
-    assert titles == [ui.label(n) for n in checkpoints.discover(BUNDLED)]
+    assert titles == [cache.label(n) for n in checkpoints.discover(BUNDLED)]
     before = _images(at)
     at.number_input(key="home_seed").set_value(5).run()
     after = _images(at)
@@ -180,8 +180,11 @@ def test_interpolation_at_the_ends_shows_exactly_a_or_b(lam, endpoint):
 
 
 def test_interpolation_uses_the_map_selection():
-    at = _run(PAGES["interpolation"], map_pair=[3, 400], ip_source="Map selection", ip_live=False)
-    assert any("held-out #3 (a) and #400 (b)" in c.value for c in at.caption)
+    at = _run(PAGES["interpolation"], map_pair=[3, 400], ip_source=state.PICKED_PAIR,
+              ip_origin="the Latent map", ip_live=False)  # fmt: skip
+    assert any(
+        "Picked on the Latent map: held-out #3 (a) and #400 (b)" in c.value for c in at.caption
+    )
     ckpt, test = _bundled("vae")
     a = views.encode(ckpt.model, test.images[3:4])[0]
     b = views.encode(ckpt.model, test.images[400:401])[0]
@@ -220,7 +223,7 @@ def test_kl_page_metrics_follow_the_formulas():
 
 
 def test_missing_checkpoints_give_one_clear_message(tmp_path, monkeypatch):
-    monkeypatch.setattr(ui, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(cache, "CHECKPOINT_DIR", tmp_path)
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
     assert not at.exception and "No checkpoints found" in at.error[0].value
     for page in PAGES.values():
@@ -234,10 +237,10 @@ def test_a_broken_checkpoint_breaks_only_its_own_view(tmp_path, monkeypatch):
             (BUNDLED / f"{name}.safetensors").read_bytes()
         )
     (tmp_path / "ae.safetensors").write_bytes(b"\x80\x04not really a checkpoint")
-    monkeypatch.setattr(ui, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(cache, "CHECKPOINT_DIR", tmp_path)
     at = _page(PAGES["sliders"]).run()
     assert not at.exception
-    assert "Cannot load the **AE (d=16)** checkpoint" in at.error[0].value
+    assert display.plain("Cannot load the AE (d=16) checkpoint") in at.error[0].value
     assert "refusing to unpickle" in at.error[0].value
     at = _page(PAGES["kl"]).run()
     assert not at.exception and not at.error
@@ -283,7 +286,7 @@ def test_ae_vs_vae_atlas_decodes_the_chosen_point_with_both_models(monkeypatch):
     at.number_input(key="cmp_x").set_value(-4.5).run()
     assert at.session_state["cmp_point"] == [-4.5, 0.0]
     for name in ("ae2d", "vae2d"):
-        caption = f"{ui.label(name)} at (-4.50, 0.00): reads {_reads(name, -4.5, 0)}"
+        caption = f"{cache.label(name)} at (-4.50, 0.00): reads {_reads(name, -4.5, 0)}"
         assert _images(at)[caption] == _id(_decoded_at(name, -4.5, 0), 4)
     assert at.query_params["z"] == "-4.5,0"  # the link now reopens this point
 
@@ -301,7 +304,7 @@ def test_ae_vs_vae_probe_gets_pythons_decode_and_the_models_for_the_browser():
         assert probe["exact"][c] == images.data_url(images.to_uint8(image))
         assert (
             probe["captions"][c]
-            == f"{ui.label(name)} at (-4.50, 1.00): reads {_reads(name, -4.5, 1)}"
+            == f"{cache.label(name)} at (-4.50, 1.00): reads {_reads(name, -4.5, 1)}"
         )
         assert probe["browser"]["decoders"][c] == controls.onnx_urls(name)["decoder"]
     assert not _images(at)  # the probe shows the decodes; no image elements beside it
@@ -420,7 +423,7 @@ def _finished_live_run(tmp_path, monkeypatch, records: list[dict]) -> AppTest:
     runs._names["me"] = {run_dir.name}  # the runs this browser started
     monkeypatch.setattr(training, "live_runs", lambda: runs)
     monkeypatch.setattr(training, "browser_id", lambda: "me")  # runs belong to a browser
-    monkeypatch.setattr(ui, "RUNS_DIR", tmp_path)
+    monkeypatch.setattr(cache, "RUNS_DIR", tmp_path)
     return _run(PAGES["kl"], session_id="me")
 
 

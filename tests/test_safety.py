@@ -1,11 +1,19 @@
 """A class shares one server: hostile checkpoints, uploads and values never take a page down."""
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import checkpoints, ui
-from explorer.ui import uploads
+from explorer import checkpoints
+from explorer.ui import cache, uploads
 from tests.conftest import BUNDLED, ROOT
+
+
+def rendered(markdown: str) -> str:
+    """The text a Markdown string shows once its backslash escapes are read."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
 
 PAGES = ["pages/1_Latent_sliders.py", "pages/2_Interpolation.py", "pages/3_Latent_map.py",
          "pages/4_KL_and_ELBO.py"]  # fmt: skip
@@ -21,18 +29,18 @@ def hostile_vae(tmp_path, monkeypatch):
     config = {"kind": "vae", "latent_dim": 16, "width": 10_000_000}
     checkpoints.write_tensors(tmp_path / "vae.safetensors", {"w": __import__("torch").zeros(1)},
                               {"config": config})  # fmt: skip
-    monkeypatch.setattr(ui, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(cache, "CHECKPOINT_DIR", tmp_path)
     return tmp_path
 
 
 def test_a_huge_config_gives_one_message_and_every_page_still_draws(hostile_vae):
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180).run()
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [rendered(e.value) for e in at.error]
     assert len(errors) == 1 and "width 10000000 is above the limit" in errors[0]
     assert str(hostile_vae) not in errors[0] and "checkpoints/vae.safetensors" in errors[0]
     # The rest of the page drew: the other models are there.
-    assert [s.value for s in at.subheader] == [ui.label(n) for n in ("ae", "classifier", "gan")]
+    assert [s.value for s in at.subheader] == [cache.label(n) for n in ("ae", "classifier", "gan")]
     for page in PAGES:
         at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
         at.switch_page(page)
@@ -48,23 +56,23 @@ def test_a_failed_load_is_cached_by_mtime(hostile_vae, monkeypatch):
         calls.append(path)
         return real(path, kind)
 
-    ui._load.clear()
+    cache._load.clear()
     monkeypatch.setattr(checkpoints, "load", counting)
     for _ in range(3):
         with pytest.raises(checkpoints.CheckpointError, match="above the limit"):
-            ui.load("vae")
+            cache.load("vae")
     assert len(calls) == 1
     path = hostile_vae / "vae.safetensors"
     __import__("os").utime(path, (1, 1))  # a new file (new mtime) is checked again
     with pytest.raises(checkpoints.CheckpointError):
-        ui.load("vae")
+        cache.load("vae")
     assert len(calls) == 2
-    ui._load.clear()
+    cache._load.clear()
 
 
 def test_hide_paths_removes_server_folders():
-    text = f"{ui.CHECKPOINT_DIR}/vae.safetensors and {ui.RUNS_DIR}/live-x and {ROOT}/data"
-    assert ui.hide_paths(text) == "checkpoints/vae.safetensors and runs/live-x and ./data"
+    text = f"{cache.CHECKPOINT_DIR}/vae.safetensors and {cache.RUNS_DIR}/live-x and {ROOT}/data"
+    assert cache.hide_paths(text) == "checkpoints/vae.safetensors and runs/live-x and ./data"
 
 
 def test_an_upload_is_decoded_once_per_content_and_failures_are_kept(monkeypatch):

@@ -1,8 +1,8 @@
 """Views that compute in the browser (issue 11): the drawing canvas and the atlas probe.
 
-Both are Streamlit components (``explorer/static/draw_canvas.js``, ``atlas_probe.js``) that run
-the exported ONNX models with ``static/model_runtime.js`` while the student moves: the drawing's
-28x28 (``static/digit_preprocess.js``, a port of :func:`explorer.images.preprocess_digit`), its
+Both are Streamlit components (``static/components/draw_canvas.js``, ``atlas_probe.js``) that
+run the exported ONNX models with ``runtime.js`` there while the student moves: the drawing's
+28x28 (``digit_preprocess.js``, a port of :func:`explorer.images.preprocess_digit`), its
 AE and VAE reconstructions and its point on both 2-D planes follow the stroke; the AE vs VAE
 atlas decodes the point under the pointer and the clicked point with both models. Python stays
 the source of truth: on stroke end (or a click) the values come back here, and every run sends
@@ -15,31 +15,23 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 import torch
 
-from explorer import compare, images, plots, ui, views
-from explorer.ui import controls
+from explorer import compare, images, plots, views
+from explorer.ui import cache, controls, display, setup
 
-PREPROCESS_URL = "app/static/digit_preprocess.js"  # static/ is served at app/static/
 RECONSTRUCTED = ("ae", "vae")  # the drawing's reconstructions (d = 16)
 PLANES = ("ae2d", "vae2d")  # the drawing's point on each 2-D latent plane
-STATIC = Path(__file__).parents[1] / "static"
 
 
 @functools.cache
 def _components() -> dict | None:
     """Register the components once per server; None when this Streamlit cannot host them."""
     try:
-        return {
-            name: st.components.v2.component(
-                f"latent_explorer.{name}", html="", js=(STATIC / f"{name}.js").read_text()
-            )
-            for name in ("draw_canvas", "atlas_probe")
-        }
+        return {name: controls.component(name) for name in ("draw_canvas", "atlas_probe")}
     except (AttributeError, OSError, st.errors.StreamlitAPIException):
         return None
 
@@ -66,8 +58,8 @@ def _browser(key: str, graphs: dict[str, tuple[str, ...]]) -> dict[str, list[str
 
 def _present(names: tuple[str, ...]) -> list[str]:
     """The names among ``names`` whose checkpoints are bundled and load."""
-    found = ui.available(("ae", "vae"))
-    return [n for n in names if n in found and ui.load_or_explain(n) is not None]
+    found = cache.available(("ae", "vae"))
+    return [n for n in names if n in found and cache.load_or_explain(n) is not None]
 
 
 def _url(image: torch.Tensor) -> str:
@@ -84,11 +76,11 @@ def _planes(names: tuple[str, ...], shas: tuple[str, ...]) -> list[dict]:
     size the VAE's codes would be a dot on the AE's scale (the atlas compares scales)."""
     if not names:
         return []
-    labels = ui.held_out(ui.load(names[0]))[1].tolist()
+    labels = cache.held_out(cache.load(names[0]))[1].tolist()
     planes = []
     for name, sha in zip(names, shas, strict=True):
-        codes = ui.held_out_codes(name, sha)
-        planes.append({"label": ui.label(name), "codes": np.round(codes, 3).tolist(),
+        codes = cache.held_out_codes(name, sha)
+        planes.append({"label": cache.label(name), "codes": np.round(codes, 3).tolist(),
                        "labels": labels, "window": list(compare.atlas_window(codes)),
                        "prior": compare.PRIOR_BOX})  # fmt: skip
     return planes
@@ -102,8 +94,8 @@ def drawing_exact(digit: torch.Tensor | None, recon: list[str], planes: list[str
     x = digit.unsqueeze(0)
     return {
         "digit": _url(digit),
-        "recons": [_url(views.reconstruct(ui.load(n).model, x)[0]) for n in recon],
-        "points": [views.encode(ui.load(n).model, x)[0].tolist() for n in planes],
+        "recons": [_url(views.reconstruct(cache.load(n).model, x)[0]) for n in recon],
+        "points": [views.encode(cache.load(n).model, x)[0].tolist() for n in planes],
     }
 
 
@@ -120,9 +112,9 @@ def draw_digit(key: str) -> torch.Tensor | None:
     gray = images.drawing_pixels((st.session_state.get(key) or {}).get("drawing"))
     digit = images.preprocess_digit(gray) if gray is not None else None
     digit = digit if digit is not None and bool(digit.any()) else None
-    size = 280 if ui.presenting() else 196
+    size = 280 if setup.presenting() else 196
     if not controls.BROWSER_DECODE:  # the server path: Python's images beside the canvas
-        pad, shown = st.columns([1, 2] if ui.presenting() else [2, 3])
+        pad, shown = st.columns([1, 2] if setup.presenting() else [2, 3])
         with pad:
             _send("draw_canvas", key, {"size": size}, on_drawing_change=lambda: None)
         if digit is None:
@@ -137,9 +129,9 @@ def draw_digit(key: str) -> torch.Tensor | None:
     planes = planes if len(planes) == len(PLANES) else []  # both planes, or none
     payload = {
         "size": size,
-        "tile": 140 if ui.presenting() else 112,
-        "recons": [f"{ui.label(n)} reconstruction" for n in recon],
-        "planes": _planes(tuple(planes), tuple(ui.load(n).sha256 for n in planes)),
+        "tile": 140 if setup.presenting() else 112,
+        "recons": [f"{cache.label(n)} reconstruction" for n in recon],
+        "planes": _planes(tuple(planes), tuple(cache.load(n).sha256 for n in planes)),
         "colors": plots.DIGIT_COLORS,
         "exact": drawing_exact(digit, recon, planes),
         "browser": _drawing_browser(key, recon, planes),
@@ -156,8 +148,7 @@ def _drawing_browser(key: str, recon: list[str], planes: list[str]) -> dict | No
     if urls is None:
         return None
     encoders = urls["encoder"]
-    return {"runtime": controls.RUNTIME_URL, "preprocess": PREPROCESS_URL,
-            "recons": [{"encoder": e, "decoder": d}
+    return {"recons": [{"encoder": e, "decoder": d}
                        for e, d in zip(encoders[: len(recon)], urls["decoder"], strict=True)],
             "planes": encoders[len(recon):]}  # fmt: skip
 
@@ -167,13 +158,15 @@ def show_encodings(digit: torch.Tensor) -> None:
     reconstructions, side by side, as images."""
     columns = st.columns(3)
     with columns[0]:
-        ui.show_digit(digit, "what the models see", scale=ui.scale(4, 6))
+        display.show_digit(digit, "what the models see", scale=setup.scale(4, 6))
     for name, column in zip(RECONSTRUCTED, columns[1:], strict=True):
-        ckpt = ui.load_or_explain(name) if name in ui.available(("ae", "vae")) else None
+        ckpt = cache.load_or_explain(name) if name in cache.available(("ae", "vae")) else None
         if ckpt is not None:
             with column:
                 image = views.reconstruct(ckpt.model, digit.unsqueeze(0))[0]
-                ui.show_digit(image, f"{ui.label(name)} reconstruction", scale=ui.scale(4, 6))
+                display.show_digit(
+                    image, f"{cache.label(name)} reconstruction", scale=setup.scale(4, 6)
+                )
 
 
 # ---- The AE vs VAE atlas ------------------------------------------------------------------------
@@ -182,9 +175,9 @@ def show_encodings(digit: torch.Tensor) -> None:
 def point_reading(name: str, classifier: torch.nn.Module, point: tuple[float, float]) -> tuple:
     """(decoded image (1, 28, 28), caption) of model ``name`` at a point of its plane."""
     x, y = point
-    image = views.decode(ui.load(name).model, torch.tensor([[x, y]], dtype=torch.float32))
+    image = views.decode(cache.load(name).model, torch.tensor([[x, y]], dtype=torch.float32))
     probs = compare.probabilities(classifier, image)[0]
-    caption = (f"{ui.label(name)} at ({x:.2f}, {y:.2f}): reads {int(probs.argmax())} "
+    caption = (f"{cache.label(name)} at ({x:.2f}, {y:.2f}): reads {int(probs.argmax())} "
                f"({float(probs.max()):.2f})")  # fmt: skip
     return image[0], caption
 
@@ -199,11 +192,10 @@ def atlas_probe(key: str, names: tuple[str, ...], classifier: torch.nn.Module,
         return False
     shown = [point_reading(n, classifier, point) for n in names]
     urls = _browser(key, {"decoder": names, "classifier": ("classifier",)})
-    browser = urls and {"runtime": controls.RUNTIME_URL, "decoders": urls["decoder"],
-                        "classifier": urls["classifier"][0]}  # fmt: skip
+    browser = urls and {"decoders": urls["decoder"], "classifier": urls["classifier"][0]}
     payload = {
         "charts": charts,
-        "labels": [ui.label(n) for n in names],
+        "labels": [cache.label(n) for n in names],
         "size": 140,  # presenting: both fit beside a 380 px atlas, captions included
         "point": list(point),
         "exact": [_url(image) for image, _ in shown],

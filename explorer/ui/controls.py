@@ -1,8 +1,8 @@
 """The live control and decoding in the browser (issue 11): Streamlit's side of
-``explorer/static/live_control.js``, ``live_films.js`` and ``live_strip.js``.
+``static/components/live_control.js``, ``live_films.js`` and ``live_strip.js``.
 
 A live control is a set of sliders (or the 2-D pad) whose image follows every move. With the
-browser runtime (``static/model_runtime.js``, ONNX Runtime Web) the browser decodes every frame
+browser runtime (``runtime.js`` there, ONNX Runtime Web) the browser decodes every frame
 itself and sends the values back on release; without it (``LATENT_EXPLORER_BROWSER_DECODE=0``, no
 WebAssembly, a model not yet exported) the control shows precomputed filmstrip frames while it
 moves and Python's exact image on release. Python stays the source of truth either way.
@@ -14,14 +14,17 @@ import functools
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from explorer import checkpoints, images, ui
+from explorer import checkpoints, images
+from explorer.ui import cache, setup
 
 BROWSER_DECODE = os.environ.get("LATENT_EXPLORER_BROWSER_DECODE", "1") != "0"
-RUNTIME_URL = "app/static/model_runtime.js"  # static/ is served at app/static/ (page-relative)
+COMPONENTS = Path(__file__).parents[2] / "static" / "components"  # every component's browser code
+COMPONENTS_URL = "app/static/components"  # where Streamlit serves it (page-relative)
 FILM_FRAMES = 25  # frames per filmstrip: a step of 4% of a slider's range
 PAD_FRAMES = 21  # the 2-D pad's grid is PAD_FRAMES x PAD_FRAMES decodes
 LIVE_SIZE = 168
@@ -30,28 +33,38 @@ PRESENT_SIZE = 280  # presentation mode: the main image is at least 280 px
 
 def live_size() -> int:
     """Side of the live control's canvases in CSS px (PRESENT_SIZE when presenting)."""
-    return PRESENT_SIZE if ui.presenting() else LIVE_SIZE
+    return PRESENT_SIZE if setup.presenting() else LIVE_SIZE
+
+
+# Components v2 runs a component's JavaScript, given as a string, as a blob: module, from which
+# no relative import resolves. Each component is therefore this loader of its real module under
+# static/components/, which imports the shared runtime.js by URL: one instance per page, so the
+# components share the models and talk through its messages instead of window globals.
+_LOADER = """const module = import(new URL("{url}/{name}.js", document.baseURI).href);
+export default async function (component) {{ return (await module).default(component); }}
+"""
+
+
+def component(name: str):
+    """Register ``static/components/<name>.js``, styled by ``components.css`` there, as the
+    Streamlit component ``latent_explorer.<name>``. OSError when its files are missing."""
+    if not (COMPONENTS / f"{name}.js").is_file():
+        raise FileNotFoundError(COMPONENTS / f"{name}.js")
+    return st.components.v2.component(
+        f"latent_explorer.{name}",
+        html="",
+        css=(COMPONENTS / "components.css").read_text(),
+        js=_LOADER.format(url=COMPONENTS_URL, name=name),
+    )
 
 
 @functools.cache
 def _components() -> tuple | None:
-    """Register the live control and its filmstrip carrier once per server; None when this
-    Streamlit cannot host them. (The drawing canvas and the atlas probe: explorer.ui.browser_views.)"""
-    static = Path(__file__).parents[1] / "static"
+    """Register the live control, its filmstrip carrier and its strip once per server; None when
+    this Streamlit cannot host them. (The drawing canvas and the atlas probe:
+    explorer.ui.browser_views.)"""
     try:
-        control = st.components.v2.component(
-            "latent_explorer.live_control",
-            html="",
-            css=(static / "live_control.css").read_text(),
-            js=(static / "live_control.js").read_text(),
-        )
-        films = st.components.v2.component(
-            "latent_explorer.live_films", html="", js=(static / "live_films.js").read_text()
-        )
-        strip = st.components.v2.component(
-            "latent_explorer.live_strip", html="", js=(static / "live_strip.js").read_text()
-        )
-        return control, films, strip
+        return component("live_control"), component("live_films"), component("live_strip")
     except (AttributeError, OSError, st.errors.StreamlitAPIException):
         return None
 
@@ -68,9 +81,9 @@ def start_exports():
     from explorer import onnx_export
 
     def run() -> None:
-        for name in checkpoints.discover(ui.CHECKPOINT_DIR):
+        for name in checkpoints.discover(cache.CHECKPOINT_DIR):
             try:
-                onnx_export.export(ui.load(name))
+                onnx_export.export(cache.load(name))
             except Exception as err:  # one model that cannot export keeps the server path
                 print(f"ONNX export of {name} failed ({err}); it decodes on the server")
 
@@ -86,7 +99,7 @@ def onnx_urls(name: str) -> dict[str, str] | None:
         return None
     from explorer import onnx_export
 
-    ckpt = ui.load(name)
+    ckpt = cache.load(name)
     key = (ckpt.name, ckpt.sha256)
     if key not in _EXPORTED:  # looked up on the disk until the files exist, then remembered
         paths = {g: onnx_export.MODELS_DIR / onnx_export.file_name(ckpt.name, ckpt.sha256, g)
@@ -109,9 +122,9 @@ def browser_decoding(key: str, channels: list[dict]) -> dict | None:
         return None
     if runtime_failed(key):
         return None
-    has_clf = (ui.CHECKPOINT_DIR / "classifier.safetensors").is_file()  # one stat, not a glob
+    has_clf = (cache.CHECKPOINT_DIR / "classifier.safetensors").is_file()  # one stat, not a glob
     clf = onnx_urls("classifier") if has_clf else None
-    return {"runtime": RUNTIME_URL, "channels": channels,
+    return {"channels": channels,
             "classifier": clf["classifier"] if clf else None}  # fmt: skip
 
 
@@ -221,7 +234,7 @@ def live_strip(target: str, coeffs: list[float], dim: int, values: list[float],
     """A strip that live control ``target``'s browser runtime decodes: ``coeffs`` with slider
     ``dim`` set to each of ``values``. ``png`` (the server's decode) is shown until the runtime is
     ready; None where :func:`browser_shows`. The strip follows each release without the server
-    (explorer/static/live_strip.js)."""
+    (static/components/live_strip.js)."""
     parts = _components()
     if parts is None:
         return
@@ -243,3 +256,104 @@ def live_filmstrips(key: str, state: list[float], compute: Callable[[], list[lis
     if kept is None or kept[0] != state:
         kept = st.session_state[slot] = (list(state), compute())
     _send(parts[1], slot, {"target": key, "frames": kept[1], "filmsAt": kept[0]})
+
+
+# ---- One mount for every page's live control ----------------------------------------------------
+
+
+@dataclass
+class LiveSpec:
+    """What a page's live control is, as functions of its values (the page's source of truth).
+
+    ``values()`` reads them; ``sliders(values)`` are the slider specs (``label``, ``low``,
+    ``high``, ``step``, ``value``; bounds may depend on the values); ``channels`` the captions of
+    the images it shows; ``browser`` one decoding spec per channel for the browser (``decoder``
+    URL and ``origin``/``basis`` or ``a``/``b``/``mode``); ``decode(values)`` the server's images;
+    ``on_change(values)`` stores released values; ``after_release()`` runs in the control's own
+    fragment after a release the browser showed (store what follows from the values, write the
+    URL); ``changes_page(old, new)`` says a release changes something outside the control, so
+    the whole page reruns. ``pad(values, with_sprite)`` is the 2-D pad's spec, if any;
+    ``frames()`` the server path's filmstrips, sent with the control when ``frames_now`` (cheap,
+    the same for every value: λ) or after the page when not (:func:`live_filmstrips`)."""
+
+    key: str
+    values: Callable[[], list[float]]
+    sliders: Callable[[list[float]], list[dict]]
+    channels: list[str]
+    browser: list[dict]
+    decode: Callable[[list[float]], list]
+    on_change: Callable[[list[float]], None]
+    after_release: Callable[[], None] = lambda: None
+    changes_page: Callable[[list[float], list[float]], bool] = lambda old, new: False
+    pad: Callable[[list[float], bool], dict | None] = lambda values, with_sprite: None
+    frames: Callable[[], list[list[str]]] | None = None
+    frames_now: bool = False
+
+
+@dataclass(frozen=True)
+class Mounted:
+    """What :func:`mount` put on the page: whether the live control shows (else the page draws
+    standard widgets), whether the browser decodes, and the server's images at the values
+    (None where the browser already shows them)."""
+
+    shown: bool
+    browser: bool
+    in_browser: bool
+    images: list | None
+
+
+def mount(spec: LiveSpec, enabled: bool = True) -> Mounted:
+    """Mount a page's live control, owning the browser-or-server decision for every page.
+
+    The browser decodes when it can (:func:`browser_decoding`): the control then sits in a
+    fragment of its own (a release reruns only the control and ``after_release``; see
+    :func:`rerun_page_unless_shown` for when the whole page reruns). Otherwise the server
+    decodes, and the control shows its filmstrips while moving and Python's image on release.
+    ``enabled`` False (the page's "Live dragging" off) decodes on the server and mounts nothing.
+    """
+    browser = browser_decoding(spec.key, spec.browser) if enabled else None
+    in_browser = browser is not None and browser_shows(spec.key)
+    values = spec.values()
+    images_now = None if in_browser else spec.decode(values)
+    if not enabled:
+        shown = False
+    elif browser is not None:
+        shown = _browser_control(spec, values, images_now, browser)
+    else:
+        shown = _mount(spec, values, images_now, None)
+    return Mounted(shown, browser is not None, in_browser, images_now)
+
+
+@st.fragment
+def _browser_control(
+    spec: LiveSpec, at: list[float], images_at: list | None, browser: dict
+) -> bool:
+    """The control when the browser decodes, in its own fragment. ``at`` and ``images_at`` are
+    the values and images the page was drawn with; the browser already shows the exact image of
+    a release, so the server sends nothing else unless the release needs the page."""
+    values = spec.values()
+    released = values != at  # since the page was drawn
+    rerun_page_unless_shown(spec.key, released, released and spec.changes_page(at, values))
+    shown = _mount(spec, values, None if released else images_at, browser)
+    if released:  # the page's own run does this otherwise
+        spec.after_release()
+    return shown
+
+
+def _mount(
+    spec: LiveSpec, values: list[float], images_at: list | None, browser: dict | None
+) -> bool:
+    exact = None if images_at is None else [images.data_url(images.to_uint8(i)) for i in images_at]
+    frames = (
+        spec.frames() if spec.frames is not None and spec.frames_now and browser is None else None
+    )
+    return live_control(
+        spec.key,
+        spec.sliders(values),
+        spec.channels,
+        exact,
+        spec.on_change,
+        spec.pad(values, images_at is not None),
+        frames=frames,
+        browser=browser,
+    )

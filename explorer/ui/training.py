@@ -97,3 +97,96 @@ def metrics_dashboard(path: Path, key: str) -> None:
             ),
             key=f"{key}_chart_heat",
         )
+
+
+def train_panel() -> None:
+    """ "Train a VAE here": latent size, β and epochs, Start and Stop, and this browser's run
+    live (one run per browser, found again after a reload; see explorer.live for the caps)."""
+    import time
+
+    from explorer import live, train
+    from explorer.ui import cache, state
+
+    runs = live_runs()
+    me = browser_id()
+    runs.seen(me, streamlit_session())
+    mine = runs.get(me)
+    busy = mine is not None and mine.running
+    c1, c2, c3 = st.columns(3)
+    for key, low, high in (("kl_live_dim", 1, 32), ("kl_live_beta", 0.0, 10.0),
+                           ("kl_live_epochs", 1, 30)):  # fmt: skip
+        state.clamp_number_state(key, low, high)
+    dim = int(c1.number_input("Latent dim", 1, 32, 8, key="kl_live_dim", disabled=busy))
+    # A run's β starts at the β chosen above (which a lesson's link sets) until it is set here.
+    st.session_state.setdefault("kl_live_beta", float(st.session_state.get("kl_beta", 1.0)))
+    beta = float(c2.number_input("β", 0.0, 10.0, step=0.5, key="kl_live_beta", disabled=busy))
+    epochs = int(c3.number_input("Epochs", 1, 30, 5, key="kl_live_epochs", disabled=busy))
+    b1, b2, _ = st.columns([1, 1, 4])
+    if b1.button("Start", key="kl_live_start"):
+        live.prune_live_dirs(cache.RUNS_DIR, running={r for r in [mine and mine.name] if r})
+        run_dir = cache.RUNS_DIR / f"{live.LIVE_PREFIX}{me[:8]}-{time.strftime('%Y%m%d-%H%M%S')}"
+        args = train.make_args(
+            "vae",
+            latent_dim=dim,
+            beta=beta,
+            kl_warmup=0,  # the β chosen here holds from the first step, in runs of a few epochs
+            epochs=epochs,
+            progress=False,
+            out=str(run_dir / "vae.safetensors"),
+            run_dir=str(run_dir),
+            log_every=5,
+            write_resume=False,
+        )
+        try:
+            runs.start(me, args, streamlit_session())
+        except live.CapacityError as err:
+            st.warning(str(err))
+    if b2.button("Stop", key="kl_live_stop"):
+        runs.stop(me)
+    mine = runs.get(me)
+    _live_panel(me, mine is not None and mine.running)
+
+
+def _live_panel(me: str, running: bool) -> None:
+    @st.fragment(run_every=1.0 if running else None)
+    def panel() -> None:
+        runs = live_runs()
+        runs.seen(me, streamlit_session())
+        run = runs.get(me)
+        if run is None:
+            st.caption(f"No live run yet. Up to {runs.max_runs} runs train at once on this server.")
+            return
+        status = "running" if run.running else (run.error or "finished")
+        a = run.args
+        st.caption(
+            f"Live run {run.name}: {status} (latent dim {a.latent_dim}, β {a.beta:g}, "
+            f"{a.epochs} epochs)"
+        )
+        metrics_dashboard(run.metrics_path, "kl_live")
+
+    panel()
+
+
+def follow_panel() -> None:
+    """ "Follow a run": any command-line run on the server and this browser's own in-app runs
+    (every in-app run with LATENT_EXPLORER_SHARE_RUNS=1), refreshed every 2 s."""
+    import os
+
+    from explorer import live
+    from explorer.ui import cache
+
+    share = os.environ.get("LATENT_EXPLORER_SHARE_RUNS", "") == "1"
+    logs = live.visible_runs(cache.RUNS_DIR, live_runs().names(browser_id()), share)
+    if not logs:
+        st.caption(
+            "No runs yet. Start one here or with `python -m explorer.train vae` on the server; "
+            "its metrics appear here while it trains."
+        )
+        return
+    chosen = st.selectbox("Run", list(logs), key="kl_follow")
+
+    @st.fragment(run_every=2.0)
+    def panel() -> None:
+        metrics_dashboard(logs[chosen], "kl_follow")
+
+    panel()

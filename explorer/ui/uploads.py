@@ -6,7 +6,7 @@ server holds them all. :class:`BoundedUploads` keeps only each session's newest 
 its uploader shows; the app's pages use one uploader at a time) and at most ``MAX_TOTAL_BYTES``
 across all sessions, dropping the oldest files first. Streamlit builds its upload manager before
 any app code runs and hands the same object to its upload route, so :func:`install` turns that
-object into a BoundedUploads in place, once per server, from ``ui.page_setup``.
+object into a BoundedUploads in place, once per server, from ``setup.page_setup``.
 :func:`upload_digit` is the uploader the pages use: a digit the models can read, or one clear
 message.
 """
@@ -22,7 +22,8 @@ import torch
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
-from explorer import images, ui
+from explorer import images, urlstate
+from explorer.ui import display
 
 MAX_FILES_PER_SESSION = 1
 MAX_TOTAL_BYTES = 64 * 1024 * 1024  # about a dozen sessions' worth of 5 MB files at once
@@ -133,11 +134,11 @@ def upload_digit(key: str) -> torch.Tensor | None:
     data = upload.getvalue()
     result = decode_upload(hashlib.sha256(data).hexdigest(), data)
     if isinstance(result, str):
-        st.error(f"Cannot use **{upload.name}**: {result}")
+        display.error(f"Cannot use {urlstate.shorten(upload.name)}: {result}")
         return None
     gray, digit = result
     c1, c2, _ = st.columns([1, 1, 4])
     c1.image(gray, caption="your upload", width=120)
     with c2:
-        ui.show_digit(torch.from_numpy(digit), "what the model sees", scale=4)
+        display.show_digit(torch.from_numpy(digit), "what the model sees", scale=4)
     return torch.from_numpy(digit.copy())

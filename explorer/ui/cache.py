@@ -1,0 +1,146 @@
+"""Cached loaders: the bundled checkpoints (once per server, in eval mode), their held-out
+digits and codes, slider spaces and latent maps; and the folders they live in.
+
+Failures are cached too (by the file's mtime), so a bad checkpoint costs its checks once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer import checkpoints, data, views
+from explorer.checkpoints import Checkpoint, CheckpointError
+from explorer.ui import display
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+CHECKPOINT_DIR = Path(os.environ.get("LATENT_EXPLORER_CHECKPOINTS", ROOT / "checkpoints"))
+
+
+RUNS_DIR = Path(os.environ.get("LATENT_EXPLORER_RUNS", ROOT / "runs"))
+
+
+CACHE_DIR = CHECKPOINT_DIR / ".cache"
+
+
+LABELS = {
+    "ae": "AE (d=16)",
+    "vae": "VAE (d=16)",
+    "vae2d": "VAE (d=2)",
+    "ae2d": "AE (d=2)",
+    "gan": "DCGAN (z=100)",
+    "classifier": "Digit classifier",
+}
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
+def available(kinds: tuple[str, ...] = ("ae", "vae", "gan")) -> list[str]:
+    """Names of bundled checkpoints whose file name suggests one of ``kinds``."""
+    names = checkpoints.discover(CHECKPOINT_DIR)
+    return [n for n in names if any(n.startswith(k) for k in kinds)]
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _load(path: str, mtime: float) -> Checkpoint | str:
+    """The checkpoint, or the message of why it cannot load. Failures are cached too (by the
+    file's mtime, like successes): a bad file costs its checks once, not on every page view."""
+    try:
+        return checkpoints.load(path, kind=checkpoints.kind_of(Path(path).stem))
+    except CheckpointError as err:
+        return str(err)
+    except Exception as err:  # anything else a hostile file provokes: one message, no traceback
+        return f"{path}: cannot be loaded ({type(err).__name__}: {err})"
+
+
+def load(name: str) -> Checkpoint:
+    """A bundled checkpoint by name; raises CheckpointError with a clear message."""
+    path = CHECKPOINT_DIR / f"{name}.safetensors"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    loaded = _load(str(path), path.stat().st_mtime)
+    if isinstance(loaded, str):
+        raise CheckpointError(loaded)
+    return loaded
+
+
+def hide_paths(text: str) -> str:
+    """``text`` with the server's absolute folders replaced by names relative to the app (or
+    ``~``), so captions and errors never show a student where files live on the server."""
+    for folder, shown in ((CHECKPOINT_DIR, "checkpoints"), (RUNS_DIR, "runs"), (ROOT, ".")):
+        text = text.replace(str(folder), shown)
+    return text.replace(str(Path.home()), "~")
+
+
+def load_or_explain(name: str) -> Checkpoint | None:
+    """The checkpoint, or None after one clear error on the page that needs it (any failure:
+    the rest of the page still draws)."""
+    try:
+        return load(name)
+    except Exception as err:  # any failure: one message, never a traceback
+        display.error(f"Cannot load the {label(name)} checkpoint: {hide_paths(str(err))}")
+        st.caption("Re-create it with the command in checkpoints/README.md.")
+        return None
+
+
+@st.cache_data(show_spinner=False)
+def test_digits(dataset: str, seed: int, test_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out images (N, 1, 28, 28) and labels of a split, as numpy (cache-friendly)."""
+    _, test = data.load_split(data.Split(dataset, seed, test_size))
+    return test.images.numpy(), test.labels.numpy()
+
+
+def held_out(ckpt: Checkpoint) -> tuple[torch.Tensor, np.ndarray]:
+    """The digits this checkpoint never saw in training."""
+    split = ckpt.meta.get("split", data.Split().to_dict())
+    pixels, labels = test_digits(split["dataset"], split["seed"], split["test_size"])
+    return torch.from_numpy(pixels), labels
+
+
+@st.cache_data(show_spinner="Encoding held-out digits…")
+def held_out_codes(name: str, sha: str) -> np.ndarray:
+    ckpt = load(name)
+    pixels, _ = held_out(ckpt)
+    return views.encode(ckpt.model, pixels).numpy()
+
+
+@st.cache_resource(show_spinner=False)
+def slider_space(name: str, sha: str):
+    """The sliders of a model (see :func:`explorer.latent.slider_space`), once per checkpoint."""
+    from explorer import latent
+
+    return latent.slider_space(load(name).model)
+
+
+def latent_map(ckpt: Checkpoint, codes: np.ndarray, params) -> np.ndarray:
+    """Map coordinates from the disk cache, or computed now behind a progress bar."""
+    from explorer import projection
+
+    slot = st.empty()
+
+    def progress(fraction: float) -> None:
+        slot.progress(
+            fraction, text=f"Computing the {params.method.upper()} map of {len(codes)} codes…"
+        )
+
+    coords, _ = projection.cached_map(codes, params, ckpt.sha256, CACHE_DIR, progress)
+    slot.empty()
+    return coords
+
+
+@st.cache_data(show_spinner="Placing points into the map…")
+def place_points(
+    sha: str, codes: np.ndarray, coords: np.ndarray, new: np.ndarray, _params
+) -> np.ndarray:
+    """New codes placed into an existing map (openTSNE transform, or PCA projection)."""
+    from explorer import projection
+
+    return projection.place(codes, coords, new, _params)
