@@ -190,7 +190,23 @@ def load(path: Path | str, kind: str | None = None) -> Checkpoint:
     model = build(config)
     model.load_state_dict(tensors)
     model.eval()
-    return Checkpoint(model, config, meta.get("summary", {}), path, file_sha256(path))
+    return Checkpoint(model, config, _check_summary(path, meta), path, file_sha256(path))
+
+
+def _check_summary(path: Path, meta: dict) -> dict:
+    """The training summary, its data split checked like the config (before any page reads
+    digits by it): a bad one is one CheckpointError naming the field."""
+    from explorer import data
+
+    summary = meta.get("summary", {})
+    if not isinstance(summary, dict):
+        raise CheckpointError(f"{path}: summary is a {type(summary).__name__}, not an object")
+    if "split" in summary:
+        try:
+            data.Split.from_dict(summary["split"])
+        except data.DatasetError as err:
+            raise CheckpointError(f"{path}: bad data split ({err})") from err
+    return summary
 
 
 def _read_meta(path: Path) -> dict:

@@ -111,3 +111,47 @@ def test_number_inputs_show_the_value_used_and_errors_hide_details():
     assert at.number_input(key="kl_live_beta").value == 0.0
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["client"]["showErrorDetails"] in ("type", "none")
+
+
+BAD_SPLITS = [
+    ({"dataset": "mnist", "seed": 0, "test_size": 1e9}, "split.test_size"),
+    ({"dataset": "mnist", "seed": -1, "test_size": 500}, "split.seed"),
+    ({"dataset": "mnist", "seed": 0, "test_size": 500, "extra": 1}, "unknown keys: extra"),
+    ({"dataset": "cifar", "seed": 0, "test_size": 500}, "split.dataset"),
+    ("x", "split must be a JSON object"),
+]
+
+
+def _with_split(folder, split) -> None:
+    """The bundled vae with its summary's split replaced."""
+    tensors, meta = checkpoints.read_tensors(BUNDLED / "vae.safetensors")
+    checkpoints.write_tensors(folder / "vae.safetensors", tensors,
+                              {**meta, "summary": {**meta["summary"], "split": split}})  # fmt: skip
+
+
+@pytest.mark.parametrize("split,message", BAD_SPLITS)
+def test_a_bad_split_is_refused_when_the_checkpoint_loads(tmp_path, split, message):
+    _with_split(tmp_path, split)
+    with pytest.raises(checkpoints.CheckpointError, match="bad data split") as caught:
+        checkpoints.load(tmp_path / "vae.safetensors")
+    assert message in str(caught.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("split", ["x", {"dataset": "idx:/etc", "seed": 0, "test_size": 500}])
+def test_a_bad_split_gives_one_message_on_home_and_the_vae_pages(tmp_path, monkeypatch, split):
+    for name in ("ae", "classifier"):
+        (tmp_path / f"{name}.safetensors").write_bytes(
+            (BUNDLED / f"{name}.safetensors").read_bytes()
+        )
+    _with_split(tmp_path, split)
+    monkeypatch.setattr(cache, "CHECKPOINT_DIR", tmp_path)
+    for page in (None, "pages/1_Latent_sliders.py", "pages/4_KL_and_ELBO.py"):
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+        if page:
+            at.switch_page(page)
+            at.session_state["keep_sl_model"] = "vae"
+        at.run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        errors = [rendered(e.value) for e in at.error]
+        assert len(errors) == 1 and "Cannot load the VAE (d=16) checkpoint" in errors[0], errors

@@ -81,10 +81,13 @@ def hide_paths(text: str) -> str:
 
 
 def load_or_explain(name: str) -> Checkpoint | None:
-    """The checkpoint, or None after one clear error on the page that needs it (any failure:
-    the rest of the page still draws)."""
+    """The checkpoint, or None after one clear error on the page that needs it (any failure,
+    its held-out digits included: the rest of the page still draws)."""
     try:
-        return load(name)
+        ckpt = load(name)
+        if ckpt.config.kind != "gan":
+            held_out(ckpt)  # cached: a split whose digits cannot be read fails here, once
+        return ckpt
     except Exception as err:  # any failure: one message, never a traceback
         display.error(f"Cannot load the {label(name)} checkpoint: {hide_paths(str(err))}")
         st.caption("Re-create it with the command in checkpoints/README.md.")
@@ -94,14 +97,14 @@ def load_or_explain(name: str) -> Checkpoint | None:
 @st.cache_data(show_spinner=False)
 def test_digits(dataset: str, seed: int, test_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Held-out images (N, 1, 28, 28) and labels of a split, as numpy (cache-friendly)."""
-    _, test = data.load_split(data.Split(dataset, seed, test_size))
+    test = data.load_test(data.Split(dataset, seed, test_size))
     return test.images.numpy(), test.labels.numpy()
 
 
 def held_out(ckpt: Checkpoint) -> tuple[torch.Tensor, np.ndarray]:
     """The digits this checkpoint never saw in training."""
-    split = ckpt.meta.get("split", data.Split().to_dict())
-    pixels, labels = test_digits(split["dataset"], split["seed"], split["test_size"])
+    split = data.Split.from_dict(ckpt.meta.get("split", {}))  # checked when it was loaded
+    pixels, labels = test_digits(split.dataset, split.seed, split.test_size)
     return torch.from_numpy(pixels), labels
 
 
