@@ -80,7 +80,7 @@ def drags(page, url: str, path: str, cpu, browser_path: bool, n: int, model: str
     cpu_ms, net_ms, ups = [], [], []
     n_sliders = min(page.locator(".le-range").count(), 4)
     for trial in range(n):
-        page.evaluate("window.__leStats.frames = 0")
+        page.evaluate("window.__leTelemetry.control.frames = 0")
         before_values = root.get_attribute("data-values")
         slider = page.locator(".le-range").nth(trial % n_sliders)
         # End to end and back: a drag towards the end a slider already sits at changes nothing,
@@ -100,14 +100,14 @@ def drags(page, url: str, path: str, cpu, browser_path: bool, n: int, model: str
         net_ms.append(cpu_ms[-1] - idle * (time.monotonic() - t0))
         print(f"{path} drag {trial}: {cpu_ms[-1]:.0f} ms of server CPU "
               f"({net_ms[-1]:.0f} ms above idle)", flush=True)  # fmt: skip
-        frames = page.evaluate("window.__leStats.frames")
+        frames = page.evaluate("window.__leTelemetry.control.frames")
         ups.append(frames / ((ended - began) / 1000))
     out = {"server_cpu_ms_per_drag_median": statistics.median(cpu_ms),
            "server_cpu_ms_per_drag_p95": pct(cpu_ms, 95), "server_cpu_ms_all": cpu_ms,
            "above_idle_ms_per_drag_median": statistics.median(net_ms),
            "above_idle_ms_per_drag_p95": pct(net_ms, 95), "idle_cpu_ms_per_s": idle,
            "updates_per_s_median": statistics.median(ups), "updates_per_s_min": min(ups),
-           "server_images": page.evaluate("window.__leStats.serverImages ?? null")}  # fmt: skip
+           "server_images": page.evaluate("window.__leTelemetry.control.serverImages ?? null")}  # fmt: skip
     return out
 
 
@@ -127,7 +127,7 @@ def decode_timings(page, url: str, decoder: str) -> dict:
           }
           return times;
         }""",
-        [f"{url}/app/static/model_runtime.js", f"{url}/{decoder}", STRIP],
+        [f"{url}/app/static/components/runtime.js", f"{url}/{decoder}", STRIP],
     )
     return {f"{key}_ms_{q}": (statistics.median(v) if q == "median" else pct(v, 95))
             for key, v in result.items() for q in ("median", "p95")}  # fmt: skip
@@ -146,14 +146,14 @@ def pad_updates(page, url: str, browser_path: bool) -> float:
     ups = []
     for trial in range(5):
         box = page.locator(".le-pad").bounding_box()
-        page.evaluate("window.__leStats.frames = 0")
+        page.evaluate("window.__leTelemetry.control.frames = 0")
         page.mouse.move(box["x"] + 10, box["y"] + 10 + trial * 20)
         page.mouse.down()
         began = page.evaluate("performance.now()")
         page.mouse.move(box["x"] + box["width"] - 10, box["y"] + box["height"] - 10, steps=60)
         ended = page.evaluate("performance.now()")
         page.mouse.up()
-        ups.append(page.evaluate("window.__leStats.frames") / ((ended - began) / 1000))
+        ups.append(page.evaluate("window.__leTelemetry.control.frames") / ((ended - began) / 1000))
         wait_idle(page, 60_000)
     return statistics.median(ups)
 

@@ -13,7 +13,8 @@ from explorer.ui import idle
 
 JS = """
 export default function ({ data, parentElement, setStateValue }) {
-  window.__leStats = window.__leStats || { frames: 0 };
+  // Counts frames where the live control does (static/components/runtime.js: telemetry).
+  const stats = (window.__leTelemetry = window.__leTelemetry || { control: { frames: 0 } }).control;
   let root = parentElement.querySelector(".le-root");
   if (!root) {
     root = document.createElement("div");
@@ -21,7 +22,7 @@ export default function ({ data, parentElement, setStateValue }) {
     const input = document.createElement("input");
     Object.assign(input, { type: "range", className: "le-range", min: 0, max: 1, step: 0.01 });
     input.style.width = "600px";
-    input.addEventListener("input", () => { window.__leStats.frames += 1; });
+    input.addEventListener("input", () => { stats.frames += 1; });
     input.addEventListener("change", () => setStateValue("values", [Number(input.value)]));
     root.append(input);
     parentElement.append(root);

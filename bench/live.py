@@ -61,12 +61,14 @@ def live_control(page, url: str) -> dict:
     for trial in range(REPEATS):
         # Reset in place: the component holds a reference to this very object.
         page.evaluate(
-            "(s => { s.inputToFrame.length = 0; s.releaseToExact.length = 0; s.releaseToFresh.length = 0; s.frames = 0; })(window.__leStats)"
+            "(s => { s.inputToFrame.length = 0; s.releaseToExact.length = 0; s.releaseToFresh.length = 0; s.frames = 0; })(window.__leTelemetry.control)"
         )
         slider = page.locator(".le-range").nth(trial % 4)
         began, ended = _drag(page, slider, reverse=(trial // 4) % 2 == 1)
-        page.wait_for_function("window.__leStats.releaseToFresh.length > 0", timeout=60_000)
-        stats = page.evaluate("window.__leStats")
+        page.wait_for_function(
+            "window.__leTelemetry.control.releaseToFresh.length > 0", timeout=60_000
+        )
+        stats = page.evaluate("window.__leTelemetry.control")
         ups.append(stats["frames"] / ((ended - began) / 1000))
         move_to_frame.extend(stats["inputToFrame"])
         release.extend(stats["releaseToExact"])
@@ -150,7 +152,7 @@ def cold_start(playwright, env: dict | None = None) -> tuple[float, float]:
         page.locator(".le-canvas[data-source='exact']").first.wait_for(timeout=120_000)
         # The page's own clock of the first exact draw: Playwright notices changes inside the
         # component's shadow root by polling, up to half a second late.
-        drawn = page.evaluate("window.__leStats.firstExactEpochMs") / 1000
+        drawn = page.evaluate("window.__leTelemetry.control.firstExactEpochMs") / 1000
     browser.close()
     return drawn - began, up
 

@@ -216,7 +216,7 @@ def test_live_slider_decodes_in_the_browser_while_dragging_and_lands_on_the_exac
         assert np.abs(shown - _expected_ae_pixels(values).reshape(-1).astype(int)).max() <= 2
         wait_idle(page, 60_000)
     # The browser path asks the server for no filmstrips.
-    assert page.evaluate("window.__leStats.films.length") == 0
+    assert page.evaluate("window.__leTelemetry.control.films.length") == 0
 
 
 def test_live_control_without_the_runtime_says_so_once_and_uses_the_server(page):
@@ -246,7 +246,7 @@ def test_live_control_without_the_runtime_says_so_once_and_uses_the_server(page)
         wait_idle(tab, 60_000)
         assert tab.locator(".le-note").filter(has_text="could not load").count() == 1
         # The server path again: fresh filmstrips reach the browser for the dragging that follows.
-        tab.wait_for_function("window.__leStats.films.length > 0", timeout=60_000)
+        tab.wait_for_function("window.__leTelemetry.control.films.length > 0", timeout=60_000)
     finally:
         context.close()
 
@@ -301,7 +301,7 @@ def test_pad_moves_two_latents_at_once_and_lands_on_the_exact_decode(page):
         seen.add(canvas.get_attribute("data-values"))
     assert canvas.get_attribute("data-source") == "browser" and len(seen - {None}) >= 5, seen
     before = page.locator(".le-root").get_attribute("data-values")
-    served = page.evaluate("window.__leStats.serverImages")
+    served = page.evaluate("window.__leTelemetry.control.serverImages")
     page.mouse.up()
     root = page.locator(".le-root")
     _changes(page, lambda: root.get_attribute("data-values"), before, timeout_s=60)
@@ -309,7 +309,7 @@ def test_pad_moves_two_latents_at_once_and_lands_on_the_exact_decode(page):
     assert values[0] == pytest.approx(2.4, abs=0.1) and values[1] == pytest.approx(-2.4, abs=0.1)
     # The browser decodes Python's rounded values itself; no image and no pad sprite came back.
     page.wait_for_function(SHOWS_PYTHONS_VALUES, arg=canvas.element_handle())
-    assert page.evaluate("window.__leStats.serverImages") == served
+    assert page.evaluate("window.__leTelemetry.control.serverImages") == served
     assert pad.get_attribute("data-drawn") == "digits"  # the sprite it had is still drawn
     vae2d = checkpoints.load(BUNDLED / "vae2d.safetensors").model
     expected = images.to_uint8(views.decode(vae2d, torch.tensor(values))[0])

@@ -1,4 +1,4 @@
-"""The models in the browser: ONNX Runtime Web (static/model_runtime.js) in headless Chromium
+"""The models in the browser: ONNX Runtime Web (static/components/runtime.js) in headless Chromium
 against the exported graphs, pixel for pixel against torch, and what happens when it cannot load;
 then the live controls on their pages once the runtime is ready: every frame decoded in the
 browser (sliders, the GAN's directions, λ for both models), a release that sends no image from
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 require_chromium()
 
 LATENT = ("ae", "vae", "ae2d", "vae2d", "gan")
-RUNTIME = "app/static/model_runtime.js"
+RUNTIME = "app/static/components/runtime.js"
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_runtime_that_cannot_load_says_why(server):
         """async ([runtime, model]) => {
           const rt = await import(runtime);
           try { await rt.decode(model, new Float32Array(16), 1); return "decoded"; }
-          catch (err) { return JSON.stringify({caught: String(err), error: window.__leRuntime.error}); }
+          catch (err) { return JSON.stringify({caught: String(err), error: window.__leTelemetry.runtime.error}); }
         }""",
         [f"{url}/{RUNTIME}", f"{url}/{urls['vae']['decoder']}"],
     )
@@ -155,7 +155,7 @@ def _drag_and_release(tab, index: int = 0) -> dict:
     box = tab.locator(".le-range").nth(index).bounding_box()
     y = box["y"] + box["height"] / 2
     before = root.get_attribute("data-values")
-    stats0 = tab.evaluate("({...window.__leStats})")
+    stats0 = tab.evaluate("({...window.__leTelemetry.control})")
     tab.mouse.move(box["x"] + 4, y)
     tab.mouse.down()
     seen = set()
@@ -174,7 +174,7 @@ def _drag_and_release(tab, index: int = 0) -> dict:
         arg=root.element_handle(), timeout=30_000,
     )  # fmt: skip
     wait_idle(tab, 60_000)
-    stats = tab.evaluate("({...window.__leStats})")
+    stats = tab.evaluate("({...window.__leTelemetry.control})")
     return {
         "seen": seen - {None},
         "source_while_dragging": source_while_dragging,
@@ -267,7 +267,7 @@ def test_gan_direction_sliders_decode_in_the_browser(server, ckpts):
 def test_lambda_decodes_both_models_every_frame_in_the_browser(server):
     tab = _live_tab(server, "Interpolation")
     try:
-        reads0 = tab.evaluate("window.__leStats.reads")
+        reads0 = tab.evaluate("window.__leTelemetry.control.reads")
         before, requests = len(tab.received), len(tab.requests)
         got = _drag_and_release(tab, index=0)
         assert got["source_while_dragging"] == "browser" and len(got["seen"]) >= 5, got
@@ -279,7 +279,7 @@ def test_lambda_decodes_both_models_every_frame_in_the_browser(server):
             tab, before, (b"Live dragging", b"the strips and the charts"), requests
         )
         # The classifier read the images (at most once per frame; every READ_MS while dragging).
-        reads = tab.evaluate("window.__leStats.reads") - reads0
+        reads = tab.evaluate("window.__leTelemetry.control.reads") - reads0
         assert 1 <= reads <= got["browser_frames"]
         assert tab.locator(".le-reads").first.inner_text().startswith("reads ")
     finally:

@@ -106,15 +106,15 @@ def test_a_drawing_is_preprocessed_and_reconstructed_live_as_python_and_torch_do
             tab.locator(".dc-clear").click()
             wait_idle(tab, 60_000)
             sent = tab.locator(".dc-canvas").get_attribute("data-sent")
-            updates = tab.evaluate("window.__leDraw.updates")
+            updates = tab.evaluate("window.__leTelemetry.draw.updates")
             _stroke(tab, points, release=False)
-            tab.wait_for_function(f"window.__leDraw.updates > {updates} && "
-                                  "window.__leDraw.recons.length == 2", timeout=30_000)  # fmt: skip
+            tab.wait_for_function(f"window.__leTelemetry.draw.updates > {updates} && "
+                                  "window.__leTelemetry.draw.recons.length == 2", timeout=30_000)  # fmt: skip
             tab.wait_for_timeout(300)  # the last move's update
             # Before the stroke ends: nothing sent, and every view is the browser's.
             assert tab.locator(".dc-canvas").get_attribute("data-sent") == sent, name
             assert set(_sources(tab, ".dc-digit, .dc-recon, .dc-plane")) == {"browser"}, name
-            live = tab.evaluate("window.__leDraw")
+            live = tab.evaluate("window.__leTelemetry.draw")
             gray = np.array(live["gray"], dtype=np.uint8).reshape(56, 56)
             digit = np.array(live["digit"], dtype=np.float32).reshape(1, 28, 28)
             # The JS preprocessing against explorer.images.preprocess_digit on the same bytes.
@@ -144,7 +144,7 @@ def test_a_drawing_is_preprocessed_and_reconstructed_live_as_python_and_torch_do
 
 
 def _probe_entries(tab) -> list[dict]:
-    return tab.evaluate("window.__leProbe.shown")
+    return tab.evaluate("window.__leTelemetry.probe.shown")
 
 
 def test_an_atlas_click_decodes_both_models_in_the_browser_before_the_server(browser, models):
@@ -158,7 +158,7 @@ def test_an_atlas_click_decodes_both_models_in_the_browser_before_the_server(bro
         drag = tab.locator(".js-plotly-plot").first.locator(".nsewdrag").first
         box = drag.bounding_box()
         tab.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.45 * box["height"])
-        tab.wait_for_function("window.__leProbe.shown.some(e => e.source == 'hover')",
+        tab.wait_for_function("window.__leTelemetry.probe.shown.some(e => e.source == 'hover')",
                               timeout=30_000)  # fmt: skip
         assert set(_sources(tab, ".ap-canvas")) == {"hover"}  # pointing previews the point
         start = len(_probe_entries(tab))
