@@ -83,7 +83,10 @@ def test_home_page():
     before = _images(at)
     at.number_input(key="home_seed").set_value(5).run()
     after = _images(at)
-    assert before["random samples"] != after["random samples"]
+    assert before["64 random samples"] != after["64 random samples"]
+    vae = checkpoints.load(BUNDLED / "vae.safetensors").model
+    expected = images.grid(views.decode(vae, vae.sample(64, torch.Generator().manual_seed(5))), 8)
+    assert cache.sample_grid("vae", "any", 5) == images.png_bytes(expected, scale=2)
 
 
 def _widened(space: latent.SliderSpace, values: list[float]) -> latent.SliderSpace:

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import checkpoints, data, views
+from explorer import checkpoints, data, images, views
 from explorer.checkpoints import Checkpoint, CheckpointError
 from explorer.ui import display
 
@@ -35,7 +35,8 @@ LABELS = {
     "vae2d": "VAE (d=2)",
     "ae2d": "AE (d=2)",
     "gan": "DCGAN (z=100)",
-    "classifier": "Digit classifier",
+    "classifier": "Reader A: CNN",
+    "classifier_mlp": "Reader B: MLP",
 }
 
 
@@ -147,3 +148,11 @@ def place_points(
     from explorer import projection
 
     return projection.place(codes, coords, new, _params)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def sample_grid(name: str, sha: str, seed: int) -> bytes:
+    """64 samples of a model from its prior (an AE: its fitted Gaussian), 8 x 8, as a PNG."""
+    model = load(name).model
+    frames = views.decode(model, model.sample(64, torch.Generator().manual_seed(seed)))
+    return images.png_bytes(images.grid(frames, ncol=8), scale=2)
