@@ -183,3 +183,26 @@ def random_pairs(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     if len(pairs) < n:
         raise ValueError(f"only {len(pairs)} pairs of different digits exist, {n} asked for")
     return np.array(pairs, dtype=np.int64)
+
+
+# How a reader's "hole" splits (appended): a blend of two digits, or garbage.
+
+READINGS = ("confident", "blend", "garbage")
+
+
+def readings(probs: torch.Tensor, threshold: float = CONFIDENT) -> np.ndarray:
+    """What the classifier makes of each image (n,) str, from its probabilities (n, classes):
+    ``"confident"`` when the top class reaches ``threshold``; else ``"blend"`` when the top two
+    together reach it (an image between two digits, as on the line between two regions of a
+    VAE's plane); else ``"garbage"`` (no digit or pair of digits claims it). Compared in the
+    probabilities' own dtype, as :func:`confident` does, and the pair's sum with 1e-9 of slack:
+    0.6 + 0.3 is 0.8999999999999999 in float64."""
+    top2 = probs.topk(2, dim=-1).values
+    blend = np.where((top2.sum(-1) >= threshold - 1e-9).numpy(), "blend", "garbage")
+    return np.where((top2[:, 0] >= threshold).numpy(), "confident", blend)
+
+
+def reading_shares(probs: torch.Tensor, threshold: float = CONFIDENT) -> dict[str, float]:
+    """The share of images in each of :data:`READINGS`: they add up to 1."""
+    found = readings(probs, threshold)
+    return {name: float(np.mean(found == name)) for name in READINGS}
