@@ -1,7 +1,7 @@
 """Morpho-MNIST's six shape measures of handwritten digits, for a batch at once, no classifier.
 
 Castro, Tan, Kainz, Konukoglu & Glocker, "Morpho-MNIST: Quantitative Assessment and Diagnostics
-for Representation Learning", JMLR 20(178), 2019, §2.1, and their code (github.com/dccastro/
+for Representation Learning", JMLR 20(178), 2019, and their code (github.com/dccastro/
 Morpho-MNIST, ``morphomnist/morpho.py`` and ``measure.py``), which this follows step by step:
 
 1. Upsample ×4 (``skimage.transform.pyramid_expand``: cubic spline, then a Gaussian of σ = 4/3
@@ -44,12 +44,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.stats import wasserstein_distance
 from skimage.morphology._skeletonize_various_cy import _skeletonize_loop
 from skimage.transform import resize
+
+if TYPE_CHECKING:
+    import torch
 
 SCALE = 4  # their upsampling factor
 THRESHOLD = 0.5  # ink: at least half intensity
@@ -107,7 +111,7 @@ def attribute_distances(samples: Morphometrics, real: Morphometrics) -> dict[str
 
 
 def measure(
-    images: np.ndarray,
+    images: np.ndarray | torch.Tensor,
     threshold: float = THRESHOLD,
     scale: int = SCALE,
     bound_frac: float = BOUND_FRAC,
@@ -152,7 +156,7 @@ def _measure_batch(
     return [np.where(stroke, v, np.nan) for v in values] + [stroke]
 
 
-def _as_batch(images: np.ndarray) -> np.ndarray:
+def _as_batch(images: np.ndarray | torch.Tensor) -> np.ndarray:
     """float64 (n, H, W) from numpy or torch, (n, H, W) or (n, 1, H, W); one clear error else."""
     x = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images, np.float64)
     if x.ndim == 4 and x.shape[1] == 1:
