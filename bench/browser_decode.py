@@ -28,11 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
 from bench import load
-from bench.browser import launch, streamlit_server, wait_idle
-from bench.live import RESULTS, _drag, pct
+from bench.browser import drag, launch, streamlit_server, wait_idle
+from bench.common import machine, markdown_table, percentile, write_results
 from explorer import cpuprobe
 
 STRIP = 11
@@ -87,7 +85,7 @@ def drags(page, url: str, path: str, cpu, browser_path: bool, n: int, model: str
         # sends nothing, and the wait below would only run out.
         reverse = (trial // n_sliders) % 2 == 1
         start, t0 = cpu(), time.monotonic()
-        began, ended = _drag(page, slider, reverse=reverse)
+        began, ended = drag(page, slider, reverse=reverse)
         deadline = time.monotonic() + 20
         while root.get_attribute("data-values") == before_values and time.monotonic() < deadline:
             page.wait_for_timeout(20)
@@ -98,16 +96,24 @@ def drags(page, url: str, path: str, cpu, browser_path: bool, n: int, model: str
         page.wait_for_timeout(300)  # the run's last messages
         cpu_ms.append((cpu() - start) * 1000)
         net_ms.append(cpu_ms[-1] - idle * (time.monotonic() - t0))
-        print(f"{path} drag {trial}: {cpu_ms[-1]:.0f} ms of server CPU "
-              f"({net_ms[-1]:.0f} ms above idle)", flush=True)  # fmt: skip
+        print(
+            f"{path} drag {trial}: {cpu_ms[-1]:.0f} ms of server CPU "
+            f"({net_ms[-1]:.0f} ms above idle)",
+            flush=True,
+        )
         frames = page.evaluate("window.__leTelemetry.control.frames")
         ups.append(frames / ((ended - began) / 1000))
-    out = {"server_cpu_ms_per_drag_median": statistics.median(cpu_ms),
-           "server_cpu_ms_per_drag_p95": pct(cpu_ms, 95), "server_cpu_ms_all": cpu_ms,
-           "above_idle_ms_per_drag_median": statistics.median(net_ms),
-           "above_idle_ms_per_drag_p95": pct(net_ms, 95), "idle_cpu_ms_per_s": idle,
-           "updates_per_s_median": statistics.median(ups), "updates_per_s_min": min(ups),
-           "server_images": page.evaluate("window.__leTelemetry.control.serverImages ?? null")}  # fmt: skip
+    out = {
+        "server_cpu_ms_per_drag_median": statistics.median(cpu_ms),
+        "server_cpu_ms_per_drag_p95": percentile(cpu_ms, 95),
+        "server_cpu_ms_all": cpu_ms,
+        "above_idle_ms_per_drag_median": statistics.median(net_ms),
+        "above_idle_ms_per_drag_p95": percentile(net_ms, 95),
+        "idle_cpu_ms_per_s": idle,
+        "updates_per_s_median": statistics.median(ups),
+        "updates_per_s_min": min(ups),
+        "server_images": page.evaluate("window.__leTelemetry.control.serverImages ?? null"),
+    }
     return out
 
 
@@ -129,8 +135,11 @@ def decode_timings(page, url: str, decoder: str) -> dict:
         }""",
         [f"{url}/app/static/components/runtime.js", f"{url}/{decoder}", STRIP],
     )
-    return {f"{key}_ms_{q}": (statistics.median(v) if q == "median" else pct(v, 95))
-            for key, v in result.items() for q in ("median", "p95")}  # fmt: skip
+    return {
+        f"{key}_ms_{q}": (statistics.median(v) if q == "median" else percentile(v, 95))
+        for key, v in result.items()
+        for q in ("median", "p95")
+    }
 
 
 def pad_updates(page, url: str, browser_path: bool) -> float:
@@ -144,15 +153,12 @@ def pad_updates(page, url: str, browser_path: bool) -> float:
     _ready(page, browser_path)
     page.wait_for_timeout(1500)
     ups = []
+    pad = page.locator(".le-pad")
     for trial in range(5):
-        box = page.locator(".le-pad").bounding_box()
+        # From the left edge, 20 px lower each time, to the lower right corner, 10 px inside.
+        start = 20 * trial / (pad.bounding_box()["height"] - 20)
         page.evaluate("window.__leTelemetry.control.frames = 0")
-        page.mouse.move(box["x"] + 10, box["y"] + 10 + trial * 20)
-        page.mouse.down()
-        began = page.evaluate("performance.now()")
-        page.mouse.move(box["x"] + box["width"] - 10, box["y"] + box["height"] - 10, steps=60)
-        ended = page.evaluate("performance.now()")
-        page.mouse.up()
+        began, ended = drag(page, pad, ((0.0, start), (1.0, 1.0)), inset=10)
         ups.append(page.evaluate("window.__leTelemetry.control.frames") / ((ended - began) / 1000))
         wait_idle(page, 60_000)
     return statistics.median(ups)
@@ -205,40 +211,50 @@ def table(results: dict) -> str:
         )
 
     def ups(r: dict) -> str:
-        return " / ".join(f"{v:.0f}" for v in (r["latent_sliders"]["updates_per_s_median"],
-                          r["interpolation"]["updates_per_s_median"],
-                          r["pad_updates_per_s_median"], r["gan_sliders"]["updates_per_s_median"]))  # fmt: skip
+        pages = (r["latent_sliders"], r["interpolation"], r["gan_sliders"])
+        sliders, lam, gan = (page["updates_per_s_median"] for page in pages)
+        return " / ".join(f"{v:.0f}" for v in (sliders, lam, r["pad_updates_per_s_median"], gan))
+
+    def both(show, key: str) -> list[str]:  # the old path's, the browser path's in bold
+        return [show(old[key]), f"**{show(new[key])}**"]
 
     rows = [
-        "| per drag, median / p95 | old path | browser path | goal |",
-        "|---|---|---|---|",
-        f"| Latent sliders: server CPU | {cpu(old['latent_sliders'])} | "
-        f"**{cpu(new['latent_sliders'])}** | ≤ 20 ms |",
-        f"| Interpolation: server CPU | {cpu(old['interpolation'])} | "
-        f"**{cpu(new['interpolation'])}** | ≤ 20 ms |",
-        f"| Streamlit's floor: an empty fragment's release | {cpu(fl)} | | |",
-        f"| updates/s while dragging (sliders / λ / pad / GAN) | {ups(old)} | **{ups(new)}** | ≥ 50 |",
+        ["Latent sliders: server CPU", *both(cpu, "latent_sliders"), "≤ 20 ms"],
+        ["Interpolation: server CPU", *both(cpu, "interpolation"), "≤ 20 ms"],
+        ["Streamlit's floor: an empty fragment's release", cpu(fl), "", ""],
+        ["updates/s while dragging (sliders / λ / pad / GAN)", ups(old), f"**{ups(new)}**", "≥ 50"],
     ]
     d = new.get("decode")
     if d:
-        rows.append(f"| browser decode of one digit / 11-frame strip (p50, p95) | | "
-                    f"{d['one_ms_median']:.1f}, {d['one_ms_p95']:.1f} / "
-                    f"{d['strip_ms_median']:.1f}, {d['strip_ms_p95']:.1f} ms | ≤ 8 / 30 ms p95 |")  # fmt: skip
+        one = f"{d['one_ms_median']:.1f}, {d['one_ms_p95']:.1f}"
+        strip = f"{d['strip_ms_median']:.1f}, {d['strip_ms_p95']:.1f}"
+        what = "browser decode of one digit / 11-frame strip (p50, p95)"
+        rows.append([what, "", f"{one} / {strip} ms", "≤ 8 / 30 ms p95"])
     if "load" in results:
         lo, ln = results["load"]["server_path"], results["load"]["browser_path"]
+        minute = [f"{r['server_cpu_s_per_session_minute']:.2f} s" for r in (lo, ln)]
         ratio = lo["server_cpu_s_per_session_minute"] / ln["server_cpu_s_per_session_minute"]
-        rows += [
-            f"| class load ({lo['sessions']} students dragging for {lo['seconds']:.0f} s, one "
-            f"drag every {lo['pace_s']:.0f} s each): server CPU per student-minute | "
-            f"{lo['server_cpu_s_per_session_minute']:.2f} s | "
-            f"**{ln['server_cpu_s_per_session_minute']:.2f} s** ({ratio:.1f}× less) | 10× less |",
-            f"| class load: drags done of those scheduled; server CPU per drag | "
-            f"{lo['drags']} of {lo['drags_scheduled']}; {lo['server_cpu_ms_per_drag']:.0f} ms | "
-            f"{ln['drags']} of {ln['drags_scheduled']}; {ln['server_cpu_ms_per_drag']:.0f} ms | |",
-            f"| class load: opening a live page, server CPU per student (once) | "
-            f"{lo['server_cpu_s_per_open']:.2f} s | {ln['server_cpu_s_per_open']:.2f} s | |",
+        drags = [
+            f"{r['drags']} of {r['drags_scheduled']}; {r['server_cpu_ms_per_drag']:.0f} ms"
+            for r in (lo, ln)
         ]
-    return "\n".join(rows)
+        opening = [f"{r['server_cpu_s_per_open']:.2f} s" for r in (lo, ln)]
+        load_ = (
+            f"class load ({lo['sessions']} students dragging for {lo['seconds']:.0f} s, one "
+            f"drag every {lo['pace_s']:.0f} s each)"
+        )
+        rows += [
+            [
+                f"{load_}: server CPU per student-minute",
+                minute[0],
+                f"**{minute[1]}** ({ratio:.1f}× less)",
+                "10× less",
+            ],
+            ["class load: drags done of those scheduled; server CPU per drag", *drags, ""],
+            ["class load: opening a live page, server CPU per student (once)", *opening, ""],
+        ]
+    header = ["per drag, median / p95", "old path", "browser path", "goal"]
+    return markdown_table(header, rows)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -251,30 +267,33 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--drags", type=int, default=12, help="drags per page and path")
     parser.add_argument("--sessions", type=int, default=20, help="class load: sessions")
     parser.add_argument("--seconds", type=float, default=60.0, help="class load: seconds")
-    parser.add_argument("--pace", type=float, default=3.0,
-                        help="class load: seconds between one student's drags")  # fmt: skip
+    parser.add_argument(
+        "--pace", type=float, default=3.0, help="class load: seconds between one student's drags"
+    )
     parser.add_argument("--no-load", action="store_true", help="skip the class load")
     args = parser.parse_args(argv)
     vae = checkpoints.load(CHECKPOINT_DIR / "vae.safetensors")
     for name in checkpoints.discover(CHECKPOINT_DIR):
         onnx_export.export(checkpoints.load(CHECKPOINT_DIR / f"{name}.safetensors"))
     decoder = onnx_export.urls(onnx_export.export(vae))["decoder"]
-    results: dict = {"machine": f"{psutil.cpu_count()} cores, headless Chromium",
-                     "drags": args.drags}  # fmt: skip
+    results: dict = {"machine": f"{machine()}, headless Chromium", "drags": args.drags}
     with sync_playwright() as playwright:
         results["floor"] = floor(playwright, args.drags)
         results["server_path"] = one_path(playwright, "server_path", OLD, args.drags, decoder)
         results["browser_path"] = one_path(playwright, "browser_path", {}, args.drags, decoder)
     if not args.no_load:
         results["load"] = {
-            label: {k: v for k, v in load.run(args.sessions, args.seconds, drag=True, env=env,
-                                                pace=args.pace).items()
-                    if k != "rss_mb_over_time"}
+            label: {
+                k: v
+                for k, v in load.run(
+                    args.sessions, args.seconds, drag=True, env=env, pace=args.pace
+                ).items()
+                if k != "rss_mb_over_time"
+            }
             for label, env in (("server_path", OLD), ("browser_path", {}))
-        }  # fmt: skip
+        }
     results["table"] = table(results)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "browser_decode.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results("browser_decode.json", results)
     print(json.dumps(results, indent=2))
     print(results["table"])
     return results

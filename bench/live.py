@@ -13,7 +13,6 @@ Timings are medians (and p95) over repeats; results go to bench/results/live.jso
 from __future__ import annotations
 
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -21,35 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import psutil
 import torch
 
-from bench.browser import launch, streamlit_server, wait_idle
+from bench.browser import drag, launch, streamlit_server, wait_idle
+from bench.common import ROOT, machine, percentile, write_results
 from explorer import checkpoints, data, projection, views
 from explorer.heap import TRIM_INTERVAL_S
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 REPEATS = 20
-
-
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
-def _drag(page, slider, reverse: bool = False, steps: int = 60) -> tuple[float, float]:
-    """Drag a range input end to end; (start, before release) in the page's clock, ms."""
-    box = slider.bounding_box()
-    y = box["y"] + box["height"] / 2
-    left, right = box["x"] + 3, box["x"] + box["width"] - 3
-    page.mouse.move(right if reverse else left, y)
-    page.mouse.down()
-    began = page.evaluate("performance.now()")
-    page.mouse.move(left if reverse else right, y, steps=steps)
-    ended = page.evaluate("performance.now()")
-    page.mouse.up()
-    return began, ended
 
 
 def live_control(page, url: str) -> dict:
@@ -61,10 +40,11 @@ def live_control(page, url: str) -> dict:
     for trial in range(REPEATS):
         # Reset in place: the component holds a reference to this very object.
         page.evaluate(
-            "(s => { s.inputToFrame.length = 0; s.releaseToExact.length = 0; s.releaseToFresh.length = 0; s.frames = 0; })(window.__leTelemetry.control)"
+            "(s => { s.inputToFrame.length = 0; s.releaseToExact.length = 0;"
+            " s.releaseToFresh.length = 0; s.frames = 0; })(window.__leTelemetry.control)"
         )
         slider = page.locator(".le-range").nth(trial % 4)
-        began, ended = _drag(page, slider, reverse=(trial // 4) % 2 == 1)
+        began, ended = drag(page, slider, reverse=(trial // 4) % 2 == 1)
         page.wait_for_function(
             "window.__leTelemetry.control.releaseToFresh.length > 0", timeout=60_000
         )
@@ -77,12 +57,12 @@ def live_control(page, url: str) -> dict:
     return {
         "updates_per_s_median": statistics.median(ups),
         "move_to_frame_ms_median": statistics.median(move_to_frame),
-        "move_to_frame_ms_p95": pct(move_to_frame, 95),
+        "move_to_frame_ms_p95": percentile(move_to_frame, 95),
         "release_to_exact_ms_median": statistics.median(release),
-        "release_to_exact_ms_p95": pct(release, 95),
+        "release_to_exact_ms_p95": percentile(release, 95),
         "release_to_exact_ms_all": release,
         "release_to_fresh_filmstrips_ms_median": statistics.median(fresh),
-        "release_to_fresh_filmstrips_ms_p95": pct(fresh, 95),
+        "release_to_fresh_filmstrips_ms_p95": percentile(fresh, 95),
     }
 
 
@@ -123,7 +103,7 @@ def stock_slider(page, url: str) -> dict:
         latencies.append(page.evaluate("window.__stock.changes[0]") - t0)
         wait_idle(page, 60_000)
         page.evaluate(_WATCH)
-        began, ended = _drag(page, slider, reverse=(trial // 4) % 2 == 1)
+        began, ended = drag(page, slider, reverse=(trial // 4) % 2 == 1)
         during = page.evaluate(
             f"window.__stock.changes.filter(t => t >= {began} && t <= {ended}).length"
         )
@@ -131,7 +111,7 @@ def stock_slider(page, url: str) -> dict:
         wait_idle(page, 60_000)
     return {
         "step_to_image_ms_median": statistics.median(latencies),
-        "step_to_image_ms_p95": pct(latencies, 95),
+        "step_to_image_ms_p95": percentile(latencies, 95),
         "updates_per_s_while_dragging": statistics.median(ups),
     }
 
@@ -177,10 +157,13 @@ def cold_starts(playwright) -> dict:
     restarts = [cold_start(playwright) for _ in range(3)]
     with tempfile.TemporaryDirectory() as empty:
         first, _ = cold_start(playwright, {"LATENT_EXPLORER_CACHE": empty})
-    return {"cold_start_s_median": statistics.median(t for t, _ in restarts),
-            "cold_start_s_runs": [t for t, _ in restarts], "first_start_empty_cache_s": first,
-            "server_up_s_median": statistics.median(u for _, u in restarts),
-            "import_torch_s": import_seconds("torch")}  # fmt: skip
+    return {
+        "cold_start_s_median": statistics.median(t for t, _ in restarts),
+        "cold_start_s_runs": [t for t, _ in restarts],
+        "first_start_empty_cache_s": first,
+        "server_up_s_median": statistics.median(u for _, u in restarts),
+        "import_torch_s": import_seconds("torch"),
+    }
 
 
 def memory(playwright, url: str, proc) -> dict:
@@ -234,18 +217,20 @@ def latent_map() -> dict:
         start = time.perf_counter()
         projection.place(codes, coords, new, params)
         places.append(time.perf_counter() - start)
-    return {"tsne_5000_recompute_s_median": statistics.median(recomputes),
-            "tsne_5000_recompute_s_runs": recomputes, "map_from_cache_s_median": statistics.median(reads),
-            "place_50_points_first_s": places[0],
-            "place_50_points_s_median": statistics.median(places[1:])}  # fmt: skip
+    return {
+        "tsne_5000_recompute_s_median": statistics.median(recomputes),
+        "tsne_5000_recompute_s_runs": recomputes,
+        "map_from_cache_s_median": statistics.median(reads),
+        "place_50_points_first_s": places[0],
+        "place_50_points_s_median": statistics.median(places[1:]),
+    }
 
 
 def main() -> dict:
     from playwright.sync_api import sync_playwright
 
     torch.set_num_threads(2)
-    results: dict = {"machine": f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-                                f"{platform.processor() or platform.machine()}, headless Chromium"}  # fmt: skip
+    results: dict = {"machine": f"{machine()}, headless Chromium"}
     with sync_playwright() as playwright:
         results["cold_start"] = cold_starts(playwright)
         with streamlit_server() as (url, proc):
@@ -260,8 +245,7 @@ def main() -> dict:
     results["release_latency_ratio_stock_over_live"] = (
         stock["step_to_image_ms_median"] / live["release_to_exact_ms_median"]
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "live.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results("live.json", results)
     print(json.dumps(results, indent=2))
     return results
 

@@ -33,10 +33,9 @@ from pathlib import Path
 
 import torch
 
+from bench.common import ROOT, markdown_table, read_results, write_results
 from explorer import checkpoints, data, likelihood, metrics, objectives, train
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 RUNS = ROOT / "runs" / "quality"
 SEEDS = (0, 1, 2)
 EVAL_K = 1000
@@ -124,8 +123,14 @@ def select(settings: list[dict], budget: int, n_train: int, workers: int) -> dic
     tried = []
     for s, summary in zip(settings, train_all(jobs, workers), strict=True):
         best = max(summary["history"], key=lambda r: r["val_elbo"])
-        tried.append({**s, "best_epoch": best["epoch"], "best_val_elbo": best["val_elbo"],
-                      "best_step": best["step"]})  # fmt: skip
+        tried.append(
+            {
+                **s,
+                "best_epoch": best["epoch"],
+                "best_val_elbo": best["val_elbo"],
+                "best_step": best["step"],
+            }
+        )
     return {"tried": tried, "chosen": max(tried, key=lambda t: t["best_val_elbo"])}
 
 
@@ -134,10 +139,12 @@ def score(chosen: dict, workers: int) -> dict:
     settings = {k: v for k, v in chosen.items() if not k.startswith("best_")}
     epochs = chosen["best_epoch"]
     jobs = [
-        (run_name(settings, seed, epochs, True),
-         {**settings, "epochs": epochs, "seed": seed, "split_seed": 0, "eval_k": EVAL_K})
+        (
+            run_name(settings, seed, epochs, True),
+            {**settings, "epochs": epochs, "seed": seed, "split_seed": 0, "eval_k": EVAL_K},
+        )
         for seed in SEEDS
-    ]  # fmt: skip
+    ]
     summaries = train_all(jobs, workers)
     train_set, _, _ = data.load_parts(data.Split(val_size=data.DEFAULT_VAL_SIZE))
     rows = []
@@ -145,11 +152,16 @@ def score(chosen: dict, workers: int) -> dict:
         model = checkpoints.load(RUNS / f"{name}.safetensors").model
         on_train = likelihood.estimate(model, train_set.images[:500], k=100, seed=1)
         m = summary["metrics"]
-        rows.append({
-            "run": name, "steps": summary["history"][-1]["step"],
-            "test_elbo": m["test_elbo"], "test_elbo_noise": m["test_elbo_noise"],
-            "test_iwae": m["test_iwae"], "train_elbo": float(on_train.elbo.mean()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "run": name,
+                "steps": summary["history"][-1]["step"],
+                "test_elbo": m["test_elbo"],
+                "test_elbo_noise": m["test_elbo_noise"],
+                "test_iwae": m["test_iwae"],
+                "train_elbo": float(on_train.elbo.mean()),
+            }
+        )
     return {"settings": settings, "epochs": epochs, "runs": rows, **_spread(rows)}
 
 
@@ -209,8 +221,16 @@ def _train_gan(job: tuple[str, dict]) -> None:
     if out.is_file():
         return
     torch.set_num_threads(1)
-    train.run(train.make_args("gan", out=str(out), run_dir=str(RUNS / name), progress=False,
-                              write_resume=False, **kwargs))  # fmt: skip
+    train.run(
+        train.make_args(
+            "gan",
+            out=str(out),
+            run_dir=str(RUNS / name),
+            progress=False,
+            write_resume=False,
+            **kwargs,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -269,8 +289,7 @@ def main(argv: list[str] | None = None) -> dict:
     )["test_accuracy"]
     bundled_gan = [ROOT / "checkpoints" / "gan.safetensors"]
     results["frechet"] = frechet_table(gan_seeds(args.workers) if args.gan_seeds else bundled_gan)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "quality.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results("quality.json", results)
     print(markdown(results))
     return results
 
@@ -278,13 +297,10 @@ def main(argv: list[str] | None = None) -> dict:
 def refresh_frechet(seeds: bool, workers: int) -> dict:
     """Re-measure the Fréchet table of an earlier full run (bench/results/quality.json) on the
     bundled models as they are now; the VAE comparison, which trains its own models, is kept."""
-    path = RESULTS / "quality.json"
-    if not path.is_file():
-        raise SystemExit(f"{path} is missing: run `python -m bench.quality` in full first")
-    results = json.loads(path.read_text())
+    results = read_results("quality.json")
     bundled_gan = [ROOT / "checkpoints" / "gan.safetensors"]
     results["frechet"] = frechet_table(gan_seeds(workers) if seeds else bundled_gan)
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    write_results("quality.json", results)
     print(markdown(results))
     return results
 
@@ -300,25 +316,38 @@ def _aug(s: dict) -> str:
 
 def markdown(results: dict) -> str:
     """The README's tables: what each model tried on validation, then the test scores."""
-    lines = ["| model | batch | augmentation | epochs (steps) at the validation peak | "
-             "validation ELBO (1 draw) |", "|---|---|---|---|---|"]  # fmt: skip
+    tried = []
     for model in ("ours", "reference"):
         chosen = results[model]["settings"]
         for t in results[model]["selection"]:
             won = all(t[k] == chosen[k] for k in chosen)
-            mark = " (chosen)" if won else ""
-            lines.append(
-                f"| {model}{mark} | {t['batch_size']} | {_aug(t)} | {t['best_epoch']} "
-                f"({t['best_step']}) | {t['best_val_elbo']:.1f} |"
-            )
-    lines += ["", "| test digits, 3 training seeds: mean [min, max] | ours (conv, d = 16) | "
-              "reference (MLP, d = 20) |", "|---|---|---|"]  # fmt: skip
-    names = {"test_iwae": "log-likelihood, IWAE L_1000 (nats)", "test_elbo": "ELBO (nats)",
-             "train_elbo": "ELBO on 500 training digits", "overfit_gap": "train − test ELBO"}  # fmt: skip
-    for key, label in names.items():
-        cells = [results[m][key] for m in ("ours", "reference")]
-        lines.append(f"| {label} | " + " | ".join(
-            f"{c['mean']:.1f} [{c['min']:.1f}, {c['max']:.1f}]" for c in cells) + " |")  # fmt: skip
+            peak = f"{t['best_epoch']} ({t['best_step']})"
+            cells = [t["batch_size"], _aug(t), peak, f"{t['best_val_elbo']:.1f}"]
+            tried.append([f"{model}{' (chosen)' if won else ''}", *cells])
+    header = [
+        "model",
+        "batch",
+        "augmentation",
+        "epochs (steps) at the validation peak",
+        "validation ELBO (1 draw)",
+    ]
+    lines = [markdown_table(header, tried), ""]
+    names = {
+        "test_iwae": "log-likelihood, IWAE L_1000 (nats)",
+        "test_elbo": "ELBO (nats)",
+        "train_elbo": "ELBO on 500 training digits",
+        "overfit_gap": "train − test ELBO",
+    }
+    spread = [
+        [label] + [_spread_cell(results[m][key]) for m in ("ours", "reference")]
+        for key, label in names.items()
+    ]
+    header = [
+        "test digits, 3 training seeds: mean [min, max]",
+        "ours (conv, d = 16)",
+        "reference (MLP, d = 20)",
+    ]
+    lines.append(markdown_table(header, spread))
     noise = max(r["test_elbo_noise"] for m in ("ours", "reference") for r in results[m]["runs"])
     g = results["iwae_gain"]
     lines += [
@@ -329,17 +358,26 @@ def markdown(results: dict) -> str:
         f"**{100 * results['classifier_test_accuracy']:.1f} %**.",
     ]
     if "frechet" in results:
-        f = results["frechet"]
-        lines += ["", "| Fréchet distance to the 500 test digits (classifier features) | value |",
-                  "|---|---|"]  # fmt: skip
-        lines.append(f"| 500 training digits (the floor) | {f['train digits (floor)']:.1f} |")
-        per_seed = ", ".join(f"{v:.0f}" for v in f["gan samples, per seed"])
-        lines.append(f"| DCGAN samples ({len(f['gan samples, per seed'])} seed(s): {per_seed}) | "
-                     f"{f['gan samples, mean']:.1f} |")  # fmt: skip
-        lines.append(f"| VAE samples (d = 16, z from N(0, I)) | {f['vae samples']:.1f} |")
-        lines.append(f"| AE samples (d = 16, z from the Gaussian fitted to its codes) | "
-                     f"{f['ae samples']:.1f} |")  # fmt: skip
+        lines += ["", frechet_markdown(results["frechet"])]
     return "\n".join(lines)
+
+
+def _spread_cell(c: dict) -> str:
+    return f"{c['mean']:.1f} [{c['min']:.1f}, {c['max']:.1f}]"
+
+
+def frechet_markdown(f: dict) -> str:
+    """The README's table of Fréchet distances (:func:`frechet_table`)."""
+    gans = f["gan samples, per seed"]
+    per_seed = ", ".join(f"{v:.0f}" for v in gans)
+    rows = [
+        ["500 training digits (the floor)", f"{f['train digits (floor)']:.1f}"],
+        [f"DCGAN samples ({len(gans)} seed(s): {per_seed})", f"{f['gan samples, mean']:.1f}"],
+        ["VAE samples (d = 16, z from N(0, I))", f"{f['vae samples']:.1f}"],
+        ["AE samples (d = 16, z from the Gaussian fitted to its codes)", f"{f['ae samples']:.1f}"],
+    ]
+    header = ["Fréchet distance to the 500 test digits (classifier features)", "value"]
+    return markdown_table(header, rows)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import time
 from pathlib import Path
 
@@ -30,10 +29,9 @@ import numpy as np
 import threadpoolctl
 import torch
 
+from bench.common import ROOT, markdown_table, write_results
 from explorer import checkpoints, compare, data, metrics, smoothness, train, views
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 SEED_DIR = ROOT / "runs" / "seeds"
 PPL_SAMPLES = 500
 N_PAIRS = 200
@@ -48,9 +46,13 @@ def path_length(model, clf64, a: torch.Tensor, b: torch.Tensor, mode: str) -> di
     """Path length samples in float64 (ε = 1e-4 is below float32's comfort), summarised."""
     model64 = copy.deepcopy(model).double()
     values = smoothness.path_lengths(
-        model64.decode, clf64.features, a.double(), b.double(), mode,
+        model64.decode,
+        clf64.features,
+        a.double(),
+        b.double(),
+        mode,
         generator=torch.Generator().manual_seed(0),
-    )  # fmt: skip
+    )
     return {
         "mean": smoothness.bootstrap(values).to_dict(),
         "robust_mean": smoothness.bootstrap(values, smoothness.robust_mean, n_boot=500).to_dict(),
@@ -80,8 +82,11 @@ def measure_model(model, clf, clf64, test, codes, pairs, reference_features) -> 
         out[f"ppl_{source}_slerp"] = path_length(
             model, clf64, z[:PPL_SAMPLES], z[PPL_SAMPLES:], "spherical"
         )
-        codes_n = (compare.prior_codes(N_SAMPLES, d, 0) if source == "prior"
-                   else compare.fitted_codes(model, N_SAMPLES, 0))  # fmt: skip
+        codes_n = (
+            compare.prior_codes(N_SAMPLES, d, 0)
+            if source == "prior"
+            else compare.fitted_codes(model, N_SAMPLES, 0)
+        )
         report = compare.sample_report(model, clf, codes_n)
         out[f"_samples_{source}"] = report
         out[f"samples_{source}_confident"] = report.share().to_dict()
@@ -97,16 +102,24 @@ def measure_model(model, clf, clf64, test, codes, pairs, reference_features) -> 
 def differences(ae: dict, vae: dict) -> dict:
     """VAE − AE, bootstrapped per pair or per shared code, with a verdict."""
     out = {}
-    paired = {f"path_{k}": (ae["_study"].measures.as_dict()[k], vae["_study"].measures.as_dict()[k])
-              for k in smoothness.PathMeasures.NAMES}  # fmt: skip
-    paired["samples_prior_confident"] = (ae["_samples_prior"].confident,
-                                         vae["_samples_prior"].confident)  # fmt: skip
+    paired = {
+        f"path_{k}": (ae["_study"].measures.as_dict()[k], vae["_study"].measures.as_dict()[k])
+        for k in smoothness.PathMeasures.NAMES
+    }
+    paired["samples_prior_confident"] = (
+        ae["_samples_prior"].confident,
+        vae["_samples_prior"].confident,
+    )
     paired["samples_prior_entropy"] = (ae["_samples_prior"].entropy, vae["_samples_prior"].entropy)
     for key, (a, v) in paired.items():
         est = smoothness.bootstrap(v - a)
         out[key] = {**est.to_dict(), "separates": est.excludes(0.0)}
-    for key in ("ppl_data_lerp", "ppl_prior_slerp", "samples_prior_frechet",
-                "samples_prior_diversity"):  # fmt: skip
+    for key in (
+        "ppl_data_lerp",
+        "ppl_prior_slerp",
+        "samples_prior_frechet",
+        "samples_prior_diversity",
+    ):
         a, v = ae[key], vae[key]
         a, v = (a["mean"], v["mean"]) if "mean" in a else (a, v)
         separated = a["high"] < v["low"] or v["high"] < a["low"]
@@ -117,8 +130,15 @@ def differences(ae: dict, vae: dict) -> dict:
 def seed_checkpoint(kind: str, seed: int, allow_training: bool) -> Path | None:
     path = SEED_DIR / f"{kind}2d-seed{seed}.safetensors"
     if not path.is_file() and allow_training:
-        args = train.make_args(kind, latent_dim=2, seed=seed, split_seed=0, out=str(path),
-                               run_dir=str(SEED_DIR / f"{kind}2d-seed{seed}"), progress=False)  # fmt: skip
+        args = train.make_args(
+            kind,
+            latent_dim=2,
+            seed=seed,
+            split_seed=0,
+            out=str(path),
+            run_dir=str(SEED_DIR / f"{kind}2d-seed{seed}"),
+            progress=False,
+        )
         train.run(args)
     if not path.is_file():
         return None
@@ -127,18 +147,33 @@ def seed_checkpoint(kind: str, seed: int, allow_training: bool) -> Path | None:
         print(f"skipping {path.name}: trained {summary.get('epochs')} of its epochs so far")
         return None
     bundled = checkpoints.read_tensors(ROOT / "checkpoints" / f"{kind}2d.safetensors")[1]
-    stale = [k for k in RECIPE_KEYS
-             if summary["train"].get(k) != bundled["summary"]["train"].get(k)]  # fmt: skip
+    stale = [
+        k for k in RECIPE_KEYS if summary["train"].get(k) != bundled["summary"]["train"].get(k)
+    ]
     if stale:
-        print(f"skipping {path.name}: not the bundled recipe ({', '.join(stale)} differ); "
-              "delete it to retrain")  # fmt: skip
+        print(
+            f"skipping {path.name}: not the bundled recipe ({', '.join(stale)} differ); "
+            "delete it to retrain"
+        )
         return None
     return path
 
 
 # What makes a seed replicate the bundled model's recipe (everything but the seed).
-RECIPE_KEYS = ("latent_dim", "width", "arch", "epochs", "batch_size", "lr", "beta", "val_size",
-               "shift", "rotate", "kl_warmup", "lr_schedule")  # fmt: skip
+RECIPE_KEYS = (
+    "latent_dim",
+    "width",
+    "arch",
+    "epochs",
+    "batch_size",
+    "lr",
+    "beta",
+    "val_size",
+    "shift",
+    "rotate",
+    "kl_warmup",
+    "lr_schedule",
+)
 
 
 def public(result: dict) -> dict:
@@ -147,10 +182,16 @@ def public(result: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.smoothness", description=__doc__)
-    parser.add_argument("--seeds", action="store_true",
-                        help="also measure the d = 2 pair for training seeds 1 and 2")  # fmt: skip
-    parser.add_argument("--train-seeds", action="store_true",
-                        help="train the missing seed replicates first (about 12 minutes)")  # fmt: skip
+    parser.add_argument(
+        "--seeds",
+        action="store_true",
+        help="also measure the d = 2 pair for training seeds 1 and 2",
+    )
+    parser.add_argument(
+        "--train-seeds",
+        action="store_true",
+        help="train the missing seed replicates first (about 12 minutes)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     # One BLAS thread: numpy's 128 × 128 eigen-decompositions (the Fréchet distance, 200 times
@@ -162,9 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     _, test = data.load_split(data.Split())
     reference = metrics.classifier_features(clf, test.images)
     pairs = data_pairs(test.labels.numpy(), N_PAIRS)
-    results: dict = {"settings": {"ppl_samples": PPL_SAMPLES, "pairs": N_PAIRS,
-                                  "samples": N_SAMPLES, "epsilon": smoothness.EPSILON,
-                                  "confident": smoothness.CONFIDENT}}  # fmt: skip
+    results: dict = {
+        "settings": {
+            "ppl_samples": PPL_SAMPLES,
+            "pairs": N_PAIRS,
+            "samples": N_SAMPLES,
+            "epsilon": smoothness.EPSILON,
+            "confident": smoothness.CONFIDENT,
+        }
+    }
     for pair, (ae_name, vae_name) in compare.PAIRS.items():
         measured = {}
         for name in (ae_name, vae_name):
@@ -182,8 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds or args.train_seeds:
         results["2d_seeds"] = seed_study(clf, clf64, test, pairs, reference, args.train_seeds)
     results["seconds"] = round(time.perf_counter() - began, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "smoothness.json").write_text(json.dumps(results, indent=1))
+    write_results("smoothness.json", results)
     print(markdown(results))
     return 0
 
@@ -194,8 +240,11 @@ def seed_study(clf, clf64, test, pairs, reference, allow_training: bool) -> dict
     per_seed: dict[str, list] = {"ae": [], "vae": []}
     for seed in (0, 1, 2):
         for kind in ("ae", "vae"):
-            path = (ROOT / "checkpoints" / f"{kind}2d.safetensors" if seed == 0
-                    else seed_checkpoint(kind, seed, allow_training))  # fmt: skip
+            path = (
+                ROOT / "checkpoints" / f"{kind}2d.safetensors"
+                if seed == 0
+                else seed_checkpoint(kind, seed, allow_training)
+            )
             if path is None:
                 continue
             model = checkpoints.load(path).model
@@ -211,7 +260,12 @@ def _fmt(est: dict, digits: int = 2) -> str:
 
 ROWS = [
     ("path length, lerp between held-out codes (robust mean)", "ppl_data_lerp", "robust_mean", 0),
-    ("path length, slerp between N(0, I) samples (robust mean)", "ppl_prior_slerp", "robust_mean", 0),
+    (
+        "path length, slerp between N(0, I) samples (robust mean)",
+        "ppl_prior_slerp",
+        "robust_mean",
+        0,
+    ),
     ("lowest confidence between a and b", "path_lowest_confidence", None, 2),
     ("share of frames between a and b read as a digit", "path_confident_share", None, 2),
     ("largest jump between frames (mean |Δ pixel|)", "path_largest_jump", None, 3),
@@ -219,12 +273,13 @@ ROWS = [
     ("N(0, I) samples: mean classifier entropy (nats)", "samples_prior_entropy", None, 2),
     ("N(0, I) samples: digit diversity (nats, ln 10 = 2.30)", "samples_prior_diversity", None, 2),
     ("N(0, I) samples: Fréchet distance", "samples_prior_frechet", None, 0),
-]  # fmt: skip
+]
 
 
 def markdown(results: dict) -> str:
-    lines = ["| measure | AE d=2 | VAE d=2 | separates? | AE d=16 | VAE d=16 | separates? | DCGAN |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    """The README's table of every measure, both pairs and the DCGAN, then the AEs' figures from
+    their fitted Gaussians (and the table over training seeds, where measured)."""
+    rows = []
     for title, key, sub, digits in ROWS:
         cells = [title]
         for pair in ("2d", "16d"):
@@ -234,12 +289,15 @@ def markdown(results: dict) -> str:
             cells.append("yes" if results[pair]["vae_minus_ae"][key]["separates"] else "no")
         gan = results["gan"].get(key)
         cells.append(_fmt(gan[sub] if sub else gan, digits) if gan else "–")
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    header = "measure | AE d=2 | VAE d=2 | separates? | AE d=16 | VAE d=16 | separates? | DCGAN"
+    lines = [markdown_table(header.split(" | "), rows)]
     for pair in ("2d", "16d"):
         ae = results[pair]["ae"]
         lines.append(
             f"\nAE d={pair[:-1]} from its fitted Gaussian: read as a digit "
-            f"{_fmt(ae['samples_fitted_confident'])}, entropy {_fmt(ae['samples_fitted_entropy'])}, "
+            f"{_fmt(ae['samples_fitted_confident'])}, "
+            f"entropy {_fmt(ae['samples_fitted_entropy'])}, "
             f"Fréchet {_fmt(ae['samples_fitted_frechet'], 0)}, path length (robust) "
             f"{_fmt(ae['ppl_fitted_slerp']['robust_mean'], 0)}."
         )
@@ -252,8 +310,7 @@ def seed_markdown(per_seed: dict) -> str:
     """The d = 2 pair over training seeds: each seed's value, and whether every VAE seed's
     interval lies apart from every AE seed's, on the same side."""
     seeds = {kind: ", ".join(str(r["seed"]) for r in per_seed[kind]) for kind in ("ae", "vae")}
-    lines = [f"| measure (d = 2) | AE, seeds {seeds['ae']} | VAE, seeds {seeds['vae']} | apart in every seed? |",
-             "|---|---|---|---|"]  # fmt: skip
+    rows = []
     for title, key, sub, digits in ROWS:
         ests = {
             kind: [(r[key][sub] if sub else r[key]) for r in per_seed[kind]]
@@ -265,8 +322,14 @@ def seed_markdown(per_seed: dict) -> str:
             ", ".join(f"{e['value']:.{digits}f}" for e in ests[kind]) for kind in ("ae", "vae")
         ]
         verdict = "yes, VAE higher" if above else "yes, VAE lower" if below else "no"
-        lines.append(f"| {title} | {cells[0]} | {cells[1]} | {verdict} |")
-    return "\n".join(lines)
+        rows.append([title, *cells, verdict])
+    header = [
+        "measure (d = 2)",
+        f"AE, seeds {seeds['ae']}",
+        f"VAE, seeds {seeds['vae']}",
+        "apart in every seed?",
+    ]
+    return markdown_table(header, rows)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """bench.quality's bookkeeping: which kept runs count as finished, and the README tables."""
 
+import pytest
+
 from bench import quality
 
 
@@ -58,14 +60,15 @@ def test_markdown_marks_the_chosen_candidate_and_quotes_the_paired_gain():
     assert "**9.5** nats [9.0, 10.0]" in text and "**99.0 %**" in text
 
 
+@pytest.mark.slow
 def test_frechet_only_re_measures_the_bundled_models_and_keeps_the_comparison(
     tmp_path, monkeypatch
 ):
     import json
 
-    import pytest
+    from bench import common
 
-    monkeypatch.setattr(quality, "RESULTS", tmp_path)
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
     with pytest.raises(SystemExit, match="run `python -m bench.quality` in full first"):
         quality.refresh_frechet(seeds=False, workers=1)
     earlier = {"iwae_gain": {"mean": 5.4}, "frechet": {"vae samples": -1.0}}
