@@ -1,8 +1,11 @@
-"""Shared fixtures: small models and checkpoints made in seconds on the 8x8 sklearn digits."""
+"""Shared fixtures: small models and checkpoints made in seconds on the 8x8 sklearn digits, and
+for the browser tests a `streamlit run` server, headless Chromium and a tab, one per test module.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +38,40 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
         train.run(args)
         paths[kind] = out
     return paths
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """`streamlit run` for one test module, on the bundled models exported for the browser
+    first (so that its pages decode in the browser from the first visit); yields its URL."""
+    from bench.browser import streamlit_server
+    from explorer import checkpoints, onnx_export
+
+    for path in checkpoints.discover(BUNDLED).values():
+        onnx_export.export(checkpoints.load(path))
+    with streamlit_server() as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    """Headless Chromium driven through Playwright's sync API, for one test module;
+    ``browser.base_url`` is the server's."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.browser import launch
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        chromium.base_url = server
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    """One 1400 x 1000 tab that a module's tests share; ``page.base_url`` is the server's."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    tab.base_url = browser.base_url
+    yield tab
+    tab.close()

@@ -1,8 +1,9 @@
 """The models in the browser: ONNX Runtime Web (static/components/runtime.js) in headless Chromium
 against the exported graphs, pixel for pixel against torch, and what happens when it cannot load;
 then the live controls on their pages once the runtime is ready: every frame decoded in the
-browser (sliders, the GAN's directions, λ for both models), a release that sends no image from
-the server, and the values still stored by Python (its URL).
+browser (sliders, the 2-D pad, the GAN's directions, λ for both models), a release that sends no
+image from the server and lands on the exact decode of the values Python stored (its URL), and
+without the runtime, the server's images and a note that says so once.
 """
 
 import json
@@ -13,10 +14,11 @@ import torch
 
 from bench.browser import (
     canvas_pixels,
-    launch,
+    drag,
+    open_page,
     require_chromium,
-    streamlit_server,
     until,
+    until_changed,
     wait_idle,
 )
 from explorer import checkpoints, images, onnx_export, views
@@ -35,28 +37,22 @@ def ckpts():
 
 
 @pytest.fixture(scope="module")
-def server(ckpts):
-    urls = {n: onnx_export.urls(onnx_export.export(c)) for n, c in ckpts.items()}
-    from playwright.sync_api import sync_playwright
-
-    with streamlit_server() as (url, _), sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser, url, urls
-        browser.close()
+def urls(ckpts):
+    """Each model's graphs, at the page-relative URLs the server serves them from."""
+    return {n: onnx_export.urls(onnx_export.export(c)) for n, c in ckpts.items()}
 
 
-def _blank(browser, url):
+def _blank(browser):
     """A tab on the server's origin without Streamlit's frontend (its health check)."""
     tab = browser.new_page()
-    tab.goto(f"{url}/_stcore/health")
+    tab.goto(f"{browser.base_url}/_stcore/health")
     return tab
 
 
 @pytest.fixture(scope="module")
-def tab(server):
+def tab(browser):
     """One tab for the fidelity tests: the runtime compiles its 14 MB of wasm once."""
-    browser, url, _ = server
-    page = _blank(browser, url)
+    page = _blank(browser)
     yield page
     page.close()
 
@@ -73,8 +69,8 @@ def _codes(ckpt, n: int, seed: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("name", LATENT)
-def test_browser_decodes_100_random_codes_as_torch_does(server, tab, ckpts, name):
-    _, url, urls = server
+def test_browser_decodes_100_random_codes_as_torch_does(browser, tab, ckpts, urls, name):
+    url = browser.base_url
     z = _codes(ckpts[name], 100, seed=len(name))
     args = [f"{url}/{RUNTIME}", f"{url}/{urls[name]['decoder']}", z.flatten().tolist(), 100]
     shown = np.array(tab.evaluate(_DECODE, args), dtype=int).reshape(100, 28, 28)
@@ -84,8 +80,8 @@ def test_browser_decodes_100_random_codes_as_torch_does(server, tab, ckpts, name
     assert np.abs(shown - expected).max() <= 2, name  # within 2/255 per pixel
 
 
-def test_browser_classifier_and_encoder_match_torch(server, tab, ckpts):
-    _, url, urls = server
+def test_browser_classifier_and_encoder_match_torch(browser, tab, ckpts, urls):
+    url = browser.base_url
     with torch.no_grad():
         digits = ckpts["vae"].model.decode(_codes(ckpts["vae"], 8, seed=3))
         probs = torch.softmax(ckpts["classifier"].model(digits), 1).numpy()
@@ -103,15 +99,17 @@ def test_browser_classifier_and_encoder_match_torch(server, tab, ckpts):
     assert np.abs(np.array(got[1]).reshape(8, -1) - codes).max() < 1e-3
 
 
-def test_runtime_that_cannot_load_says_why(server):
-    browser, url, urls = server
-    tab = _blank(browser, url)
+def test_runtime_that_cannot_load_says_why(browser, urls):
+    url = browser.base_url
+    tab = _blank(browser)
     tab.route("**/onnxruntime-web/**", lambda route: route.abort())
     result = tab.evaluate(
         """async ([runtime, model]) => {
           const rt = await import(runtime);
           try { await rt.decode(model, new Float32Array(16), 1); return "decoded"; }
-          catch (err) { return JSON.stringify({caught: String(err), error: window.__leTelemetry.runtime.error}); }
+          catch (err) {
+            return JSON.stringify({caught: String(err), error: window.__leTelemetry.runtime.error});
+          }
         }""",
         [f"{url}/{RUNTIME}", f"{url}/{urls['vae']['decoder']}"],
     )
@@ -122,10 +120,16 @@ def test_runtime_that_cannot_load_says_why(server):
 
 # ---- The live controls on their pages, once the runtime is ready ------------------------------
 
+# A live control's canvas shows the values Python stored (its root's); every canvas of a root.
+SHOWS_PYTHONS_VALUES = "c => c.dataset.values === c.closest('.le-root').dataset.values"
+ALL_SHOW_PYTHONS_VALUES = (
+    "r => [...r.querySelectorAll('.le-canvas')].every(c => c.dataset.values === r.dataset.values)"
+)
 
-def _live_tab(server, path: str, model: str = ""):
+
+def _live_tab(browser, path: str, model: str = ""):
     """A page with a live control whose runtime is ready (``model``: Latent sliders' model)."""
-    browser, url, _ = server
+    url = browser.base_url
     tab = browser.new_page(viewport={"width": 1400, "height": 1000})
     tab.received = []  # the server's websocket messages, for tests that read what a release sent
     tab.on("websocket", lambda ws: ws.on("framereceived", lambda m: tab.received.append(m)))
@@ -146,37 +150,40 @@ def _live_tab(server, path: str, model: str = ""):
     return tab
 
 
+def _drag_watching(page, target, canvas, *points, **kwargs) -> set[str]:
+    """Drag across ``target`` (:func:`bench.browser.drag`: by default a slider end to end,
+    here in 15 moves 30 ms apart) and hold it there; return the values ``canvas`` showed."""
+    seen = set()
+
+    def watch() -> None:
+        seen.add(canvas.get_attribute("data-values"))
+
+    kwargs = {"inset": 4, "steps": 15, **kwargs}
+    drag(page, target, *points, pause_ms=30, each=watch, release=False, **kwargs)
+    return seen - {None}
+
+
 def _drag_and_release(tab, index: int = 0) -> dict:
     """Drag slider ``index`` across in 15 steps, then release; returns what the control saw:
     the distinct values drawn while dragging, frames decoded in the browser, images sent by
     the server after the runtime was ready, and Python's values once it answered."""
     root = tab.locator(".le-root").first
     canvas = tab.locator(".le-canvas").first
-    box = tab.locator(".le-range").nth(index).bounding_box()
-    y = box["y"] + box["height"] / 2
     before = root.get_attribute("data-values")
     stats0 = tab.evaluate("({...window.__leTelemetry.control})")
-    tab.mouse.move(box["x"] + 4, y)
-    tab.mouse.down()
-    seen = set()
-    for step in range(1, 16):
-        tab.mouse.move(box["x"] + 4 + step * (box["width"] - 8) / 15, y)
-        tab.wait_for_timeout(30)
-        seen.add(canvas.get_attribute("data-values"))
+    seen = _drag_watching(tab, tab.locator(".le-range").nth(index), canvas)
     source_while_dragging = canvas.get_attribute("data-source")
     tab.mouse.up()
-    tab.wait_for_function("([r, v]) => r.dataset.values !== v", arg=[root.element_handle(), before],
-                          timeout=60_000)  # fmt: skip
+    tab.wait_for_function(
+        "([r, v]) => r.dataset.values !== v", arg=[root.element_handle(), before], timeout=60_000
+    )
     # Python's answer carries the values it stored; every canvas then shows the browser's
     # decode of exactly those values.
-    tab.wait_for_function(
-        "r => [...r.querySelectorAll('.le-canvas')].every(c => c.dataset.values === r.dataset.values)",
-        arg=root.element_handle(), timeout=30_000,
-    )  # fmt: skip
+    tab.wait_for_function(ALL_SHOW_PYTHONS_VALUES, arg=root.element_handle(), timeout=30_000)
     wait_idle(tab, 60_000)
     stats = tab.evaluate("({...window.__leTelemetry.control})")
     return {
-        "seen": seen - {None},
+        "seen": seen,
         "source_while_dragging": source_while_dragging,
         "browser_frames": stats["browserFrames"] - stats0["browserFrames"],
         "server_images": stats["serverImages"] - stats0["serverImages"],
@@ -215,10 +222,10 @@ def _wait_for_url(tab, param: str, values: list[float], timeout_s: float = 20.0)
     until(tab, read, lambda now: now == pytest.approx(values, abs=0.006), timeout_s)
 
 
-def test_a_release_sends_no_image_and_the_values_reach_python(server, ckpts):
+def test_a_release_sends_no_image_and_the_values_reach_python(browser, ckpts):
     from explorer import latent
 
-    tab = _live_tab(server, "Latent_sliders")
+    tab = _live_tab(browser, "Latent_sliders")
     try:
         before, requests = len(tab.received), len(tab.requests)
         got = _drag_and_release(tab, index=2)
@@ -246,10 +253,10 @@ def test_a_release_sends_no_image_and_the_values_reach_python(server, ckpts):
         tab.close()
 
 
-def test_gan_direction_sliders_decode_in_the_browser(server, ckpts):
+def test_gan_direction_sliders_decode_in_the_browser(browser, ckpts):
     from explorer import latent
 
-    tab = _live_tab(server, "Latent_sliders", model="DCGAN (z=100)")
+    tab = _live_tab(browser, "Latent_sliders", model="DCGAN (z=100)")
     try:
         got = _drag_and_release(tab, index=0)
         assert got["source_while_dragging"] == "browser" and len(got["seen"]) >= 5, got
@@ -264,8 +271,8 @@ def test_gan_direction_sliders_decode_in_the_browser(server, ckpts):
         tab.close()
 
 
-def test_lambda_decodes_both_models_every_frame_in_the_browser(server):
-    tab = _live_tab(server, "Interpolation")
+def test_lambda_decodes_both_models_every_frame_in_the_browser(browser):
+    tab = _live_tab(browser, "Interpolation")
     try:
         reads0 = tab.evaluate("window.__leTelemetry.control.reads")
         before, requests = len(tab.received), len(tab.requests)
@@ -286,7 +293,136 @@ def test_lambda_decodes_both_models_every_frame_in_the_browser(server):
         tab.close()
 
 
-def test_the_server_sends_the_runtime_and_models_as_they_are_stored(server):
+def _expected_ae_pixels(values):
+    from explorer import latent
+
+    ae = checkpoints.load(BUNDLED / "ae.safetensors").model
+    space = latent.slider_space(ae)
+    return images.to_uint8(views.decode(ae, space.to_code(torch.tensor(values)))[0])
+
+
+def _runtime_state(page, timeout_s: float = 60.0) -> str | None:
+    """The control's runtime once it settles ("ready" or "failed"); None if it never does."""
+    root = page.locator(".le-root").first
+    deadline = page.evaluate("Date.now()") + timeout_s * 1000
+    while page.evaluate("Date.now()") < deadline:
+        state = root.get_attribute("data-runtime") if root.count() else None
+        if state in ("ready", "failed"):
+            return state
+        page.wait_for_timeout(200)
+    return None
+
+
+def _runtime_ready(page) -> None:
+    """Wait until the control decodes in the browser. The models export on a background thread
+    when the server starts; a page opened before that ends takes the server path until reloaded."""
+    if _runtime_state(page, 30) != "ready":
+        page.reload()
+        wait_idle(page, 120_000)
+        assert _runtime_state(page) == "ready"
+
+
+def test_live_slider_decodes_in_the_browser_while_dragging_and_lands_on_the_exact_decode(page):
+    open_page(page, f"{page.base_url}/Latent_sliders")
+    canvas = page.locator(".le-canvas").first
+    canvas.wait_for(timeout=60_000)
+    _runtime_ready(page)
+    assert canvas.get_attribute("data-source") == "exact"
+    root = page.locator(".le-root")
+    for index in (1, 5):  # several sliders, one after another, each decoded every frame
+        slider = page.locator(".le-range").nth(index)
+        seen = _drag_watching(page, slider, canvas)
+        # Before release the canvas shows the browser's exact decodes of many different codes.
+        assert canvas.get_attribute("data-source") == "browser" and len(seen) >= 5, seen
+        reads = page.locator(".le-reads").first.inner_text()
+        assert reads.startswith("reads ") and "%" in reads  # the classifier, live
+        before = root.get_attribute("data-values")
+        page.mouse.up()
+        until_changed(page, lambda: root.get_attribute("data-values"), before, timeout_s=60)
+        values = json.loads(root.get_attribute("data-values"))  # what Python stored
+        assert values[index] == pytest.approx(float(slider.input_value()), abs=0.011)
+        # The browser shows its own decode of exactly those values (Python sent no image).
+        page.wait_for_function(SHOWS_PYTHONS_VALUES, arg=canvas.element_handle())
+        assert canvas.get_attribute("data-source") == "browser"
+        shown = np.array(canvas_pixels(canvas))
+        # Exact up to 2 grey levels (ONNX Runtime Web against torch, as the fidelity test).
+        assert np.abs(shown - _expected_ae_pixels(values).reshape(-1).astype(int)).max() <= 2
+        wait_idle(page, 60_000)
+    # The browser path asks the server for no filmstrips.
+    assert page.evaluate("window.__leTelemetry.control.films.length") == 0
+
+
+def test_live_control_without_the_runtime_says_so_once_and_uses_the_server(browser):
+    """Fallback: the runtime's URL blocked, the page says so once and Python decodes."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.route("**/onnxruntime-web/**", lambda route: route.abort())
+    try:
+        tab.goto(f"{browser.base_url}/Latent_sliders")
+        wait_idle(tab, 120_000)
+        assert _runtime_state(tab) == "failed"
+        # Python redraws the page on the server path; the control there still says so, once.
+        root = tab.locator('.le-root[data-path="server"]')
+        root.wait_for(timeout=60_000)
+        wait_idle(tab, 60_000)
+        assert tab.locator(".le-root").count() == 1
+        note = tab.locator(".le-note").filter(has_text="could not load")
+        assert note.count() == 1 and note.first.is_visible()
+        before = root.get_attribute("data-values")
+        slider = tab.locator(".le-range").first
+        slider.focus()
+        slider.press("ArrowRight")  # the server path: Python decodes the exact image
+        until_changed(tab, lambda: root.get_attribute("data-values"), before, timeout_s=60)
+        canvas = tab.locator(".le-canvas").first
+        until_changed(tab, lambda: canvas.get_attribute("data-source"), "browser", timeout_s=30)
+        assert canvas.get_attribute("data-source") == "exact"
+        wait_idle(tab, 60_000)
+        assert tab.locator(".le-note").filter(has_text="could not load").count() == 1
+        # The server path again: fresh filmstrips reach the browser for the dragging that follows.
+        tab.wait_for_function("window.__leTelemetry.control.films.length > 0", timeout=60_000)
+    finally:
+        context.close()
+
+
+def test_pad_moves_two_latents_at_once_and_lands_on_the_exact_decode(page):
+    open_page(page, f"{page.base_url}/Latent_sliders")
+    page.get_by_label("Model").click()  # the model selectbox
+    page.get_by_role("option", name="VAE (d=2)").click()
+    pad = page.locator(".le-pad")
+    pad.wait_for(timeout=60_000)
+    wait_idle(page, 60_000)
+    # The pad shows the decoded digits it picks from, not a blank grid.
+    page.wait_for_timeout(500)
+    assert pad.get_attribute("data-drawn") == "digits"
+    bright = pad.evaluate(
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i + 1] > 100;
+                  return n; }"""
+    )
+    assert bright > 0.05 * 240 * 240
+    canvas = page.locator(".le-canvas").first
+    _runtime_ready(page)
+    # From the centre towards the lower right corner: z0 grows, z1 falls.
+    seen = _drag_watching(page, pad, canvas, ((0.5, 0.5), (0.9, 0.9)), inset=0, steps=10)
+    assert canvas.get_attribute("data-source") == "browser" and len(seen) >= 5, seen
+    before = page.locator(".le-root").get_attribute("data-values")
+    served = page.evaluate("window.__leTelemetry.control.serverImages")
+    page.mouse.up()
+    root = page.locator(".le-root")
+    until_changed(page, lambda: root.get_attribute("data-values"), before, timeout_s=60)
+    values = json.loads(root.get_attribute("data-values"))  # what Python stored (0.01 grid)
+    assert values[0] == pytest.approx(2.4, abs=0.1) and values[1] == pytest.approx(-2.4, abs=0.1)
+    # The browser decodes Python's rounded values itself; no image and no pad sprite came back.
+    page.wait_for_function(SHOWS_PYTHONS_VALUES, arg=canvas.element_handle())
+    assert page.evaluate("window.__leTelemetry.control.serverImages") == served
+    assert pad.get_attribute("data-drawn") == "digits"  # the sprite it had is still drawn
+    vae2d = checkpoints.load(BUNDLED / "vae2d.safetensors").model
+    expected = images.to_uint8(views.decode(vae2d, torch.tensor(values))[0])
+    shown = np.array(canvas_pixels(canvas))
+    assert np.abs(shown - expected.reshape(-1).astype(int)).max() <= 2
+
+
+def test_the_server_sends_the_runtime_and_models_as_they_are_stored(browser, urls):
     """Streamlit gzips app/static responses at level 9 on every request unless their type is
     compressed already: the 14 MB .wasm cost it about 0.4 s of CPU per student. The runtime and
     every exported graph are stored gzipped and must go out untouched, and inflate to what the
@@ -296,7 +432,7 @@ def test_the_server_sends_the_runtime_and_models_as_they_are_stored(server):
 
     import onnx
 
-    _, url, urls = server
+    url = browser.base_url
     wasm = "app/static/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm.gz"
     for path in (wasm, urls["vae"]["decoder"], urls["classifier"]["classifier"]):
         request = urllib.request.Request(f"{url}/{path}", headers={"Accept-Encoding": "gzip"})

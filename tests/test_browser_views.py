@@ -12,8 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from bench.browser import launch, require_chromium, streamlit_server, wait_idle
-from explorer import checkpoints, images, onnx_export, views
+from bench.browser import drag, require_chromium, wait_idle
+from explorer import checkpoints, images, views
 from tests.conftest import BUNDLED
 
 pytestmark = pytest.mark.browser
@@ -24,21 +24,8 @@ NAMES = ("ae", "vae", "ae2d", "vae2d", "classifier")
 
 @pytest.fixture(scope="module")
 def models():
-    loaded = {n: checkpoints.load(BUNDLED / f"{n}.safetensors") for n in NAMES}
-    for ckpt in loaded.values():
-        onnx_export.export(ckpt)  # before the server starts: the pages decode in the browser
-    return {n: c.model for n, c in loaded.items()}
-
-
-@pytest.fixture(scope="module")
-def browser(models):
-    from playwright.sync_api import sync_playwright
-
-    with streamlit_server() as (url, _), sync_playwright() as playwright:
-        chromium = launch(playwright)
-        chromium.base_url = url
-        yield chromium
-        chromium.close()
+    # The server (tests/conftest.py) exports them before it starts: the pages decode in the browser.
+    return {n: checkpoints.load(BUNDLED / f"{n}.safetensors").model for n in NAMES}
 
 
 def _tab(browser, path: str, block_runtime: bool = False):
@@ -74,15 +61,8 @@ STROKES = {  # (x, y) as fractions of the canvas
 
 
 def _stroke(tab, points, release: bool = True) -> None:
-    box = tab.locator(".dc-canvas").bounding_box()
-    at = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
-    tab.mouse.move(*at[0])
-    tab.mouse.down()
-    for x, y in at[1:]:
-        tab.mouse.move(x, y)
-        tab.wait_for_timeout(15)
-    if release:
-        tab.mouse.up()
+    """Draw through ``points`` on the canvas, one move every 15 ms."""
+    drag(tab, tab.locator(".dc-canvas"), points, inset=0, steps=1, pause_ms=15, release=release)
 
 
 def _sources(tab, selector: str) -> list[str | None]:
@@ -108,8 +88,11 @@ def test_a_drawing_is_preprocessed_and_reconstructed_live_as_python_and_torch_do
             sent = tab.locator(".dc-canvas").get_attribute("data-sent")
             updates = tab.evaluate("window.__leTelemetry.draw.updates")
             _stroke(tab, points, release=False)
-            tab.wait_for_function(f"window.__leTelemetry.draw.updates > {updates} && "
-                                  "window.__leTelemetry.draw.recons.length == 2", timeout=30_000)  # fmt: skip
+            tab.wait_for_function(
+                f"window.__leTelemetry.draw.updates > {updates} && "
+                "window.__leTelemetry.draw.recons.length == 2",
+                timeout=30_000,
+            )
             tab.wait_for_timeout(300)  # the last move's update
             # Before the stroke ends: nothing sent, and every view is the browser's.
             assert tab.locator(".dc-canvas").get_attribute("data-sent") == sent, name
