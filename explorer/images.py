@@ -192,7 +192,7 @@ def preprocess_digit(gray: np.ndarray | torch.Tensor) -> torch.Tensor:
     return _center_by_mass(_fit_box(_crop(ink)))
 
 
-DRAW_SIDE = 56  # explorer/static/draw_canvas.js sends its drawing at this size
+DRAW_SIDE = 56  # static/components/draw_canvas.js sends its drawing at this size
 
 
 def drawing_pixels(value: object) -> np.ndarray | None:
@@ -274,7 +274,7 @@ def _center_by_mass(ink: torch.Tensor, side: int = 28) -> torch.Tensor:
     centre = (side - 1) / 2
     # A symmetric stroke (a "1") puts the offset on a half pixel, where float32 noise alone
     # would pick the side; rounded to 1e-4 first, a half is a half (ties to even, as Python's
-    # round), so static/digit_preprocess.js lands on the same pixel as this does.
+    # round), so static/components/digit_preprocess.js lands on the same pixel as this does.
     top = min(max(round(round(float(centre - rows), 4)), 0), side - h)
     left = min(max(round(round(float(centre - cols), 4)), 0), side - w)
     out = torch.zeros(1, side, side)

@@ -1,6 +1,6 @@
 """ONNX graphs of the bundled models, for ONNX Runtime Web in the browser.
 
-The browser decodes every animation frame of a drag itself (``static/model_runtime.js``), so it
+The browser decodes every animation frame of a drag itself (``static/components/runtime.js``), so it
 needs each model's networks as ONNX: the decoder (the GAN's generator), the encoder of an AE or
 VAE and the classifier. Like the checkpoints' other caches these are derived, never the source of
 truth: each file is exported from the loaded checkpoint, named by the checkpoint's SHA-256, and
@@ -11,7 +11,7 @@ The files live in ``static/models/`` because Streamlit serves only the ``static/
 the main script (``server.enableStaticServing``, at ``app/static/``); the folder is git-ignored.
 Each is gzipped once here (``.onnx.gz``): Streamlit compresses that route's responses on the fly,
 at level 9, for every request, unless they are compressed already, and a class's students each
-fetch every graph their pages use. The browser inflates them (``static/model_runtime.js``).
+fetch every graph their pages use. The browser inflates them (``static/components/runtime.js``).
 
 Every graph has a dynamic batch axis ``n`` and returns what the app shows, so the browser adds no
 maths of its own: ``decoder`` z (n, d) -> images (n, 28, 28) in [0, 1] (the sigmoid included);
@@ -36,7 +36,7 @@ from explorer.models import Classifier, LatentModel
 OPSET = 17  # ONNX Runtime Web 1.30 runs opsets 7 to 22 on its WebAssembly backend
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = ROOT / "static" / "models"
-URL_PREFIX = "app/static/models"  # relative to a page's URL (see static/model_runtime.js)
+URL_PREFIX = "app/static/models"  # relative to a page's URL (see static/components/runtime.js)
 
 
 class _Decoder(nn.Module):

@@ -5,7 +5,7 @@
 #   ort-wasm-simd-threaded.wasm.gz  the runtime (with numThreads = 1 it needs no
 #                                   SharedArrayBuffer), gzipped once here: Streamlit would gzip the
 #                                   14 MB .wasm again on every request, about 0.4 s of server CPU
-#                                   per student (static/model_runtime.js decompresses it)
+#                                   per student (static/components/runtime.js decompresses it)
 # and writes their SHA-256 to SHA256SUMS, with the npm package's .wasm as it is inside the .gz
 # (tests/test_onnx_export.py checks all three).
 # The npm package ships no LICENSE file (package.json says "MIT"); LICENSE here is the upstream
