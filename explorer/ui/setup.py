@@ -41,7 +41,7 @@ def stage() -> tuple:
 # from fonts.gstatic.com or a CDN, and a class network may have no internet. Inline rather than a
 # file path, which Streamlit serves from /media/: Chromium fetches the favicon again whenever a
 # page writes its settings into the URL, so every slider release cost the server an HTTP request.
-PAGE_ICON = images.png_data_url((Path(__file__).parents[1] / "static" / "icon.png").read_bytes())
+PAGE_ICON = images.png_data_url((Path(__file__).parents[2] / "static" / "icon.png").read_bytes())
 
 
 # On a phone KaTeX's 1.21em made formulas wider than the screen, cut off in a scrolling box:
