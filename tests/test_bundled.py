@@ -45,6 +45,7 @@ def test_reported_held_out_metrics_reproduce(name):
         assert again[key] == pytest.approx(metrics[key], rel=1e-3, abs=1e-4), key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["vae", "vae2d"])
 def test_vae_likelihoods_are_many_draw_estimates_that_reproduce(name):
     ckpt = checkpoints.load(BUNDLED / f"{name}.safetensors")
@@ -110,7 +111,8 @@ def test_train_all_sh_reproduces_each_bundled_recipe():
     ]
     assert len(commands) == len(NAMES)
     recipe_keys = ("model", "latent_dim", "width", "arch", "epochs", "batch_size", "lr", "beta",
-                   "val_size", "shift", "rotate", "blur", "kl_warmup", "lr_schedule", "seed")  # fmt: skip
+                   "val_size", "shift", "rotate", "blur", "kl_warmup", "lr_schedule",
+                   "seed")  # fmt: skip
     # A key a checkpoint does not record predates the option: the run had it off.
     off = {"arch": "conv", "val_size": 0, "shift": 0, "rotate": 0.0, "blur": 0.0, "kl_warmup": 0,
            "lr_schedule": "constant"}  # fmt: skip

@@ -30,6 +30,7 @@ def test_a_sliders_link_reopens_model_start_and_slider_values():
     assert at.query_params["z"] == "0.5,-1.25" and at.query_params["model"] == "vae2d"
 
 
+@pytest.mark.slow
 def test_bad_parameters_fall_back_with_a_notice_on_every_page():
     cases = {
         "sliders": {"model": "nope", "z": "1,2,x"},
@@ -74,6 +75,7 @@ def test_map_and_kl_links_and_the_url_they_write():
     assert at.query_params["beta"] == "2.5" and at.query_params["digit"] == "3"
 
 
+@pytest.mark.slow
 def test_settings_survive_page_switches():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
     at.switch_page(PAGES["sliders"]).run()

@@ -29,6 +29,7 @@ def _nearest_label_accuracy(coords, labels):
     return (labels[dist.argmin(1)] == labels).mean()
 
 
+@pytest.mark.slow
 def test_tsne_keeps_clusters_apart_and_reports_progress(clusters):
     codes, labels, _ = clusters
     seen = []
@@ -38,6 +39,7 @@ def test_tsne_keeps_clusters_apart_and_reports_progress(clusters):
     assert seen and seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
 
 
+@pytest.mark.slow
 def test_cache_returns_the_same_map_without_recomputing(clusters, tmp_path, monkeypatch):
     codes, _, _ = clusters
     params = projection.MapParams("tsne", 20.0)
@@ -54,6 +56,7 @@ def test_cache_returns_the_same_map_without_recomputing(clusters, tmp_path, monk
         projection.cached_map(codes, projection.MapParams("tsne", 25.0), "sha", tmp_path)
 
 
+@pytest.mark.slow
 def test_placed_points_land_in_their_cluster(clusters):
     codes, labels, centres = clusters
     params = projection.MapParams("tsne", 20.0)
@@ -68,6 +71,7 @@ def test_placed_points_land_in_their_cluster(clusters):
     np.testing.assert_allclose(pca_placed, projection.pca_map(codes)[:3], atol=1e-9)
 
 
+@pytest.mark.slow
 def test_tsne_of_bundled_vae_codes_keeps_digits_together():
     """The map's settings (fewer iterations, exact neighbours) keep the structure of the codes:
     nearest-neighbour digit accuracy on the map is close to that in the 16-d latent space."""

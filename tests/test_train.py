@@ -25,6 +25,7 @@ def _args(tmp_path, kind="vae", **kw):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "argv,message",
     [
@@ -38,7 +39,10 @@ def _args(tmp_path, kind="vae", **kw):
         (["gan", "--r1", "-1"], "--r1 must not be negative, got -1.0"),
         (["gan", "--ema-decay", "2"], "--ema-decay must be at most 1, got 2.0"),
         (["gan", "--lr-d", "0"], "--lr-d must be positive, got 0.0"),
-        (["gan", "--val-reader", "nowhere.safetensors"], "--val-reader nowhere.safetensors: no such"),
+        (
+            ["gan", "--val-reader", "nowhere.safetensors"],
+            "--val-reader nowhere.safetensors: no such",
+        ),
         (["vae", "--shift", "-1"], "--shift must not be negative, got -1"),
         (["vae", "--val-size", "-5"], "--val-size must not be negative, got -5"),
         (["gan", "--arch", "mlp"], "arch 'mlp' is not one for a gan: choose conv or sn or lite"),
@@ -57,6 +61,7 @@ def test_bad_arguments_get_one_clear_error_before_any_work(argv, message, tmp_pa
     assert not (tmp_path / "x.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_a_run_writes_checkpoint_metrics_log_and_samples(tmp_path):
     summary = train.run(_args(tmp_path, epochs=2, log_every=5))
     ckpt = checkpoints.load(tmp_path / "vae.safetensors")
@@ -77,6 +82,7 @@ def test_a_run_writes_checkpoint_metrics_log_and_samples(tmp_path):
     assert (tmp_path / "run" / "samples" / "epoch_002.png").stat().st_size > 100
 
 
+@pytest.mark.slow
 def test_held_out_metrics_reproduce_from_the_checkpoint(tmp_path):
     from explorer import data
 
@@ -102,6 +108,7 @@ def test_training_logs_active_units_by_the_variance_of_posterior_means():
     assert metrics["active_dims"] == ckpt.meta["metrics"]["active_dims"]
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_for_a_seed(tmp_path):
     train.run(_args(tmp_path / "a", kind="ae"))
     train.run(_args(tmp_path / "b", kind="ae"))
@@ -110,6 +117,7 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly_where_it_stopped(tmp_path):
     train.run(_args(tmp_path / "full", epochs=2))
     train.run(_args(tmp_path / "half", epochs=1))
@@ -150,12 +158,14 @@ def test_a_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkey
     assert (tmp_path / "vae.safetensors").read_bytes() == good
 
 
+@pytest.mark.slow
 def test_cli_reports_a_nan_in_one_line(tmp_path):
     code = (
         "import sys, torch; from explorer import losses, train\n"
         "losses.kl_per_dim = lambda mu, lv: torch.full_like(mu, float('inf'))\n"
-        f"sys.exit(train.main(['vae','--dataset','digits','--epochs','1','--no-progress','--eval-k','0',"
-        f"'--out',{str(tmp_path / 'v.safetensors')!r},'--run-dir',{str(tmp_path / 'r')!r}]))"
+        "sys.exit(train.main(['vae','--dataset','digits','--epochs','1','--no-progress',"
+        f"'--eval-k','0','--out',{str(tmp_path / 'v.safetensors')!r},"
+        f"'--run-dir',{str(tmp_path / 'r')!r}]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
@@ -214,6 +224,7 @@ def test_torchrun_with_two_cpu_processes_writes_a_loadable_checkpoint(tmp_path):
     )  # finite and better than uniform pixels
 
 
+@pytest.mark.slow
 def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one_and_resume_continues(tmp_path):
     """A process killed mid-write leaves only a stray temp file; the old checkpoint still loads."""
     import signal
@@ -227,7 +238,8 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one_and_resume_con
         "    open(path, 'wb').write(b'partial safetensors bytes')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "checkpoints.save_file = half_then_die\n"
-        f"sys.exit(train.main(['vae','--dataset','digits','--epochs','2','--resume','--no-progress','--eval-k','0',"
+        "sys.exit(train.main(['vae','--dataset','digits','--epochs','2','--resume',"
+        "'--no-progress','--eval-k','0',"
         f"'--out',{str(tmp_path / 'vae.safetensors')!r},'--run-dir',{str(tmp_path / 'run')!r}]))"
     )
     result = subprocess.run(
@@ -236,19 +248,21 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one_and_resume_con
     assert result.returncode == -signal.SIGKILL
     assert (tmp_path / "vae.safetensors").read_bytes() == good
     assert checkpoints.load(tmp_path / "vae.safetensors").meta["epochs"] == 1
-    assert train.main(["vae", "--dataset", "digits", "--epochs", "2", "--resume", "--no-progress", "--eval-k", "0",
-                       "--out", str(tmp_path / "vae.safetensors"), "--run-dir", str(tmp_path / "run")]) == 0  # fmt: skip
+    resume = ["vae", "--dataset", "digits", "--epochs", "2", "--resume", "--no-progress"]
+    files = ["--out", str(tmp_path / "vae.safetensors"), "--run-dir", str(tmp_path / "run")]
+    assert train.main([*resume, "--eval-k", "0", *files]) == 0
     assert checkpoints.load(tmp_path / "vae.safetensors").meta["epochs"] == 2
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_last_good_checkpoint(tmp_path):
     import signal
     import time
 
     out, run_dir = tmp_path / "vae.safetensors", tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "explorer.train", "vae", "--dataset", "digits", "--epochs", "50", "--eval-k", "0",
-         "--no-progress", "--out", str(out), "--run-dir", str(run_dir)],
+        [sys.executable, "-m", "explorer.train", "vae", "--dataset", "digits", "--epochs", "50",
+         "--eval-k", "0", "--no-progress", "--out", str(out), "--run-dir", str(run_dir)],
         cwd=ROOT, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120
@@ -304,14 +318,15 @@ def test_disk_full_ends_with_one_line_naming_the_last_good_checkpoint(
 
     monkeypatch.setattr(checkpoints, "save_file", fill_up)
     out = tmp_path / "vae.safetensors"
-    code = train.main(["vae", "--dataset", "digits", "--epochs", "3", "--eval-k", "0", "--out", str(out),
-                       "--run-dir", str(tmp_path / "run"), "--no-progress"])  # fmt: skip
+    argv = ["vae", "--dataset", "digits", "--epochs", "3", "--eval-k", "0", "--no-progress"]
+    code = train.main([*argv, "--out", str(out), "--run-dir", str(tmp_path / "run")])
     err = capsys.readouterr().err.strip()
     assert code == 1 and "No space left on device" in err and len(err.splitlines()) == 1
     assert f"last good checkpoint, {out} (epoch 1), is kept" in err
     assert checkpoints.load(out).meta["epochs"] == 1
 
 
+@pytest.mark.slow
 def test_choices_see_validation_and_the_test_digits_are_scored_once_at_the_end(tmp_path):
     summary = train.run(_args(tmp_path, epochs=2, eval_k=20))
     history = summary["history"]
