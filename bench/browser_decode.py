@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     from explorer import checkpoints, onnx_export
-    from explorer.ui import CHECKPOINT_DIR
+    from explorer.ui.cache import CHECKPOINT_DIR
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--drags", type=int, default=12, help="drags per page and path")
