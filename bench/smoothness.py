@@ -1,335 +1,247 @@
-"""Smoothness benchmark: `python -m bench.smoothness` (about 2 minutes on 2 CPU cores).
+"""AE vs VAE under a protocol: `python -m bench.smoothness [--protocol] [--sets N]`.
 
-For each AE/VAE pair (d = 2: ae2d/vae2d; d = 16: ae/vae) and the DCGAN where a measure applies,
-on the bundled split's 500 held-out digits (see explorer/smoothness.py for the definitions):
-1. perceptual path length (Karras et al. 2019) on the classifier's penultimate features, ε = 1e-4,
-   mean and robust mean (1st-99th percentile): along lerp paths between held-out pairs' codes,
-   and along slerp paths between N(0, I) samples (the AE also between samples of the Gaussian
-   fitted to its codes);
-2. along the lerp paths between the same 200 held-out pairs of different digits (11 frames):
-   lowest confidence and share of frames read with confidence ≥ 0.9 (frames between the
-   endpoints), and the largest jump between frames;
-3. 1,000 samples from N(0, I) (AE: also its fitted Gaussian): share read with confidence ≥ 0.9,
-   mean classifier entropy, the entropy of the digits read (diversity); 500 of them for the
-   Fréchet distance to the 500 held-out digits.
-Every figure has a 95 % percentile-bootstrap interval; VAE − AE differences are bootstrapped
-per pair (or per shared code). With `--seeds`, the d = 2 pair is also measured for training
-seeds 1 and 2 (same split), trained first when missing: about 3 minutes per model on 2 quiet cores.
-Results go to bench/results/smoothness.json and print as Markdown for the README.
+For each AE/VAE pair (d = 2: ae2d/vae2d; d = 16: ae/vae), every measure of
+:mod:`explorer.protocol` (reader-free ones, and per reader ones for every bundled reader:
+``classifier``, the CNN, and ``classifier_mlp``, the MLP, both chosen on real validation digits
+only), on the pair's held-out digits:
+
+- paths: 200 seeded random held-out pairs of different digits per set, 11 frames, linear;
+- samples: 1,000 codes from N(0, I) per set, the same for both models; the AE also from the
+  Gaussian fitted to its codes (a second comparison: VAE from N(0, I) against that).
+
+Each combination (training seed × set × reader) gives a VAE − AE difference with a 95 %
+interval, and each measure a verdict over all of them: robust, mixed or reversed
+(:func:`explorer.protocol.verdict`). Without ``--protocol`` only the bundled models (training
+seed 0) are measured; with it also training seeds 1 and 2 from runs/seeds/ (train them with
+``checkpoints/train_seeds.sh``, about 20 minutes per model on one quiet core). The DCGAN's
+samples are measured on the same sets. Results go to bench/results/smoothness.json (the page
+and the lesson read them) and print as the README's tables.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 from pathlib import Path
 
-import numpy as np
 import threadpoolctl
 import torch
 
 from bench.common import ROOT, markdown_table, write_results
-from explorer import checkpoints, compare, data, metrics, smoothness, train, views
+from explorer import checkpoints, compare, data, metrics, morphometrics, protocol, smoothness, views
 
 SEED_DIR = ROOT / "runs" / "seeds"
-PPL_SAMPLES = 500
-N_PAIRS = 200
-N_SAMPLES = 1000
-
-
-def load(name: str) -> checkpoints.Checkpoint:
-    return checkpoints.load(ROOT / "checkpoints" / f"{name}.safetensors")
-
-
-def path_length(model, clf64, a: torch.Tensor, b: torch.Tensor, mode: str) -> dict:
-    """Path length samples in float64 (ε = 1e-4 is below float32's comfort), summarised."""
-    model64 = copy.deepcopy(model).double()
-    values = smoothness.path_lengths(
-        model64.decode,
-        clf64.features,
-        a.double(),
-        b.double(),
-        mode,
-        generator=torch.Generator().manual_seed(0),
-    )
-    return {
-        "mean": smoothness.bootstrap(values).to_dict(),
-        "robust_mean": smoothness.bootstrap(values, smoothness.robust_mean, n_boot=500).to_dict(),
-    }
-
-
-def data_pairs(labels: np.ndarray, n: int) -> np.ndarray:
-    return smoothness.random_pairs(labels, n, seed=0)
-
-
-def measure_model(model, clf, clf64, test, codes, pairs, reference_features) -> dict:
-    """Every measure of one AE or VAE (or GAN, without the data paths)."""
-    out: dict = {}
-    d = model.latent_dim
-    ppl_pairs = data_pairs(test.labels.numpy(), PPL_SAMPLES)
-    if codes is not None:
-        a, b = codes[ppl_pairs[:, 0]], codes[ppl_pairs[:, 1]]
-        out["ppl_data_lerp"] = path_length(model, clf64, a, b, "linear")
-        study = compare.pair_study(model, clf, codes, pairs)
-        out["_study"] = study
-        for name, values in study.measures.as_dict().items():
-            out[f"path_{name}"] = smoothness.bootstrap(values).to_dict()
-    sources = {"prior": compare.prior_codes(2 * PPL_SAMPLES, d, 1)}
-    if model.config.kind == "ae":
-        sources["fitted"] = compare.fitted_codes(model, 2 * PPL_SAMPLES, 1)
-    for source, z in sources.items():
-        out[f"ppl_{source}_slerp"] = path_length(
-            model, clf64, z[:PPL_SAMPLES], z[PPL_SAMPLES:], "spherical"
-        )
-        codes_n = (
-            compare.prior_codes(N_SAMPLES, d, 0)
-            if source == "prior"
-            else compare.fitted_codes(model, N_SAMPLES, 0)
-        )
-        report = compare.sample_report(model, clf, codes_n)
-        out[f"_samples_{source}"] = report
-        out[f"samples_{source}_confident"] = report.share().to_dict()
-        out[f"samples_{source}_entropy"] = report.mean_entropy().to_dict()
-        out[f"samples_{source}_diversity"] = report.diversity().to_dict()
-        features = metrics.classifier_features(clf, report.images[:500])
-        out[f"samples_{source}_frechet"] = smoothness.bootstrap(
-            features, lambda f: metrics.frechet_distance(f, reference_features), n_boot=200
-        ).to_dict()
-    return out
-
-
-def differences(ae: dict, vae: dict) -> dict:
-    """VAE − AE, bootstrapped per pair or per shared code, with a verdict."""
-    out = {}
-    paired = {
-        f"path_{k}": (ae["_study"].measures.as_dict()[k], vae["_study"].measures.as_dict()[k])
-        for k in smoothness.PathMeasures.NAMES
-    }
-    paired["samples_prior_confident"] = (
-        ae["_samples_prior"].confident,
-        vae["_samples_prior"].confident,
-    )
-    paired["samples_prior_entropy"] = (ae["_samples_prior"].entropy, vae["_samples_prior"].entropy)
-    for key, (a, v) in paired.items():
-        est = smoothness.bootstrap(v - a)
-        out[key] = {**est.to_dict(), "separates": est.excludes(0.0)}
-    for key in (
-        "ppl_data_lerp",
-        "ppl_prior_slerp",
-        "samples_prior_frechet",
-        "samples_prior_diversity",
-    ):
-        a, v = ae[key], vae[key]
-        a, v = (a["mean"], v["mean"]) if "mean" in a else (a, v)
-        separated = a["high"] < v["low"] or v["high"] < a["low"]
-        out[key] = {"value": v["value"] - a["value"], "separates": separated}
-    return out
-
-
-def seed_checkpoint(kind: str, seed: int, allow_training: bool) -> Path | None:
-    path = SEED_DIR / f"{kind}2d-seed{seed}.safetensors"
-    if not path.is_file() and allow_training:
-        args = train.make_args(
-            kind,
-            latent_dim=2,
-            seed=seed,
-            split_seed=0,
-            out=str(path),
-            run_dir=str(SEED_DIR / f"{kind}2d-seed{seed}"),
-            progress=False,
-        )
-        train.run(args)
-    if not path.is_file():
-        return None
-    summary = checkpoints.read_tensors(path)[1].get("summary", {})
-    if summary.get("epochs") != summary.get("train", {}).get("epochs"):
-        print(f"skipping {path.name}: trained {summary.get('epochs')} of its epochs so far")
-        return None
-    bundled = checkpoints.read_tensors(ROOT / "checkpoints" / f"{kind}2d.safetensors")[1]
-    stale = [
-        k for k in RECIPE_KEYS if summary["train"].get(k) != bundled["summary"]["train"].get(k)
-    ]
-    if stale:
-        print(
-            f"skipping {path.name}: not the bundled recipe ({', '.join(stale)} differ); "
-            "delete it to retrain"
-        )
-        return None
-    return path
-
-
-# What makes a seed replicate the bundled model's recipe (everything but the seed).
+READERS = ("classifier", "classifier_mlp")
+SETS = 10
+SEEDS = (0, 1, 2)
 RECIPE_KEYS = (
-    "latent_dim",
-    "width",
-    "arch",
-    "epochs",
-    "batch_size",
-    "lr",
-    "beta",
-    "val_size",
-    "shift",
-    "rotate",
-    "kl_warmup",
-    "lr_schedule",
-)
+    "latent_dim", "width", "arch", "epochs", "batch_size", "lr", "beta", "val_size", "shift",
+    "rotate", "kl_warmup", "lr_schedule", "dataset",
+)  # fmt: skip
 
 
-def public(result: dict) -> dict:
-    return {k: v for k, v in result.items() if not k.startswith("_")}
+def checkpoint_path(name: str, seed: int) -> Path:
+    """The bundled model for seed 0, a replicate in runs/seeds/ otherwise."""
+    if seed == 0:
+        return ROOT / "checkpoints" / f"{name}.safetensors"
+    return SEED_DIR / f"{name}-seed{seed}.safetensors"
+
+
+def replicate(name: str, seed: int) -> checkpoints.Checkpoint | None:
+    """A finished replicate of the bundled ``name`` with another training seed, or None (with
+    the reason printed) when it is missing, unfinished or not the bundled recipe."""
+    path = checkpoint_path(name, seed)
+    if not path.is_file():
+        print(f"no {path.relative_to(ROOT)}: train it with checkpoints/train_seeds.sh")
+        return None
+    ckpt = checkpoints.load(path)
+    bundled = checkpoints.load(checkpoint_path(name, 0)).meta["train"]
+    train = ckpt.meta.get("train", {})
+    if ckpt.meta.get("epochs") != train.get("epochs"):
+        print(f"skipping {path.name}: trained {ckpt.meta.get('epochs')} epochs so far")
+        return None
+    stale = [k for k in RECIPE_KEYS if train.get(k) != bundled.get(k)]
+    if stale:
+        print(f"skipping {path.name}: not the bundled recipe ({', '.join(stale)} differ)")
+        return None
+    return ckpt
+
+
+def measure_pair(pair: str, seeds: tuple[int, ...], readers: dict, sets: int) -> dict:
+    """Every combination of one pair: the per-combination differences and each measure's
+    verdict, and the bundled models' values on set 0 (what the page shows)."""
+    ae_name, vae_name = compare.PAIRS[pair]
+    split = data.Split.from_dict(checkpoints.load(checkpoint_path(vae_name, 0)).meta["split"])
+    train, _, test = data.load_parts(split)
+    labels = test.labels.numpy()
+    combos: dict[str, dict[str, list]] = {"prior": {}, "fitted": {}}
+    shown: dict = {}
+    for seed in seeds:
+        models = {kind: replicate(n, seed) for kind, n in (("ae", ae_name), ("vae", vae_name))}
+        if any(m is None for m in models.values()):
+            continue
+        models = {kind: ckpt.model for kind, ckpt in models.items()}
+        refs = {
+            kind: protocol.reference(model, train.images, test.images, readers)
+            for kind, model in models.items()
+        }
+        codes = {kind: views.encode(model, test.images) for kind, model in models.items()}
+        for k in range(sets):
+            found = measure_set(models, refs, codes, labels, readers, k)
+            for comparison in ("prior", "fitted"):
+                for key, diffs in found[comparison].items():
+                    combos[comparison].setdefault(key, []).extend(
+                        {"seed": seed, "set": k, **d} for d in diffs
+                    )
+            if seed == 0 and k == 0:
+                shown = found["_shown"]
+        print(f"{pair} seed {seed}: done", flush=True)
+    return {"combinations": combos, "bundled": shown, "seeds": list(seeds)}
+
+
+def measure_set(models: dict, refs: dict, codes: dict, labels, readers: dict, k: int) -> dict:
+    """One set k for one seed: VAE − AE per measure and reader, paired where it can be."""
+    pairs = smoothness.random_pairs(labels, protocol.N_PAIRS, seed=k)
+    paths = {m: protocol.path_arrays(models[m], codes[m], pairs, readers) for m in models}
+    d = models["vae"].latent_dim
+    z = {
+        "prior": compare.prior_codes(protocol.N_SAMPLES, d, k),
+        "fitted": compare.fitted_codes(models["ae"], protocol.N_SAMPLES, k),
+    }
+    samples = {
+        "ae": protocol.sample_arrays(models["ae"], z["prior"], readers, refs["ae"]),
+        "ae_fitted": protocol.sample_arrays(models["ae"], z["fitted"], readers, refs["ae"]),
+        "vae": protocol.sample_arrays(models["vae"], z["prior"], readers, refs["vae"]),
+    }
+    out: dict = {"prior": {}, "fitted": {}, "_shown": {"prior": {}, "fitted": {}}}
+    for reader in (None, *readers):
+        tag = reader or "none"
+        path_values = {m: protocol.path_measures(paths[m], reader) for m in paths}
+        sample_values = {
+            m: protocol.sample_values(samples[m], reader, refs["vae" if m == "vae" else "ae"])
+            for m in samples
+        }
+        for comparison, ae_key in (("prior", "ae"), ("fitted", "ae_fitted")):
+            for measure in protocol.MEASURES:
+                if measure.reader != (reader is not None):
+                    continue
+                if measure.on == "paths":
+                    if comparison == "fitted":
+                        continue
+                    ae, vae = path_values["ae"][measure.key], path_values["vae"][measure.key]
+                else:
+                    ae, vae = sample_values[ae_key][measure.key], sample_values["vae"][measure.key]
+                diff = protocol.difference(measure, ae, vae)
+                row = {"reader": tag, **diff.to_dict()}
+                out[comparison].setdefault(measure.key, []).append(row)
+                out["_shown"][comparison].setdefault(measure.key, {})[tag] = {
+                    "ae": protocol.estimate_of(ae).to_dict(),
+                    "vae": protocol.estimate_of(vae).to_dict(),
+                    "diff": diff.to_dict(),
+                }
+    return out
+
+
+def verdicts(result: dict) -> dict:
+    """Each measure's verdict and counts over its combinations."""
+    out: dict = {}
+    for comparison, rows in result["combinations"].items():
+        for key, combos in rows.items():
+            diffs = [
+                protocol.Difference(c["value"], c["low"], c["high"], c["winner"]) for c in combos
+            ]
+            out.setdefault(comparison, {})[key] = {
+                "verdict": protocol.verdict(diffs),
+                "combinations": len(diffs),
+                "vae_better": sum(d.winner == 1 for d in diffs),
+                "ae_better": sum(d.winner == -1 for d in diffs),
+            }
+    return out
+
+
+def measure_gan(readers: dict, sets: int, test) -> dict:
+    """The DCGAN's samples on the same N(0, I) sets (no encoder: no prior coverage)."""
+    ckpt = checkpoints.load(ROOT / "checkpoints" / "gan.safetensors")
+    features = {n: metrics.classifier_features(r, test.images) for n, r in readers.items()}
+    ref = protocol.Reference(None, None, morphometrics.measure(test.images), features)
+    values: dict = {}
+    for k in range(sets):
+        z = compare.prior_codes(protocol.N_SAMPLES, ckpt.model.latent_dim, k)
+        arrays = protocol.sample_arrays(ckpt.model, z, readers, ref)
+        for reader in (None, *readers):
+            for key, value in protocol.sample_values(arrays, reader, ref).items():
+                est = protocol.estimate_of(value).to_dict()
+                values.setdefault(key, {}).setdefault(reader or "none", []).append(est)
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.smoothness", description=__doc__)
     parser.add_argument(
-        "--seeds",
-        action="store_true",
-        help="also measure the d = 2 pair for training seeds 1 and 2",
+        "--protocol", action="store_true", help="also training seeds 1 and 2 (runs/seeds/)"
     )
-    parser.add_argument(
-        "--train-seeds",
-        action="store_true",
-        help="train the missing seed replicates first (about 12 minutes)",
-    )
+    parser.add_argument("--sets", type=int, default=SETS, help="pair/sample sets (default 10)")
     args = parser.parse_args(argv)
+    if not 1 <= args.sets <= 100:
+        parser.error(f"--sets must lie between 1 and 100, got {args.sets}")
     torch.set_num_threads(2)
-    # One BLAS thread: numpy's 128 × 128 eigen-decompositions (the Fréchet distance, 200 times
-    # per bootstrap) ran 20 times slower with OpenBLAS threads spinning against torch's.
     threadpoolctl.threadpool_limits(1, "blas")
     began = time.perf_counter()
-    clf = load("classifier").model
-    clf64 = copy.deepcopy(clf).double()
-    _, test = data.load_split(data.Split())
-    reference = metrics.classifier_features(clf, test.images)
-    pairs = data_pairs(test.labels.numpy(), N_PAIRS)
-    results: dict = {
-        "settings": {
-            "ppl_samples": PPL_SAMPLES,
-            "pairs": N_PAIRS,
-            "samples": N_SAMPLES,
-            "epsilon": smoothness.EPSILON,
-            "confident": smoothness.CONFIDENT,
-        }
+    found = [name for name in READERS if (ROOT / "checkpoints" / f"{name}.safetensors").is_file()]
+    readers = {
+        name: checkpoints.load(ROOT / "checkpoints" / f"{name}.safetensors").model for name in found
     }
-    for pair, (ae_name, vae_name) in compare.PAIRS.items():
-        measured = {}
-        for name in (ae_name, vae_name):
-            model = load(name).model
-            codes = views.encode(model, test.images)
-            measured[name] = measure_model(model, clf, clf64, test, codes, pairs, reference)
-            print(f"{name}: {time.perf_counter() - began:.0f} s", flush=True)
-        results[pair] = {
-            "ae": public(measured[ae_name]),
-            "vae": public(measured[vae_name]),
-            "vae_minus_ae": differences(measured[ae_name], measured[vae_name]),
-        }
-    gan = load("gan").model
-    results["gan"] = public(measure_model(gan, clf, clf64, test, None, pairs, reference))
-    if args.seeds or args.train_seeds:
-        results["2d_seeds"] = seed_study(clf, clf64, test, pairs, reference, args.train_seeds)
+    seeds = SEEDS if args.protocol else (0,)
+    settings = {
+        "pairs": protocol.N_PAIRS,
+        "samples": protocol.N_SAMPLES,
+        "sets": args.sets,
+        "seeds": list(seeds),
+        "readers": list(readers),
+        "confident": smoothness.CONFIDENT,
+    }
+    results: dict = {"settings": settings}
+    _, _, test = data.load_parts(
+        data.Split.from_dict(checkpoints.load(checkpoint_path("vae", 0)).meta["split"])
+    )
+    for pair in compare.PAIRS:
+        found = measure_pair(pair, seeds, readers, args.sets)
+        results[pair] = {"verdicts": verdicts(found), **found}
+    results["gan"] = measure_gan(readers, args.sets, test)
     results["seconds"] = round(time.perf_counter() - began, 1)
     write_results("smoothness.json", results)
     print(markdown(results))
     return 0
 
 
-def seed_study(clf, clf64, test, pairs, reference, allow_training: bool) -> dict:
-    """The d = 2 pair's measures for training seeds 0 (bundled), 1 and 2: per seed and the
-    spread across seeds (min, max)."""
-    per_seed: dict[str, list] = {"ae": [], "vae": []}
-    for seed in (0, 1, 2):
-        for kind in ("ae", "vae"):
-            path = (
-                ROOT / "checkpoints" / f"{kind}2d.safetensors"
-                if seed == 0
-                else seed_checkpoint(kind, seed, allow_training)
-            )
-            if path is None:
-                continue
-            model = checkpoints.load(path).model
-            codes = views.encode(model, test.images)
-            result = measure_model(model, clf, clf64, test, codes, pairs, reference)
-            per_seed[kind].append({"seed": seed, **public(result)})
-    return per_seed
-
-
-def _fmt(est: dict, digits: int = 2) -> str:
-    return f"{est['value']:.{digits}f} [{est['low']:.{digits}f}, {est['high']:.{digits}f}]"
-
-
-ROWS = [
-    ("path length, lerp between held-out codes (robust mean)", "ppl_data_lerp", "robust_mean", 0),
-    (
-        "path length, slerp between N(0, I) samples (robust mean)",
-        "ppl_prior_slerp",
-        "robust_mean",
-        0,
-    ),
-    ("lowest confidence between a and b", "path_lowest_confidence", None, 2),
-    ("share of frames between a and b read as a digit", "path_confident_share", None, 2),
-    ("largest jump between frames (mean |Δ pixel|)", "path_largest_jump", None, 3),
-    ("N(0, I) samples read as a digit", "samples_prior_confident", None, 2),
-    ("N(0, I) samples: mean classifier entropy (nats)", "samples_prior_entropy", None, 2),
-    ("N(0, I) samples: digit diversity (nats, ln 10 = 2.30)", "samples_prior_diversity", None, 2),
-    ("N(0, I) samples: Fréchet distance", "samples_prior_frechet", None, 0),
-]
+def _cell(est: dict, decimals: int) -> str:
+    places = max(decimals, protocol.decimals_for(est["low"], est["high"]))
+    return f"{est['value']:.{places}f} [{est['low']:.{places}f}, {est['high']:.{places}f}]"
 
 
 def markdown(results: dict) -> str:
-    """The README's table of every measure, both pairs and the DCGAN, then the AEs' figures from
-    their fitted Gaussians (and the table over training seeds, where measured)."""
-    rows = []
-    for title, key, sub, digits in ROWS:
-        cells = [title]
-        for pair in ("2d", "16d"):
-            for model in ("ae", "vae"):
-                est = results[pair][model][key]
-                cells.append(_fmt(est[sub] if sub else est, digits))
-            cells.append("yes" if results[pair]["vae_minus_ae"][key]["separates"] else "no")
-        gan = results["gan"].get(key)
-        cells.append(_fmt(gan[sub] if sub else gan, digits) if gan else "–")
-        rows.append(cells)
-    header = "measure | AE d=2 | VAE d=2 | separates? | AE d=16 | VAE d=16 | separates? | DCGAN"
-    lines = [markdown_table(header.split(" | "), rows)]
-    for pair in ("2d", "16d"):
-        ae = results[pair]["ae"]
-        lines.append(
-            f"\nAE d={pair[:-1]} from its fitted Gaussian: read as a digit "
-            f"{_fmt(ae['samples_fitted_confident'])}, "
-            f"entropy {_fmt(ae['samples_fitted_entropy'])}, "
-            f"Fréchet {_fmt(ae['samples_fitted_frechet'], 0)}, path length (robust) "
-            f"{_fmt(ae['ppl_fitted_slerp']['robust_mean'], 0)}."
-        )
-    if "2d_seeds" in results:
-        lines += ["", seed_markdown(results["2d_seeds"])]
+    """Per pair: each measure's verdict over every combination, and the bundled models' values
+    on set 0 for each reader (the page's figures)."""
+    lines = []
+    for pair in compare.PAIRS:
+        rows = []
+        for comparison, title in (("prior", "N(0, I)"), ("fitted", "AE: fitted Gaussian")):
+            for measure in protocol.MEASURES:
+                verdict = results[pair]["verdicts"].get(comparison, {}).get(measure.key)
+                if verdict is None:
+                    continue
+                shown = results[pair]["bundled"][comparison][measure.key]
+                counts = (
+                    f"**{verdict['verdict']}** ({verdict['vae_better']} VAE, "
+                    f"{verdict['ae_better']} AE, of {verdict['combinations']})"
+                )
+                name = measure.label + (f" ({title})" if measure.on == "samples" else "")
+                for reader, values in shown.items():
+                    ae, vae = (_cell(values[m], measure.decimals) for m in ("ae", "vae"))
+                    rows.append([name, "–" if reader == "none" else reader, ae, vae, counts])
+        header = ["measure", "reader", f"AE d={pair[:-1]}", f"VAE d={pair[:-1]}", "verdict"]
+        lines += [f"\nd = {pair[:-1]}\n", markdown_table(header, rows)]
     return "\n".join(lines)
-
-
-def seed_markdown(per_seed: dict) -> str:
-    """The d = 2 pair over training seeds: each seed's value, and whether every VAE seed's
-    interval lies apart from every AE seed's, on the same side."""
-    seeds = {kind: ", ".join(str(r["seed"]) for r in per_seed[kind]) for kind in ("ae", "vae")}
-    rows = []
-    for title, key, sub, digits in ROWS:
-        ests = {
-            kind: [(r[key][sub] if sub else r[key]) for r in per_seed[kind]]
-            for kind in ("ae", "vae")
-        }
-        above = all(v["low"] > a["high"] for v in ests["vae"] for a in ests["ae"])
-        below = all(v["high"] < a["low"] for v in ests["vae"] for a in ests["ae"])
-        cells = [
-            ", ".join(f"{e['value']:.{digits}f}" for e in ests[kind]) for kind in ("ae", "vae")
-        ]
-        verdict = "yes, VAE higher" if above else "yes, VAE lower" if below else "no"
-        rows.append([title, *cells, verdict])
-    header = [
-        "measure (d = 2)",
-        f"AE, seeds {seeds['ae']}",
-        f"VAE, seeds {seeds['vae']}",
-        "apart in every seed?",
-    ]
-    return markdown_table(header, rows)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.stats import wasserstein_distance
 from torch import nn
 
 from explorer import compare, coverage, latent, metrics, morphometrics, smoothness
@@ -95,7 +96,13 @@ MEASURES = (
         decimals=2,
     ),
     Measure(
-        "kid", "KID to real digits (×1000)", "lower", "samples", True, paired=False, decimals=2
+        "kid",
+        "KID to real digits (reader's features)",
+        "lower",
+        "samples",
+        True,
+        paired=False,
+        decimals=1,
     ),
 )
 BY_KEY = {m.key: m for m in MEASURES}
@@ -160,8 +167,8 @@ class Reference:
     from q(z|x), see explorer.coverage), their spacing, and the real held-out digits'
     morphometrics and per-reader features."""
 
-    codes: torch.Tensor
-    spacing: coverage.Spacing
+    codes: torch.Tensor | None  # None for a GAN (no encoder): no prior coverage
+    spacing: coverage.Spacing | None
     morpho: morphometrics.Morphometrics
     features: dict[str, np.ndarray]
 
@@ -202,10 +209,10 @@ def sample_arrays(
     out: dict[str, np.ndarray] = {"images": (images[:36] * 255).round().to(torch.uint8).numpy()}
     morpho = morphometrics.measure(images)
     out["no_stroke"] = (~morpho.stroke).astype(np.float64)
-    if ref is not None:
+    if ref is not None and ref.codes is not None:
         out["far_share"] = coverage.coverage(ref.codes, z, ref.spacing).far.astype(np.float64)
-        distances = morphometrics.attribute_distances(morpho, ref.morpho)
-        out["attribute_distances"] = np.array([distances[a] for a in sorted(distances)])
+    if ref is not None:
+        out["attributes"] = _attribute_table(morpho)  # (n, 6), NaN rows without a stroke
     for name, reader in readers.items():
         probs = compare.probabilities(reader, images)
         top = probs.max(1)
@@ -221,7 +228,8 @@ def sample_values(arrays: dict, reader: str | None, ref: Reference | None) -> di
         out: dict = {"no_stroke": arrays["no_stroke"]}
         if "far_share" in arrays:
             out["far_share"] = arrays["far_share"]
-            out["attribute_distance"] = _mean_estimate(arrays["attribute_distances"])
+        if "attributes" in arrays and ref is not None:
+            out["attribute_distance"] = attribute_distance(arrays["attributes"], ref.morpho)
         return out
     confident = arrays[f"{reader}:top"] >= smoothness.CONFIDENT
     labels = arrays[f"{reader}:labels"][confident]
@@ -235,16 +243,38 @@ def sample_values(arrays: dict, reader: str | None, ref: Reference | None) -> di
         kid = metrics.kernel_inception_distance(
             arrays[f"{reader}:features"].astype(np.float64), ref.features[reader], subsets=50
         ).estimate()
-        out["kid"] = smoothness.Estimate(1000 * kid.value, 1000 * kid.low, 1000 * kid.high, kid.n)
+        out["kid"] = kid
     return out
 
 
-def _mean_estimate(values: np.ndarray) -> smoothness.Estimate:
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return smoothness.Estimate(float("nan"), float("nan"), float("nan"), 0)
-    mean = float(finite.mean())
-    return smoothness.Estimate(mean, mean, mean, len(finite))
+def _attribute_table(morpho: morphometrics.Morphometrics) -> np.ndarray:
+    return np.stack([getattr(morpho, name) for name in morphometrics.NAMES], axis=1)
+
+
+def attribute_distance(
+    table: np.ndarray, real: morphometrics.Morphometrics, n_boot: int = 200
+) -> smoothness.Estimate:
+    """The mean over the six attributes of :func:`explorer.morphometrics.attribute_distances`
+    (Wasserstein-1 distance to the real digits' distribution, in their SDs) for samples' rows
+    of attributes (n, 6), with a bootstrap interval over the samples; samples without a stroke
+    are left out (they count in "no stroke")."""
+    rows = table[np.isfinite(table).all(1)]
+    if len(rows) < 2:
+        return smoothness.Estimate(float("nan"), float("nan"), float("nan"), len(rows))
+    reference = _attribute_table(real)[real.stroke]
+    spread = reference.std(0)
+
+    def mean_distance(sample: np.ndarray) -> float:
+        return float(
+            np.mean(
+                [
+                    wasserstein_distance(sample[:, j], reference[:, j]) / spread[j]
+                    for j in range(sample.shape[1])
+                ]
+            )
+        )
+
+    return smoothness.bootstrap(rows, mean_distance, n_boot=n_boot)
 
 
 @dataclass(frozen=True)
