@@ -197,11 +197,13 @@ def test_interpolation_uses_the_map_selection():
 
 
 def test_latent_map_switches_method():
+    from tests.test_latent_map_page import map_payload
+
     at = _run(PAGES["map"], map_method="pca")
-    charts = at.get("plotly_chart")
-    assert len(charts) == 2 and "500 held-out codes" in charts[0].proto.spec
+    maps = map_payload(at)["maps"]
+    assert [m["name"] for m in maps] == ["ae", "vae"] and "PCA" in maps[0]["title"]
     at.radio(key="map_method").set_value("tsne").run()
-    assert not at.exception and at.get("plotly_chart")[0].proto.spec != charts[0].proto.spec
+    assert not at.exception and map_payload(at)["maps"][0]["coords"] != maps[0]["coords"]
 
 
 def test_kl_page_metrics_follow_the_formulas():
@@ -331,6 +333,7 @@ def _study(name: str) -> compare.PairStudy:
     return compare.pair_study(ckpt.model, clf, views.encode(ckpt.model, test.images), pairs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["hole", "ae_wins"])
 def test_ae_vs_vae_pair_presets_open_the_pair_their_rule_names(preset):
     at = _run(PAGES["compare"])
@@ -348,6 +351,7 @@ def test_ae_vs_vae_pair_presets_open_the_pair_their_rule_names(preset):
     assert len(at.get("plotly_chart")) == 3 and len(at.dataframe) == 1
 
 
+@pytest.mark.slow
 def test_ae_vs_vae_opens_from_a_link_and_survives_a_bad_one():
     at = _page(PAGES["compare"])
     at.query_params["preset"] = "hole"
@@ -371,6 +375,7 @@ def test_ae_vs_vae_opens_from_a_link_and_survives_a_bad_one():
         assert not stale.exception and not any("Pair #" in m.value for m in stale.markdown)
 
 
+@pytest.mark.slow
 def test_ae_vs_vae_samples_decode_the_same_prior_codes_for_both():
     at = _run(PAGES["compare"], cmp_view="samples")
     clf = _bundled("classifier")[0].model
