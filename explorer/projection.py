@@ -1,12 +1,20 @@
-"""2-D maps of latent codes: t-SNE (openTSNE) and PCA, cached on disk per checkpoint.
+"""2-D maps of latent codes: t-SNE (openTSNE), UMAP (umap-learn) and PCA, cached on disk per
+checkpoint.
 
 t-SNE: van der Maaten & Hinton, "Visualizing Data using t-SNE", JMLR 2008, computed with
 openTSNE's FFT-accelerated gradients (Linderman et al., Nature Methods 2019; Poličar et al.,
 "openTSNE", JSS 2024), which also places new points into an existing map (``transform``).
+UMAP: McInnes, Healy & Melville, "UMAP: Uniform Manifold Approximation and Projection for
+Dimension Reduction", arXiv:1802.03426, 2018, with umap-learn's defaults (15 neighbours,
+min_dist 0.1); its ``transform`` places new points.
 
 The cache holds plain ``.npy`` coordinates (read with ``allow_pickle=False``), keyed by the
-checkpoint's SHA-256 and the map's parameters; placing new points rebuilds the affinities of the
-cached codes, which takes a fraction of a second for a few thousand points.
+checkpoint's SHA-256 and the map's parameters; nothing fitted is ever pickled. Placing new points
+rebuilds what the method needs in memory: openTSNE's affinities of the cached codes (a fraction of
+a second for a few thousand points), or a UMAP fitted to the cached codes with the cached
+coordinates as its embedding (see :func:`umap_place`). umap-learn compiles its numba code on first
+use (seconds to a minute on 2 busy cores), so it is imported only to compute a map or to place
+points, never to show a cached map.
 """
 
 from __future__ import annotations
@@ -33,13 +41,16 @@ N_ITER = 250
 # codes: 0.25 s against 1.8 s for 5,000 16-d codes, and no randomness in the graph.
 NEIGHBORS = "exact"
 MAP_VERSION = 2  # part of the cache key: maps made by older settings are not reused
+METHODS = {"tsne": "t-SNE", "umap": "UMAP", "pca": "PCA"}  # method -> its name on the page
+UMAP_NEIGHBORS = 15  # umap-learn's defaults: the fuzzy graph's neighbours and the points' spread
+UMAP_MIN_DIST = 0.1
 
 
 @dataclass(frozen=True)
 class MapParams:
-    """What a map depends on besides the codes themselves."""
+    """What a map depends on besides the codes themselves (``perplexity`` only for t-SNE)."""
 
-    method: str = "tsne"  # or "pca"
+    method: str = "tsne"  # or "umap", "pca"
     perplexity: float = DEFAULT_PERPLEXITY
     seed: int = 0
 
@@ -129,6 +140,52 @@ def tsne_place(
     return np.asarray(placed)
 
 
+def _umap(seed: int, **options):
+    import umap  # seconds to import (numba): only when a UMAP is computed or points are placed
+
+    return umap.UMAP(
+        n_neighbors=UMAP_NEIGHBORS,
+        min_dist=UMAP_MIN_DIST,
+        random_state=seed,  # deterministic; umap-learn then runs on one thread
+        transform_seed=seed,
+        n_jobs=1,
+        **options,
+    )
+
+
+def umap_map(codes: np.ndarray, seed: int = 0) -> np.ndarray:
+    """UMAP coordinates (N, 2)."""
+    return np.asarray(_umap(seed).fit_transform(np.asarray(codes, dtype=np.float32)), float)
+
+
+_REDUCERS: dict[str, object] = {}  # per map, in memory only: a fitted UMAP is never pickled
+
+
+def umap_place(
+    codes: np.ndarray, coords: np.ndarray, new_codes: np.ndarray, seed: int = 0
+) -> np.ndarray:
+    """Place new codes into an existing UMAP map (umap-learn's ``transform``): (M, 2).
+
+    ``transform`` needs a fitted UMAP: its neighbour index and fuzzy graph of the codes, and its
+    embedding. When none is in memory (a new server, or a map read from the disk cache) one is
+    refitted deterministically (the same seed) and given the cached coordinates as its embedding,
+    so new points land in the map on the screen, not in a refit's slightly different one. The
+    refit's own layout is skipped (one epoch from the cached coordinates): only its graph is used.
+    """
+    codes = np.asarray(codes, dtype=np.float32)
+    coords = np.asarray(coords, dtype=np.float32)
+    key = hashlib.sha256(codes.tobytes() + coords.tobytes() + f"{seed}".encode()).hexdigest()
+    reducer = _REDUCERS.get(key)
+    if reducer is None:
+        reducer = _umap(seed, init=coords, n_epochs=1).fit(codes)
+        reducer.embedding_ = coords.copy()
+        reducer.n_epochs = None  # transform's own default: 100 epochs for the new points
+        if len(_REDUCERS) >= 4:
+            _REDUCERS.pop(next(iter(_REDUCERS)))
+        _REDUCERS[key] = reducer
+    return np.asarray(reducer.transform(np.asarray(new_codes, dtype=np.float32)), float)
+
+
 def place(
     codes: np.ndarray, coords: np.ndarray, new_codes: np.ndarray, params: MapParams
 ) -> np.ndarray:
@@ -136,6 +193,8 @@ def place(
     if params.method == "pca":
         mean, axes = pca_fit(codes)
         return (new_codes - mean) @ axes.T
+    if params.method == "umap":
+        return umap_place(codes, coords, new_codes, params.seed)
     return tsne_place(codes, coords, new_codes, params.perplexity, params.seed)
 
 
@@ -144,9 +203,27 @@ def compute(
 ) -> np.ndarray:
     if params.method == "pca":
         return pca_map(codes)
+    if params.method == "umap":
+        return umap_map(codes, params.seed)
     if params.method != "tsne":
-        raise ValueError(f"unknown map method {params.method!r}; choose tsne or pca")
+        raise ValueError(
+            f"unknown map method {params.method!r}; choose one of {', '.join(METHODS)}"
+        )
     return tsne_map(codes, params.perplexity, params.seed, progress)
+
+
+def cache_path(codes: np.ndarray, params: MapParams, checkpoint_sha: str, cache_dir: Path) -> Path:
+    return Path(cache_dir) / f"map-{params.key(checkpoint_sha, codes)}.npy"
+
+
+def cached(codes: np.ndarray, params: MapParams, checkpoint_sha: str, cache_dir: Path):
+    """The map's coordinates from the disk cache, or None (missing or damaged)."""
+    path = cache_path(codes, params, checkpoint_sha, cache_dir)
+    try:
+        coords = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None  # missing, or a damaged entry that the next computation overwrites
+    return coords if coords.shape == (len(codes), 2) else None
 
 
 def cached_map(
@@ -157,16 +234,11 @@ def cached_map(
     progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, bool]:
     """(coords, came_from_cache). Computes and stores the map on a miss."""
-    path = Path(cache_dir) / f"map-{params.key(checkpoint_sha, codes)}.npy"
-    if path.is_file():
-        try:
-            coords = np.load(path, allow_pickle=False)
-            if coords.shape == (len(codes), 2):
-                return coords, True
-        except (OSError, ValueError):
-            pass  # a damaged cache entry is recomputed and overwritten
+    coords = cached(codes, params, checkpoint_sha, cache_dir)
+    if coords is not None:
+        return coords, True
     coords = compute(codes, params, progress)
-    _atomic_save(path, coords)
+    _atomic_save(cache_path(codes, params, checkpoint_sha, cache_dir), coords)
     return coords, False
 
 

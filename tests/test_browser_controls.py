@@ -94,36 +94,6 @@ def test_interpolation(page):
     assert settles(lambda v: v > 0.95) > 0.95
 
 
-def _open_map(page) -> None:
-    page.goto(f"{page.base_url}/Latent_map")
-    wait_idle(page, 120_000)
-    page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot').length == 2", timeout=120_000
-    )
-    wait_idle(page, 120_000)
-
-
-def test_latent_map(page):
-    page.goto(f"{page.base_url}/Latent_map")
-    wait_idle(page, 120_000)
-    page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot .xtick').length > 0", timeout=120_000
-    )
-    page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot').length == 2", timeout=120_000
-    )
-    wait_idle(page, 120_000)
-
-    def ticks() -> str:
-        # SVG text has no innerText in every Chromium: read its text content.
-        return str(page.locator(".js-plotly-plot").first.locator(".xtick text").all_text_contents())
-
-    before = ticks()
-    page.get_by_text("PCA", exact=True).click()
-    until_changed(page, ticks, before, timeout_s=60)
-    assert page.locator('[data-testid="stException"]').count() == 0
-
-
 def test_kl_and_elbo(page):
     _open(page, "KL_and_ELBO")
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="β-weighted loss")
@@ -184,31 +154,6 @@ def test_ae_vs_vae_atlas_click_decodes_both_models_and_a_preset_opens_its_view(p
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.set_viewport_size({"width": 1400, "height": 1000})
-
-
-def _click_map_point(page, chart: int, trace: int, index: int) -> None:
-    """Click point ``index`` of ``trace`` on the ``chart``-th latent map, at its screen position."""
-    plot = page.locator(".js-plotly-plot").nth(chart)
-    x, y = plot.evaluate(
-        """(gd, [t, i]) => {
-            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-            const box = gd.getBoundingClientRect();
-            return [box.left + xa._offset + xa.l2p(gd._fullData[t].x[i]),
-                    box.top + ya._offset + ya.l2p(gd._fullData[t].y[i])];
-        }""",
-        [trace, index],
-    )
-    page.mouse.click(x, y)
-
-
-def test_a_click_on_the_latent_map_selects_that_point(page):
-    _open_map(page)
-    row = page.locator(".js-plotly-plot").first.evaluate("gd => gd._fullData[3].customdata[0]")
-    _click_map_point(page, chart=0, trace=3, index=0)  # the first digit 3 of the AE's map
-    page.wait_for_selector(
-        f'[data-testid="stImage"]:has-text("selected originals: #{row}")', timeout=60_000
-    )
-    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_pages_fetch_nothing_from_the_internet(page):

@@ -137,7 +137,7 @@ PRESENTED = {
     # Drawing: the canvas is the image; what the models make of it sits beside it, not below.
     "Latent_sliders?start=draw": (".dc-canvas", ".dc-recon"),
     "Interpolation": (".le-canvas", '.le-range[aria-label="λ"]'),
-    "Latent_map": (".js-plotly-plot", '[data-testid="stRadio"]'),
+    "Latent_map": (".lm-canvas", '[data-testid="stRadio"]'),
     "KL_and_ELBO": ('[data-testid="stImage"] img', '[data-testid="stSlider"]'),
     "Lesson": (None, '[data-testid="stButton"] button'),
 }

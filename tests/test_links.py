@@ -68,7 +68,10 @@ def test_map_and_kl_links_and_the_url_they_write():
     at = _link(PAGES["map"], method="pca", overlay="prior", perplexity="12")
     assert at.radio(key="map_method").value == "pca"
     assert at.multiselect(key="map_overlay").value == ["prior samples"]
-    assert any("prior samples" in c.proto.spec for c in at.get("plotly_chart"))
+    from tests.test_latent_map_page import map_payload
+
+    marks = [mark["name"] for m in map_payload(at)["maps"] for mark in m["marks"]]
+    assert marks == ["prior samples", "prior samples"]  # on the AE's and the VAE's map
     at = _link(PAGES["kl"], digit="3", index="2", beta="4")
     assert any(m.label.startswith("β-weighted loss −E[log p(x|z)] + 4·KL") for m in at.metric)
     at.slider(key="kl_beta").set_value(2.5).run()

@@ -1,0 +1,355 @@
+"""What the Latent map shows, computed once and kept on disk as plain arrays (never pickles).
+
+- **Points**: the held-out digits of a checkpoint's split, or all of its digits (held-out first,
+  so that row r < 500 is held-out digit r in either set, then validation, then training).
+- **Codes** of those points per model, keyed by the checkpoint's SHA-256 and the pixels' hash.
+- **Maps** (explorer/projection.py) and each map's **trustworthiness** (k = 10, in the codes).
+- **Neighbourhood overlap** of two models over the points (explorer/neighbours.py), with a
+  bootstrap interval of its mean over the digits.
+- **Attributes**: Morpho-MNIST's six measures of the points' digits (explorer/morphometrics.py),
+  keyed by the pixels alone (they do not depend on a model); slant in degrees.
+- **Browser files**: the points' sprite sheet (a PNG of 28 x 28 tiles, in row order, as the
+  Embedding Projector's sprites) and JSON of labels, attributes, coordinates and overlaps, in
+  ``static/maps/`` named by their content's hash, so the browser fetches each once and shows
+  the picture under the pointer without asking the server. Where that folder cannot be written,
+  the same content goes inline as a data URL.
+
+``python -m explorer.maps`` fills every cache for the bundled AE and VAE (run it after retraining:
+a class's first view then reads files) and prints the trustworthiness table.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from explorer import data, images, neighbours, projection, smoothness, views
+
+ROOT = Path(__file__).resolve().parents[1]
+STATIC_DIR = ROOT / "static" / "maps"  # served at app/static/maps/ (server.enableStaticServing)
+STATIC_URL = "app/static/maps"  # page-relative, as Streamlit serves it
+STATIC_KEEP = 400  # files kept in STATIC_DIR: the oldest go when more are written
+POINT_SETS = ("held_out", "all")
+ATTRIBUTES = ("thickness", "slant", "width", "height", "area", "length")
+UNITS = {"thickness": "px", "slant": "°", "width": "px", "height": "px", "area": "px²",
+         "length": "px"}  # fmt: skip
+VERSION = 1  # part of every key here: results of older code are not reused
+
+
+@dataclass(frozen=True, eq=False)
+class Points:
+    """The digits a map shows, in row order, with where each came from."""
+
+    images: torch.Tensor  # (N, 1, 28, 28)
+    labels: np.ndarray  # (N,)
+    parts: tuple[tuple[str, int], ...]  # ("held-out", 500), ("validation", 500), ("training", …)
+    digest: str  # of the pixels and labels: the key of everything computed from them
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def where(self, row: int) -> tuple[str, int]:
+        """(part, index within it) of a row: ("held-out", 12)."""
+        start = 0
+        for part, size in self.parts:
+            if row < start + size:
+                return part, row - start
+            start += size
+        raise IndexError(f"row {row} is outside the {len(self)} points")
+
+    @property
+    def held_out(self) -> int:
+        """How many rows, from the first, are held-out digits."""
+        return self.parts[0][1]
+
+
+@functools.lru_cache(maxsize=4)
+def points(split: data.Split, which: str = "held_out") -> Points:
+    """The held-out digits of ``split`` (``which`` = "held_out") or all of them ("all")."""
+    if which not in POINT_SETS:
+        raise ValueError(f"unknown point set {which!r}; choose one of {', '.join(POINT_SETS)}")
+    test = data.load_test(split)
+    groups = [("held-out", test)]
+    if which == "all":
+        train, val, _ = data.load_parts(split)
+        groups += [("validation", val), ("training", train)]
+    groups = [(name, d) for name, d in groups if len(d)]
+    pixels = torch.cat([d.images for _, d in groups])
+    labels = torch.cat([d.labels for _, d in groups]).numpy()
+    digest = hashlib.sha256(pixels.numpy().tobytes() + labels.tobytes()).hexdigest()[:24]
+    return Points(pixels, labels, tuple((n, len(d)) for n, d in groups), digest)
+
+
+# ---- Arrays on disk ------------------------------------------------------------------------------
+
+
+def _load(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    try:
+        found = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None  # missing or damaged: computed again and rewritten
+    return found if found.shape == shape else None
+
+
+def _atomic_write(path: Path, content: bytes) -> bool:
+    """Write ``content`` to ``path`` whole or not at all; False when the folder is read-only."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        return False
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    _atomic_write(path, buffer.getvalue())
+
+
+def codes(model, sha256: str, pts: Points, cache_dir: Path) -> np.ndarray:
+    """(N, d) codes of the points (an AE's code, a VAE's posterior mean), kept on disk."""
+    path = Path(cache_dir) / f"codes-{sha256[:24]}-{pts.digest}-v{VERSION}.npy"
+    try:
+        found = np.load(path, allow_pickle=False)
+        if found.ndim == 2 and found.shape[0] == len(pts):
+            return found
+    except (OSError, ValueError):
+        pass  # missing or damaged: encoded again and rewritten
+    out = views.encode(model, pts.images).numpy().astype(np.float32)
+    _save(path, out)
+    return out
+
+
+def digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array, np.float32).tobytes()).hexdigest()[:24]
+
+
+def trustworthiness(codes_: np.ndarray, coords: np.ndarray, cache_dir: Path) -> float:
+    """The map's trustworthiness (k = 10), kept on disk by the codes' and the map's hashes."""
+    key = hashlib.sha256(f"{digest(codes_)}|{digest(coords)}".encode()).hexdigest()[:24]
+    path = Path(cache_dir) / f"trust-{key}-k{neighbours.K}-v{VERSION}.npy"
+    found = _load(path, ())
+    if found is not None:
+        return float(found)
+    value = neighbours.trustworthiness(codes_, coords, neighbours.K)
+    _save(path, np.float64(value))
+    return value
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Per point, the Jaccard overlap of its k = 10 nearest neighbours in two models' codes, their
+    mean with a bootstrap interval over the points, and the mean that chance would give."""
+
+    values: np.ndarray
+    mean: smoothness.Estimate
+    chance: float
+
+
+def overlap(codes_a: np.ndarray, codes_b: np.ndarray, cache_dir: Path) -> Overlap:
+    """:class:`Overlap` of two models' codes of the same points, kept on disk."""
+    key = f"{digest(codes_a)}-{digest(codes_b)}-k{neighbours.K}-v{VERSION}"
+    path = Path(cache_dir) / f"overlap-{key}.npy"
+    values = _load(path, (len(codes_a),))
+    if values is None:
+        values = neighbours.overlap(codes_a, codes_b, neighbours.K)
+        _save(path, values)
+    summary = _load(path.with_suffix(".mean.npy"), (4,))
+    if summary is None:
+        # Fewer resamples for many points: the interval's ends move by < 0.002 at 10,000 points.
+        estimate = smoothness.bootstrap(values, n_boot=2000 if len(values) <= 2000 else 500)
+        summary = np.array([estimate.value, estimate.low, estimate.high, estimate.n], float)
+        _save(path.with_suffix(".mean.npy"), summary)
+    mean = smoothness.Estimate(*summary[:3], int(summary[3]))
+    return Overlap(values, mean, neighbours.chance_overlap(len(values), neighbours.K))
+
+
+def attributes(pts: Points, cache_dir: Path) -> dict[str, np.ndarray]:
+    """The six Morpho-MNIST measures of the points' digits by name (NaN where no stroke; slant
+    in degrees, positive when the top leans right), kept on disk by the pixels' hash (about 1 s of
+    CPU per 1,000 digits the first time)."""
+    from explorer import morphometrics
+
+    path = Path(cache_dir) / f"morpho-map-{pts.digest}-v{VERSION}.npy"
+    table = _load(path, (len(pts), len(ATTRIBUTES)))
+    if table is None:
+        measured = morphometrics.measure(pts.images).as_dict()
+        measured["slant"] = np.degrees(measured["slant"])
+        table = np.stack([measured[name] for name in ATTRIBUTES], axis=1)
+        _save(path, table)
+    return {name: table[:, i] for i, name in enumerate(ATTRIBUTES)}
+
+
+# ---- Files for the browser ---------------------------------------------------------------------
+
+
+def _publish(stem: str, suffix: str, content: bytes, mime: str) -> str:
+    """A URL of ``content``: a file in STATIC_DIR named by its hash (written once), or a data URL
+    when the folder cannot be written."""
+    name = f"{stem}-{hashlib.sha256(content).hexdigest()[:20]}{suffix}"
+    path = STATIC_DIR / name
+    if path.is_file() or _atomic_write(path, content):
+        _prune()
+        return f"{STATIC_URL}/{name}"
+    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def _prune() -> None:
+    try:
+        files = sorted(STATIC_DIR.iterdir(), key=lambda p: p.stat().st_mtime)
+        for old in files[:-STATIC_KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def json_url(stem: str, payload: dict) -> str:
+    return _publish(
+        stem, ".json", json.dumps(payload, separators=(",", ":")).encode(), "application/json"
+    )
+
+
+def sprite_columns(n: int) -> int:
+    """Tiles per row of a sprite sheet of n digits: square, as the Projector's."""
+    return max(1, int(np.ceil(np.sqrt(n))))
+
+
+@functools.lru_cache(maxsize=8)
+def _sprite_png(pts: Points) -> bytes:
+    tiles = images.grid(pts.images, ncol=sprite_columns(len(pts)), pad=0)
+    return images.png_bytes(tiles, scale=1)
+
+
+def sprite_url(pts: Points) -> str:
+    """The points' sprite sheet: 28 x 28 tiles in row order, :func:`sprite_columns` per row."""
+    return _publish(f"sprite-{pts.digest}", ".png", _sprite_png(pts), "image/png")
+
+
+def framed_strip(
+    pixels: torch.Tensor, framed: list[bool], pad: int = 2, scale: int = 3
+) -> np.ndarray:
+    """Digits (n, 1, 28, 28) in a row as RGB (h, w, 3) uint8, each ``framed`` one inside a green
+    frame of ``pad`` px (the others' frames black), upscaled ``scale`` times."""
+    tiles = images.to_uint8(pixels)
+    n, h, w = tiles.shape
+    out = np.zeros((h + 2 * pad, n * (w + 2 * pad), 3), dtype=np.uint8)
+    for i, (tile, frame) in enumerate(zip(tiles, framed, strict=True)):
+        left = i * (w + 2 * pad)
+        if frame:
+            out[:, left : left + w + 2 * pad] = (40, 200, 90)
+        out[pad : pad + h, left + pad : left + pad + w] = tile[..., None]
+    return np.repeat(np.repeat(out, scale, axis=0), scale, axis=1)
+
+
+def _rounded(values: np.ndarray, digits: int) -> list:
+    """Values as JSON numbers (NaN as null) rounded to ``digits`` decimals."""
+    array = np.round(np.asarray(values, dtype=np.float64), digits)
+    return [None if v != v else v for v in array.tolist()]
+
+
+def points_url(pts: Points, attrs: dict[str, np.ndarray] | None) -> str:
+    """JSON of the points' digits, where each came from, and their attributes if measured."""
+    payload = {"labels": pts.labels.tolist(), "parts": [list(p) for p in pts.parts],
+               "attributes": {k: _rounded(v, 2) for k, v in (attrs or {}).items()}}  # fmt: skip
+    return json_url(f"points-{pts.digest}", payload)
+
+
+def coords_url(coords: np.ndarray) -> str:
+    """JSON of a map's coordinates, x and y flat (4 significant digits of the map's size)."""
+    scale = float(np.ptp(coords)) or 1.0
+    digits = max(0, 4 - int(np.floor(np.log10(scale))))
+    return json_url(
+        "coords", {"x": _rounded(coords[:, 0], digits), "y": _rounded(coords[:, 1], digits)}
+    )
+
+
+def values_url(stem: str, values: np.ndarray) -> str:
+    return json_url(stem, {"values": _rounded(values, 3)})
+
+
+# ---- Warming every cache -------------------------------------------------------------------------
+
+
+def warm(checkpoint_dir: Path, cache_dir: Path, sets=POINT_SETS, methods=tuple(projection.METHODS),
+         names=("ae", "vae"), say=print) -> list[dict]:  # fmt: skip
+    """Compute and keep every map, trustworthiness, overlap and attribute the page can show for
+    the bundled models ``names``; returns one row per (set, method, model) for the table."""
+    import time
+
+    from explorer import checkpoints
+
+    ckpts = [checkpoints.load(Path(checkpoint_dir) / f"{n}.safetensors") for n in names]
+    split = data.Split.from_dict(ckpts[0].meta.get("split", {}))
+    rows = []
+    for which in sets:
+        pts = points(split, which)
+        all_codes = [codes(c.model, c.sha256, pts, cache_dir) for c in ckpts]
+        attributes(pts, cache_dir)
+        sprite_url(pts)
+        if len(ckpts) == 2:
+            found = overlap(*all_codes, cache_dir)
+            say(f"{which}: overlap {names[0]} vs {names[1]} {found.mean.text()} "
+                f"(chance {found.chance:.3f})")  # fmt: skip
+        for method in methods:
+            params = projection.MapParams(
+                method, projection.DEFAULT_PERPLEXITY if method == "tsne" else 0.0
+            )
+            for ckpt, z in zip(ckpts, all_codes, strict=True):
+                began = time.perf_counter()
+                coords, _ = projection.cached_map(z, params, ckpt.sha256, cache_dir)
+                trust = trustworthiness(z, coords, cache_dir)
+                rows.append({"points": which, "n": len(pts), "method": method,
+                             "model": ckpt.name, "trustworthiness": trust})  # fmt: skip
+                say(f"{which} {method} {ckpt.name}: trustworthiness {trust:.3f} "
+                    f"({time.perf_counter() - began:.1f} s)")  # fmt: skip
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    """The trustworthiness rows as a Markdown table: one row per point set and method."""
+    models = sorted({r["model"] for r in rows}, key=lambda m: (len(m), m))
+    lines = ["| points | method | " + " | ".join(models) + " |", "|---|---|" + "---|" * len(models)]
+    for which in dict.fromkeys(r["points"] for r in rows):
+        for method in dict.fromkeys(r["method"] for r in rows):
+            cells = {r["model"]: r for r in rows if r["points"] == which and r["method"] == method}
+            if cells:
+                n = next(iter(cells.values()))["n"]
+                values = " | ".join(f"{cells[m]['trustworthiness']:.3f}" if m in cells else "–"
+                                    for m in models)  # fmt: skip
+                lines.append(f"| {which.replace('_', '-')} ({n:,}) | "
+                             f"{projection.METHODS[method]} | {values} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
+    parser.add_argument("--cache", default=None, help="default: <checkpoints>/.cache")
+    parser.add_argument("--sets", nargs="+", default=list(POINT_SETS), choices=POINT_SETS)
+    parser.add_argument("--methods", nargs="+", default=list(projection.METHODS),
+                        choices=list(projection.METHODS))  # fmt: skip
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    cache = Path(args.cache or Path(args.checkpoints) / ".cache")
+    print(table(warm(Path(args.checkpoints), cache, args.sets, args.methods)))
+
+
+if __name__ == "__main__":
+    main()
