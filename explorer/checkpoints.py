@@ -109,8 +109,10 @@ def _decode_header(path: Path, header: dict[str, str]) -> dict:
             continue
         try:
             meta[key] = json.loads(value)
-        except (json.JSONDecodeError, RecursionError) as err:  # RecursionError: nested too deep
+        except json.JSONDecodeError as err:
             raise CheckpointError(f"{path}: metadata {key!r} is not valid JSON") from err
+        except RecursionError as err:  # "[[[[…" a hundred thousand deep
+            raise CheckpointError(f"{path}: metadata {key!r} is nested too deeply") from err
     return meta
 
 

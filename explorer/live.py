@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from explorer import train
+from explorer import train, trainstate
 
 MAX_RUNS = int(os.environ.get("LATENT_EXPLORER_MAX_RUNS", "2"))
 OWNER_GRACE_S = float(os.environ.get("LATENT_EXPLORER_OWNER_GRACE_S", "30"))
@@ -72,8 +73,10 @@ class LiveRun:
         except train.TrainingStopped:
             self.error = self.stop_reason or "stopped"
         except Exception as err:  # reported on the page, never raised into the server
-            self.error = f"{type(err).__name__}: {err}"
+            self.error = hide_paths(f"{type(err).__name__}: {err}", Path(self.args.run_dir))
         finally:
+            if self.error:  # readers of the log (Follow a run) see that it ended here
+                trainstate.log_end(self.metrics_path, self.error)
             self.finished = True
 
 
@@ -198,15 +201,39 @@ def visible_runs(folder: Path, own: set[str], share: bool = False) -> dict[str, 
 
 def request_stop(folder: Path, name: str | None = None) -> list[str]:
     """Ask the server to stop in-app run ``name`` (all of them without one): writes a STOP file
-    the watchdog honours within a second or two. Returns the runs asked."""
+    the watchdog honours within a second or two. Returns the runs asked.
+
+    ``name`` must be the name of an in-app run folder (``live-…``) directly in ``folder``: a
+    path, ``..``, or a link that leads out of it raises ValueError, and nothing is written."""
     folder = Path(folder)
-    targets = [folder / name] if name else sorted(folder.glob(f"{LIVE_PREFIX}*"))
+    if name is None:
+        targets = sorted(folder.glob(f"{LIVE_PREFIX}*"))
+    else:
+        if not _is_run_name(name):
+            raise ValueError(
+                f"{name[:80]!r} is not an in-app run's name: give a folder name such as "
+                f"{LIVE_PREFIX}1a2b3c4d-20250101-120000 from {folder}"
+            )
+        targets = [folder / name]
     asked = []
+    inside = folder.resolve()
     for path in targets:
-        if path.is_dir():
+        if path.is_dir() and path.resolve().parent == inside:
             (path / STOP_FILE).touch()
             asked.append(path.name)
     return asked
+
+
+def _is_run_name(name: str) -> bool:
+    """A plain ``live-…`` folder name: no separators, no ``..``, nothing absolute."""
+    return (
+        name.startswith(LIVE_PREFIX)
+        and Path(name).name == name
+        and "/" not in name
+        and os.sep not in name
+        and (os.altsep is None or os.altsep not in name)
+        and ".." not in name
+    )
 
 
 def read_metrics(path: Path) -> tuple[list[dict], list[dict]]:
@@ -241,6 +268,22 @@ def discover_runs(folder: Path) -> dict[str, Path]:
     return {p.parent.name: p for p in logs}
 
 
+# An absolute path in a message: a "/" that starts a word, then path characters (no spaces).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~/-])/[^\s'\"]+")
+
+
+def hide_paths(text: str, run_dir: Path | None = None) -> str:
+    """``text`` with no absolute server path: the run's folder as ``<its parent's name>/<its
+    name>`` (``runs/live-…``), any other absolute path as its last part (``…/vae.safetensors``),
+    so a live run's error never shows a student where files live on the server."""
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        shown = f"{run_dir.absolute().parent.name}/{run_dir.name}"
+        for form in sorted({str(run_dir.absolute()), str(run_dir.resolve())}, key=len)[::-1]:
+            text = text.replace(form, shown)
+    return _ABSOLUTE_PATH.sub(lambda m: "…/" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m explorer.live stop [NAME]``: the operator stops in-app runs."""
     argv = sys.argv[1:] if argv is None else argv
@@ -250,7 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(
         os.environ.get("LATENT_EXPLORER_RUNS", Path(__file__).resolve().parents[1] / "runs")
     )
-    asked = request_stop(folder, argv[1] if len(argv) == 2 else None)
+    try:
+        asked = request_stop(folder, argv[1] if len(argv) == 2 else None)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"asked {len(asked)} run(s) to stop: {', '.join(asked) or 'none found'}")
     return 0
 

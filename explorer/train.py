@@ -139,6 +139,7 @@ def _start(args: TrainArgs, rank: int, device: torch.device) -> Run:
     if rank == 0:
         path = Path(args.run_dir) / "metrics.jsonl"
         state.log = trainstate.MetricsLog(path, append=args.resume)
+        state.log.write(trainstate.start_record(args.epochs, state.epoch))  # who trains it
     return state
 
 
@@ -346,8 +347,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, checkpoints.CheckpointError) as err:
         print(f"error: {err}. {_last_good(args)}", file=sys.stderr)
         return 2
-    except (OSError, SafetensorError, MemoryError) as err:  # disk full, I/O, out of memory
-        print(f"error: {type(err).__name__}: {err}; stopped. {_last_good(args)}", file=sys.stderr)
+    except (OSError, SafetensorError, MemoryError, RuntimeError) as err:  # disk full, I/O, memory
+        # torch reports a failed allocation as a RuntimeError; its first line says enough.
+        detail = (str(err).strip().splitlines() or [""])[0][:300]
+        print(
+            f"error: {type(err).__name__}: {detail}; stopped. {_last_good(args)}",
+            file=sys.stderr,
+        )
         return 1
     finally:
         if dist.is_initialized():

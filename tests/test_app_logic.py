@@ -1,6 +1,7 @@
 """Pure functions behind the pages: plot selections, views, live-run caps and metrics logs."""
 
 import json
+import re
 import threading
 import time
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import checkpoints, live, plots, train, views
+from explorer import checkpoints, live, plots, train, trainstate, views
 from explorer.models import ModelConfig, build
 
 
@@ -287,3 +288,79 @@ def _assert_claims(results: dict, step: int, measure: str, cases: list) -> None:
         changed = copy.deepcopy(results)
         changed["2d"]["vae_minus_ae"][measure] = {**diff, "value": value, "separates": separates}
         assert words in lesson.steps(changed)[step].text, (measure, value, separates)
+
+
+def test_operator_stop_accepts_only_in_app_run_folders_in_the_runs_directory(
+    tmp_path, capsys, monkeypatch
+):
+    runs, elsewhere = tmp_path / "runs", tmp_path / "elsewhere"
+    for folder in (runs / "live-a", runs / "cli-vae", elsewhere):
+        folder.mkdir(parents=True)
+    (runs / "live-link").symlink_to(elsewhere, target_is_directory=True)
+    for name in (str(elsewhere), "../elsewhere", "live-a/../../elsewhere", "cli-vae", "/"):
+        with pytest.raises(ValueError, match="is not an in-app run's name"):
+            live.request_stop(runs, name)
+    assert live.request_stop(runs, "live-link") == []  # a link out of the runs folder
+    assert not (elsewhere / live.STOP_FILE).exists() and not (runs / "cli-vae" / "STOP").exists()
+    assert live.request_stop(runs, "live-a") == ["live-a"]
+    assert (runs / "live-a" / live.STOP_FILE).exists()
+    monkeypatch.setenv("LATENT_EXPLORER_RUNS", str(runs))
+    assert live.main(["stop", str(elsewhere)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is not an in-app run's name" in err
+    assert not (elsewhere / live.STOP_FILE).exists()
+
+
+def test_a_failed_live_run_names_no_absolute_server_path(tmp_path):
+    """A live run whose folder is a file fails; its message (shown on the page) and its log
+    name the folder as runs/<name>, never the server's absolute path."""
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    (runs_dir / "live-x").write_text("a file, not a folder")
+    args = train.make_args("vae", dataset="digits", epochs=1, progress=False, eval_k=0,
+                           out=str(runs_dir / "live-x" / "vae.safetensors"),
+                           run_dir=str(runs_dir / "live-x"), write_resume=False)  # fmt: skip
+    run = live.LiveRuns().start("alice", args)
+    run.thread.join(60)
+    assert run.finished and run.error and "runs/live-x" in run.error
+    assert str(tmp_path) not in run.error
+    assert not re.search(r"(^|[\s'\"(:])/\w", run.error), run.error
+    assert live.hide_paths("no such file: '/srv/app/checkpoints/vae.safetensors'") == (
+        "no such file: '…/vae.safetensors'"
+    )
+    assert live.hide_paths("runs/live-x and 1/2 and ~/x") == "runs/live-x and 1/2 and ~/x"
+
+
+def _log(path, *records):
+    path.write_text("".join(json.dumps({"time": 0, **r}) + "\n" for r in records))
+    return path
+
+
+def test_a_run_whose_process_is_gone_shows_as_stopped(tmp_path):
+    """Follow a run: a killed command-line run ("epoch 1 of 1, step 1090 of 15610" for ever)
+    shows as stopped once the process its start record names is gone."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    mine = trainstate.start_record(epochs=1, epoch=0)
+    dead = {**mine, "pid": int(gone.stdout)}
+    step = {"type": "step", "epoch": 1, "step": 1090, "epochs": 1, "epoch_steps": 15610}
+    status = trainstate.run_status(_log(tmp_path / "a.jsonl", dead, step))
+    assert status.state == "stopped" and status.note == " (stopped: its training process has ended)"
+    assert trainstate.run_status(_log(tmp_path / "b.jsonl", mine, step)).state == "running"
+    reused = {**mine, "process_start": mine["process_start"] - 1}  # Linux: a recycled pid
+    assert trainstate.run_status(_log(tmp_path / "c.jsonl", reused, step)).state == "stopped"
+    done = {"type": "epoch", "epoch": 1, "step": 15610}
+    assert trainstate.run_status(_log(tmp_path / "d.jsonl", dead, step, done)).state == "finished"
+    ended = {"type": "end", "reason": "stopped by the server's operator"}
+    assert trainstate.run_status(
+        _log(tmp_path / "e.jsonl", mine, step, ended)
+    ) == trainstate.RunStatus("stopped", "stopped: stopped by the server's operator")
+    resumed = {**mine, "epochs": 2, "from_epoch": 1}  # a resumed run: its own start record
+    assert trainstate.run_status(_log(tmp_path / "f.jsonl", dead, done, resumed)).state == "running"
+    assert trainstate.run_status(_log(tmp_path / "g.jsonl", step)).state == "unknown"
+    elsewhere = {**dead, "host": "another-machine"}
+    assert trainstate.run_status(_log(tmp_path / "h.jsonl", elsewhere, step)).state == "running"
+    assert trainstate.run_status(tmp_path / "absent.jsonl").note == ""

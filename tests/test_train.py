@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from explorer import checkpoints, losses, objectives, train
+from explorer import checkpoints, losses, objectives, train, trainstate
 from tests.conftest import ROOT
 
 
@@ -80,6 +80,10 @@ def test_a_run_writes_checkpoint_metrics_log_and_samples(tmp_path):
     assert {(r["epochs"], r["epoch_steps"]) for r in steps} == {(2, per_epoch)}
     assert epochs[-1]["elbo"] == pytest.approx(epochs[-1]["recon"] - epochs[-1]["kl"], rel=1e-6)
     assert (tmp_path / "run" / "samples" / "epoch_002.png").stat().st_size > 100
+    # The first record names the process that trains it (Follow a run tells a killed run).
+    assert rows[0]["type"] == "start" and rows[0]["pid"] == os.getpid()
+    assert (rows[0]["epochs"], rows[0]["from_epoch"]) == (2, 0)
+    assert trainstate.run_status(tmp_path / "run" / "metrics.jsonl").state == "finished"
 
 
 @pytest.mark.slow
@@ -339,7 +343,7 @@ def test_choices_see_validation_and_the_test_digits_are_scored_once_at_the_end(t
     rows = [
         json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     ]
-    assert [r["type"] for r in rows if r["type"] != "step"] == ["epoch", "epoch", "test"]
+    assert [r["type"] for r in rows if r["type"] != "step"] == ["start", "epoch", "epoch", "test"]
     unseen = train.run(_args(tmp_path / "b", epochs=1, score_test=False))
     assert "metrics" not in unseen and "val_elbo" in unseen["validation"]
 
@@ -364,3 +368,141 @@ def test_scoring_a_run_chosen_on_validation_equals_scoring_it_at_the_end(tmp_pat
     assert scored["metrics"] == pytest.approx(direct["metrics"], rel=1e-5)
     ckpt = checkpoints.load(tmp_path / "b" / "scored.safetensors")
     assert ckpt.meta["metrics"] == scored["metrics"] and ckpt.meta["train"]["score_test"]
+
+
+def _cli(tmp_path, *argv, timeout=300):
+    """Run ``python -m explorer.train`` on the small data (1 epoch unless told), and read its
+    peak RSS (bytes): (exit code, stderr, peak)."""
+    code = (
+        "import resource, subprocess, sys\n"
+        "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stderr.write(r.stderr)\n"
+        "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    files = ["--out", str(tmp_path / "vae.safetensors"), "--run-dir", str(tmp_path / "run")]
+    command = [sys.executable, "-m", "explorer.train", "vae", "--dataset", "digits",
+               "--no-progress", *files, *argv]  # fmt: skip
+    if "--epochs" not in argv:
+        command += ["--epochs", "1"]
+    result = subprocess.run([sys.executable, "-c", code, *command], capture_output=True,
+                            text=True, cwd=ROOT, timeout=timeout)  # fmt: skip
+    returncode, peak_kib = map(int, result.stdout.split())
+    return returncode, result.stderr, peak_kib * 1024
+
+
+def _write_resume(path, meta: dict, tensors=None) -> None:
+    """A resume file with this header (values already JSON text), written as safetensors."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {"format": checkpoints.FORMAT, "format_version": str(checkpoints.FORMAT_VERSION)}
+    save_file(tensors or {"w": torch.zeros(1)}, str(path), metadata={**header, **meta})
+
+
+def _same_run(tmp_path) -> str:
+    """The ``train`` header of a resume state of the run _cli starts (2 epochs)."""
+    args = train.make_args("vae", dataset="digits", epochs=2, out=str(tmp_path / "vae.safetensors"))
+    return json.dumps(args.recorded())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "meta,message",
+    [
+        ({"train": "[" * 100_000 + "]" * 100_000}, "metadata 'train' is nested too deeply"),
+        ({"epoch": "1"}, "not a resume state (no 'train' in its header)"),
+        ({"train": '"x"', "epoch": "1", "step": "1", "seconds": "1", "history": "[]",
+          "optim_groups": "{}"}, "'train' and 'optim_groups' must be objects"),
+        ({"epoch": '"one"', "step": "1", "seconds": "1", "history": "[]", "optim_groups": "{}"},
+         "a bad epoch, step, seconds or history"),
+        ({"epoch": "0", "step": "0", "seconds": "0", "history": "[]", "optim_groups": "{}"},
+         "its tensors do not fit this run (Error(s) in loading state_dict"),
+    ],
+)  # fmt: skip
+def test_a_bad_resume_file_ends_the_cli_in_one_line(tmp_path, meta, message):
+    if "train" not in meta and "epoch" in meta and len(meta) > 1:
+        meta = {"train": _same_run(tmp_path), **meta}
+    _write_resume(tmp_path / "vae.resume.safetensors", meta)
+    code, stderr, _ = _cli(tmp_path, "--epochs", "2", "--eval-k", "0", "--resume")
+    lines = stderr.strip().splitlines()
+    assert code == 2 and message in lines[-1] and "Traceback" not in stderr, stderr[-2000:]
+    assert lines[-1].endswith("No checkpoint was written.")
+
+
+def test_a_failed_allocation_ends_the_cli_in_one_line(tmp_path, capsys, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "
+            "you tried to allocate 5017600000 bytes.\nmore detail"
+        )
+
+    monkeypatch.setattr(objectives, "step", no_memory)
+    argv = ["vae", "--dataset", "digits", "--epochs", "1", "--eval-k", "0", "--no-progress"]
+    code = train.main([*argv, "--out", str(tmp_path / "v.safetensors"), "--run-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "you tried to allocate 5017600000 bytes." in err and "more detail" not in err
+
+
+@pytest.mark.slow
+def test_the_most_draws_allowed_keep_the_cli_under_1_gb(tmp_path):
+    """--eval-k 100000 (the limit): each digit's draws are decoded in chunks. With the MLP
+    decoder (fast enough for a test) all of a digit's draws at once peaked at 1.7 GB; with the
+    conv decoder, --eval-k 20000 peaked at 7.4 GB and 100000 failed on a 5 GB allocation."""
+    code, stderr, peak = _cli(tmp_path, "--arch", "mlp", "--width", "32", "--test-size", "10",
+                              "--val-size", "10", "--eval-k", "100000")  # fmt: skip
+    assert code == 0, stderr[-2000:]
+    assert peak < 1e9, f"peak RSS {peak / 1e9:.2f} GB"
+    metrics = checkpoints.load(tmp_path / "vae.safetensors").meta["metrics"]
+    assert metrics["test_eval_k"] == 100_000 and metrics["test_iwae"] >= metrics["test_elbo"]
+
+
+@pytest.mark.slow
+def test_an_idx_gzip_claiming_a_million_digits_ends_in_one_line_in_little_memory(tmp_path):
+    """762 KB of gzip whose header claims 999,999 images (all there, all zeros): loading it
+    took 6.95 GB; now the header is refused before the data is read."""
+    import gzip
+
+    import numpy as np
+
+    from explorer import data
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    header = (0x0803).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (999_999, 28, 28))
+    with gzip.open(folder / "train-images-idx3-ubyte.gz", "wb", compresslevel=1) as handle:
+        handle.write(header)
+        for _ in range(999_999 // 9_999):
+            handle.write(bytes(784 * 9_999))
+    data.write_idx(folder / "train-labels-idx1-ubyte.gz", np.zeros(999_999, np.uint8))
+    data.write_idx(folder / "t10k-images-idx3-ubyte", np.zeros((10, 28, 28), np.uint8))
+    data.write_idx(folder / "t10k-labels-idx1-ubyte", np.arange(10))
+    code, stderr, peak = _cli(tmp_path, "--dataset", f"idx:{folder}")
+    lines = stderr.strip().splitlines()
+    assert code == 2 and len(lines) == 1
+    assert "claims 999,999 items; the limit is 100,000" in lines[0]
+    assert peak < 1e9, f"peak RSS {peak / 1e9:.2f} GB"
+
+
+@pytest.mark.slow
+def test_a_killed_cli_run_shows_as_stopped(tmp_path):
+    """Follow a run showed a killed run as "epoch 1 of 1, step 1090 of 15610" for ever."""
+    import signal
+    import time
+
+    log = tmp_path / "run" / "metrics.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "explorer.train", "vae", "--dataset", "digits", "--epochs", "50",
+         "--eval-k", "0", "--log-every", "1", "--no-progress",
+         "--out", str(tmp_path / "vae.safetensors"), "--run-dir", str(tmp_path / "run")],
+        cwd=ROOT, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while '"type": "step"' not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    assert trainstate.run_status(log).state == "running"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    status = trainstate.run_status(log)
+    assert status.state == "stopped" and "process has ended" in status.note
