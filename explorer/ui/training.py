@@ -63,7 +63,7 @@ def browser_id() -> str:
 
 def metrics_dashboard(path: Path, key: str) -> None:
     """Reconstruction, KL and ELBO curves and a KL heat-map from a metrics JSONL."""
-    from explorer import live, plots
+    from explorer import live, plots, trainstate
 
     steps, epochs = live.read_metrics(path)
     rows = [r for r in steps + epochs if "kl_per_dim" in r]
@@ -71,7 +71,8 @@ def metrics_dashboard(path: Path, key: str) -> None:
     if not steps and not epochs:
         st.caption(f"Run {path.parent.name}: waiting for its first metrics…")
         return
-    st.caption(f"Run {path.parent.name}: {views.run_progress(steps, epochs)}")
+    progress = views.run_progress(steps, epochs) + trainstate.run_status(path).note  # (stopped)
+    st.caption(f"Run {path.parent.name}: {progress}")
     # Chart keys carry "_chart_": the page's own widgets share the prefix (kl_live_epochs is the
     # Epochs input), and a shared key raises StreamlitDuplicateElementKey on a full rerun.
     c1, c2 = st.columns(2)
