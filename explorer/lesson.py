@@ -10,6 +10,7 @@ text says what is true of these models, including where the AE does as well as t
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -92,9 +93,10 @@ def numbers(results: dict) -> dict[str, str]:
 
 
 def steps(results: dict) -> list[Step]:
-    """The seven steps, their figures taken from ``results``."""
+    """The steps, their figures taken from ``results`` (the last one's from
+    bench/results/attributes.json)."""
     n = numbers(results)
-    return [
+    found = [
         Step(
             "1. Walk through a VAE's latent space",
             "The 2-D VAE turns every point z = (z0, z1) into an image. Drag z0 and watch the digit "
@@ -170,6 +172,79 @@ def steps(results: dict) -> list[Step]:
             "Open the latent map",
         ),
     ]
+    return [*found, attribute_step(_attribute_results(), len(found) + 1)]
+
+
+# ---- What a direction means (issue 25): numbers from bench/results/attributes.json ------------
+
+ATTRIBUTE_RESULTS = RESULTS.with_name("attributes.json")
+ATTRIBUTE_DIGIT = 3  # the held-out digit the step edits (class; the first of its class)
+
+
+def _attribute_results() -> dict | None:
+    try:
+        return json.loads(ATTRIBUTE_RESULTS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _than(a: dict, b: dict) -> str:
+    """How interval ``a`` compares with ``b``: above, below, or overlapping."""
+    if a["low"] > b["high"]:
+        return "higher than"
+    return "lower than" if a["high"] < b["low"] else "about the same as"
+
+
+def thickness_request(results: dict) -> float:
+    """The step's request: two SDs of the VAE's codes along its thickness direction, in px,
+    rounded down to 0.1 px (inside the slider's ±3 SDs)."""
+    return math.floor(20 * results["models"]["vae"]["attributes"]["thickness"]["per_unit"]) / 10
+
+
+def attribute_step(results: dict | None, number: int) -> Step:
+    """The VAE's "thicker" slider on a held-out digit, with the measured figures: how well a line
+    through its codes predicts thickness (beside the AE's and the GAN's), and how well moving
+    along it follows the request and keeps the digit."""
+    title = f"{number}. What a direction means: thicker, more slanted, wider"
+    params = {"model": "vae", "sliders": "attributes", "digit": str(ATTRIBUTE_DIGIT)}
+    intro = (
+        "Morpho-MNIST measures six things about a handwritten digit without any classifier: "
+        "its ink area, stroke length, thickness, slant, width and height. "
+    )
+    if not results or "vae" not in results.get("models", {}):
+        text = intro + "Drag the VAE's attribute sliders and watch the digit; `python -m "
+        text += "bench.attributes` measures how well each model's directions work."
+        return Step(title, text, sitemap.SLIDERS, params, "Make a digit thicker")
+    models = results["models"]
+    vae = models["vae"]["attributes"]["thickness"]
+    ask = thickness_request(results)
+    params["edit"] = f"thickness:{ask:.4g}"
+    others = []
+    if "ae" in models:
+        ae = models["ae"]["attributes"]["thickness"]["r2"]
+        others.append(f"{_than(vae['r2'], ae)} the AE's, {ae['value']:.2f}")
+    if "gan" in models:
+        gan = models["gan"]["attributes"]["thickness"]["r2"]["value"]
+        others.append(f"the GAN's, fitted on its own samples, {gan:.2f}")
+    reader, label = next(iter(results["readers"].items()), (None, {}))
+    kept = (
+        f" and {label['label']} still reads the same digit after "
+        f"{100 * vae['kept'][reader]['value']:.0f} % of the edits"
+        if reader
+        else ""
+    )
+    text = intro + (
+        f"A straight line through the VAE's codes predicts thickness with held-out R² "
+        f"{vae['r2']['value']:.2f} ({'; '.join(others)}). This opens a held-out "
+        f"{ATTRIBUTE_DIGIT} with the VAE's attribute sliders, asking for {ask:+.1f} px of "
+        "thickness by moving its code along that line's direction: drag 'thinner ↔ thicker' "
+        "and watch; when you let go, the page measures the digit. Over "
+        f"{results['digits']} digits such moves deliver {100 * vae['slope']['value']:.0f} % of "
+        f"the change asked (R² {vae['follow_r2']['value']:.2f}){kept}. Below the sliders, the "
+        "same request goes to the AE's and the GAN's version of the digit, and a table says "
+        "which model wins each attribute."
+    )
+    return Step(title, text, sitemap.SLIDERS, params, "Make a digit thicker")
 
 
 STEPS = steps(json.loads(RESULTS.read_text(encoding="utf-8")))

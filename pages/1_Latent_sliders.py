@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explorer import urlstate
-from explorer.ui import cache, display, setup, sliders, state
+from explorer.ui import attributes, cache, display, same_request, setup, sliders, state
 
 setup.page_setup("Latent sliders")
 st.title("Latent sliders")
@@ -26,10 +26,18 @@ ckpt = cache.load_or_explain(name) if name else None
 if ckpt is None:
     st.stop()
 page = sliders.SliderPage(name, ckpt)
-fields = [MODEL, *page.fields()]
-z_from_link = state.url_state(fields[1:], "sl") and st.session_state[page.truth] is not None
+fields = [MODEL, *page.fields(), *attributes.fields(name)]
+from_link = state.url_state(fields[1:], "sl")
+z_from_link = from_link and st.session_state[page.truth] is not None
 with settings:
+    mode = st.container()  # filled last: leaving the attribute sliders edits the code set below
     start = sliders.pick_start(page, stage)
     sliders.buttons(page, start, z_from_link)
+    with mode:
+        by_attribute = attributes.pick_mode(page)  # latent coordinates, or thicker, slant, …
 with stage:
-    sliders.explore(page, start, fields)
+    if by_attribute:
+        edited = attributes.explore(page, fields, from_link)
+        same_request.show(page, start, edited)
+    else:
+        sliders.explore(page, start, fields)

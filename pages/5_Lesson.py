@@ -1,4 +1,4 @@
-"""Lesson: why a VAE? Seven short steps, each opening a page in a preset state."""
+"""Lesson: why a VAE? Short steps, each opening a page in a preset state."""
 
 import streamlit as st
 
@@ -8,8 +8,9 @@ from explorer.ui import setup, state
 setup.page_setup("Lesson")
 st.title("Why a VAE?")
 st.markdown(
-    "Seven steps, a few minutes each. Every button opens a page in the state the step describes; "
-    "its address is a link you can share or bookmark. Come back here with the sidebar."
+    f"{len(lesson.STEPS)} steps, a few minutes each. Every button opens a page in the state the "
+    "step describes; its address is a link you can share or bookmark. Come back here with the "
+    "sidebar."
 )
 present = setup.presenting()
 for i, step in enumerate(lesson.STEPS):

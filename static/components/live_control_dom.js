@@ -19,10 +19,14 @@ export function build(root, data) {
   const inputs = data.sliders.map((s, i) => {
     const row = element("label", "le-row", controls);
     element("span", "le-name", row, s.label);
+    // Named ends (an attribute slider: "thinner", "thicker"): a word at each end, a row of its own.
+    if (s.ends) row.classList.add("le-ends");
+    if (s.ends) element("span", "le-end", row, s.ends[0]);
     const input = element("input", "le-range", row);
     input.type = "range";
     input.dataset.index = String(i);
     input.setAttribute("aria-label", s.label);
+    if (s.ends) element("span", "le-end", row, s.ends[1]);
     return { input, out: element("output", "le-value", row) };
   });
   let pad = null;

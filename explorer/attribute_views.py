@@ -1,0 +1,202 @@
+"""What the attribute view of Latent sliders computes and says, as plain functions (no Streamlit):
+its URL values, the table of what an edit did, the measured comparison's table and verdicts
+(from bench/results/attributes.json), and the same request applied to several models' versions
+of one digit. The directions themselves: explorer/attributes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explorer import attributes, smoothness, urlstate, views
+
+NAMES = attributes.NAMES
+UNITS = attributes.UNITS
+# The side-by-side's first request per attribute: about one SD of real digits' attribute.
+DEFAULT_ASK = {
+    "area": 30.0,
+    "length": 10.0,
+    "thickness": 1.0,
+    "slant": 15.0,
+    "width": 4.0,
+    "height": 1.0,
+}
+ZERO = (0.0,) * len(NAMES)
+Reads = dict[str, tuple[int, float]]  # reader name -> (digit, confidence)
+
+
+# ---- URL values ---------------------------------------------------------------------------------
+
+
+def parse_edit(text: str) -> list[float]:
+    """``thickness:1.5,slant:-10`` -> one change per attribute, in :data:`NAMES` order (0 for
+    those not named)."""
+    values = list(ZERO)
+    for part in filter(None, text.split(",")):
+        name, sep, amount = part.partition(":")
+        if name not in NAMES or not sep:
+            raise ValueError(
+                f"{urlstate.shorten(part, 20)} is not name:number with a name of {', '.join(NAMES)}"
+            )
+        values[NAMES.index(name)] = urlstate.number(-1e4, 1e4)(amount)
+    return values
+
+
+def dump_edit(values: list[float]) -> str:
+    return ",".join(f"{n}:{v:.4g}" for n, v in zip(NAMES, values, strict=True) if v)
+
+
+def parse_ask(text: str) -> tuple[str, float]:
+    """``slant:15`` (or ``slant``, for its usual request) -> (attribute, change)."""
+    name, sep, amount = text.partition(":")
+    if name not in NAMES:
+        raise ValueError(f"not one of {', '.join(NAMES)}")
+    return name, urlstate.number(-1e4, 1e4)(amount) if sep else DEFAULT_ASK[name]
+
+
+def dump_ask(ask: tuple[str, float]) -> str:
+    return f"{ask[0]}:{ask[1]:.4g}"
+
+
+# ---- Words and tables ---------------------------------------------------------------------------
+
+
+def digits(name: str | None) -> int:
+    """Decimals an attribute is shown with (area in whole px², slant and length to 0.1)."""
+    return 2 if name is None else 0 if name == "area" else 1 if name in ("slant", "length") else 2
+
+
+def fmt(value: float, name: str, sign: bool = False) -> str:
+    if not np.isfinite(value):
+        return "no stroke"
+    return f"{value:{'+' if sign else ''}.{digits(name)}f}"
+
+
+def interval(estimate: dict, name: str | None = None) -> str:
+    """'0.64 [0.55, 0.73]' from an estimate's dict, to the attribute's decimals."""
+    return smoothness.Estimate(**estimate).text(digits(name))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def readout(measured: np.ndarray, edit: list[float]) -> str:
+    """Markdown: the six attributes before (row 0 of ``measured``) and after (row 1) an edit,
+    the change asked for and the change measured."""
+    rows = []
+    for j, name in enumerate(NAMES):
+        asked = fmt(edit[j], name, sign=True) if edit[j] else "–"
+        got = fmt(measured[1, j] - measured[0, j], name, sign=True)
+        before, now = fmt(measured[0, j], name), fmt(measured[1, j], name)
+        rows.append([f"{name} ({UNITS[name]})", before, now, asked, got])
+    return _table(["attribute", "before", "now", "asked", "got"], rows)
+
+
+def reads_text(label: str, before: tuple[int, float], after: tuple[int, float]) -> str:
+    return (
+        f"{label} reads {before[0]} ({100 * before[1]:.0f} %) before, "
+        f"{after[0]} ({100 * after[1]:.0f} %) now."
+    )
+
+
+def comparison(found: attributes.Directions, measured: dict | None, readers: dict) -> str:
+    """Markdown: each direction's held-out R² and the probe's change per unit; with this model's
+    bench results (``measured``, None when they are not for this checkpoint) also what edits
+    achieved, their side effects and the class each reader (``readers``: name -> label) kept."""
+    header = ["attribute", "held-out R²", "line's change per SD"]
+    if measured:
+        header += ["got per SD", "follows: slope", "follows: R²", "other five move (SDs)"]
+        header += [f"class kept, {label}" for label in readers.values()]
+    rows = []
+    for j, name in enumerate(NAMES):
+        row = [f"{name} ({UNITS[name]})", found.r2_estimate(j).text(), fmt(found.per_unit[j], name)]
+        if measured:
+            e = measured["attributes"][name]
+            row += [interval(e["gain"], name), interval(e["slope"]), interval(e["follow_r2"])]
+            row += [interval(e["side_sd"]), *(interval(e["kept"][r]) for r in readers)]
+        rows.append(row)
+    return _table(header, rows)
+
+
+MEASURE_WORDS = {"r2": "most decodable", "follow_r2": "follows requests best"}
+
+
+def verdicts(results: dict) -> list[str]:
+    """One line per attribute: which model wins each measure beyond the intervals."""
+    lines = []
+    for name in NAMES:
+        parts = []
+        for measure, won in results.get("winners", {}).items():
+            if won.get(name):
+                reader = results["readers"].get(measure.partition(":")[2], {}).get("label")
+                what = MEASURE_WORDS.get(measure) or f"keeps {reader}'s class most often"
+                parts.append(f"{what}: **{results['models'][won[name]]['label']}**")
+        lines.append(f"- **{name}**: " + ("; ".join(parts) or "no model wins beyond the intervals"))
+    return lines
+
+
+# ---- The same request in several models ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edited:
+    """One model's version of a digit before and after a request."""
+
+    pair: torch.Tensor  # (2, 1, 28, 28): before, after
+    measured: np.ndarray  # (2, 6)
+    units: float  # how far the request moved the code, in SDs of its codes along the direction
+    reads: tuple[Reads, Reads]  # each reader's digit before and after
+
+    def caption(self, label: str, name: str) -> str:
+        j = NAMES.index(name)
+        before, after = self.measured[:, j]
+        text = (
+            f"{label}: {name} {fmt(before, name)} → {fmt(after, name)} {UNITS[name]} "
+            f"(got {fmt(after - before, name, sign=True)}; {self.units:.1f} SDs of its codes)"
+        )
+        first = next(iter(self.reads[0]), None)
+        if first is not None:
+            text += f"; reads {self.reads[0][first][0]} → {self.reads[1][first][0]}"
+        return text
+
+
+def edit_version(
+    model,
+    found: attributes.Directions,
+    code: torch.Tensor,
+    name: str,
+    amount: float,
+    read: Callable[[torch.Tensor], Reads],
+) -> Edited:
+    """Ask ``model``'s code (1, d) for ``amount`` more of attribute ``name``."""
+    j = NAMES.index(name)
+    change = np.zeros(len(NAMES))
+    change[j] = amount
+    pair = views.decode(model, torch.cat([code, found.edit(code, change)]))
+    per_unit = float(found.per_unit[j])
+    units = abs(amount) / per_unit if per_unit > 1e-12 else float("inf")
+    return Edited(pair, attributes.measure(pair), units, (read(pair[0]), read(pair[1])))
+
+
+def gan_version(
+    found: attributes.Directions,
+    target: np.ndarray,
+    labels: np.ndarray | None,
+    confidence: np.ndarray | None,
+    digit: int | None,
+) -> torch.Tensor:
+    """A GAN's version (1, d) of a digit whose attributes are ``target`` (6,): of the samples its
+    directions were fitted on, the one read confidently (``labels``, ``confidence`` from a
+    reader) as the same ``digit`` whose six measures are closest to the digit's, in SDs of the
+    GAN's samples (any sample when none is read as that digit)."""
+    among = None
+    if labels is not None and digit is not None:
+        among = (labels == digit) & (confidence >= smoothness.CONFIDENT)
+    row = attributes.nearest(target, found.pool_attributes, found.attribute_sd, among)
+    return torch.as_tensor(found.pool_codes[row : row + 1])
