@@ -199,7 +199,10 @@ def run_status(path: Path) -> RunStatus:
     if tested or (isinstance(epochs, int) and last_epoch >= epochs):
         return RunStatus("finished")
     if end is not None:
-        return RunStatus("stopped", f"stopped: {str(end.get('reason') or 'it ended')[:200]}")
+        reason = str(end.get("reason") or "stopped")[:200]
+        return RunStatus(
+            "stopped", reason if reason.startswith("stopped") else f"stopped: {reason}"
+        )
     if start is None:
         return RunStatus("unknown")
     if process_gone(start):

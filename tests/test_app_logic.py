@@ -357,7 +357,11 @@ def test_a_run_whose_process_is_gone_shows_as_stopped(tmp_path):
     ended = {"type": "end", "reason": "stopped by the server's operator"}
     assert trainstate.run_status(
         _log(tmp_path / "e.jsonl", mine, step, ended)
-    ) == trainstate.RunStatus("stopped", "stopped: stopped by the server's operator")
+    ) == trainstate.RunStatus("stopped", "stopped by the server's operator")
+    failed = {"type": "end", "reason": "OSError: [Errno 28] No space left on device"}
+    assert trainstate.run_status(_log(tmp_path / "e2.jsonl", mine, step, failed)).note == (
+        " (stopped: OSError: [Errno 28] No space left on device)"
+    )
     resumed = {**mine, "epochs": 2, "from_epoch": 1}  # a resumed run: its own start record
     assert trainstate.run_status(_log(tmp_path / "f.jsonl", dead, done, resumed)).state == "running"
     assert trainstate.run_status(_log(tmp_path / "g.jsonl", step)).state == "unknown"
