@@ -238,9 +238,17 @@ def model_parts(ckpt: Checkpoint, cache_dir: Path | None = None) -> Parts:
         model.sample(n, torch.Generator().manual_seed(seed))
         for seed, n in enumerate(sizes, start=1)
     )
-    attributes = tuple(measure(views.decode(model, z)) for z in codes)
+    attributes = tuple(_measure_samples(model, z) for z in codes)
     source = f"{sizes[0]:,} of its own samples (no encoder): attributes measured on the images"
     return Parts(tuple(z.numpy() for z in codes), attributes, source)
+
+
+def _measure_samples(model, codes: torch.Tensor, batch: int = 500) -> np.ndarray:
+    """The attributes of a generator's images of ``codes``, decoded ``batch`` at a time (all at
+    once, 8,500 of the GAN's would hold gigabytes of activations)."""
+    return np.concatenate(
+        [measure(views.decode(model, codes[i : i + batch])) for i in range(0, len(codes), batch)]
+    )
 
 
 def measured(images: torch.Tensor, cache_dir: Path | None = None) -> np.ndarray:

@@ -226,23 +226,27 @@ def attribute_step(results: dict | None, number: int) -> Step:
     if "gan" in models:
         gan = models["gan"]["attributes"]["thickness"]["r2"]["value"]
         others.append(f"the GAN's, fitted on its own samples, {gan:.2f}")
-    reader, label = next(iter(results["readers"].items()), (None, {}))
-    kept = (
-        f" and {label['label']} still reads the same digit after "
-        f"{100 * vae['kept'][reader]['value']:.0f} % of the edits"
-        if reader
-        else ""
-    )
+    reader, about = next(iter(results["readers"].items()), (None, {}))
+    kept = ""
+    if reader:
+        name = about["label"].replace(": ", " (") + ")"  # "Reader A (CNN)"
+        won = results.get("winners", {}).get(f"kept:{reader}", {}).get("thickness") == "vae"
+        kept = (
+            f", and {name} still reads the same digit after "
+            f"{100 * vae['kept'][reader]['value']:.0f} % of them"
+            + (" (more often than with any other model)" if won else "")
+        )
     text = intro + (
         f"A straight line through the VAE's codes predicts thickness with held-out R² "
         f"{vae['r2']['value']:.2f} ({'; '.join(others)}). This opens a held-out "
         f"{ATTRIBUTE_DIGIT} with the VAE's attribute sliders, asking for {ask:+.1f} px of "
-        "thickness by moving its code along that line's direction: drag 'thinner ↔ thicker' "
-        "and watch; when you let go, the page measures the digit. Over "
-        f"{results['digits']} digits such moves deliver {100 * vae['slope']['value']:.0f} % of "
-        f"the change asked (R² {vae['follow_r2']['value']:.2f}){kept}. Below the sliders, the "
-        "same request goes to the AE's and the GAN's version of the digit, and a table says "
-        "which model wins each attribute."
+        "thickness by moving its code along that line's direction: drag the thickness slider "
+        "towards 'thicker' and watch; when you let go, the page measures the digit. Over "
+        f"{results['digits']} held-out digits, moves of one and two SDs of the codes along it "
+        f"deliver {100 * vae['slope']['value']:.0f} % of the change asked (R² "
+        f"{vae['follow_r2']['value']:.2f}){kept}. Below the sliders, the same request goes to "
+        "the AE's and the GAN's version of the digit, and a table says which model wins each "
+        "attribute."
     )
     return Step(title, text, sitemap.SLIDERS, params, "Make a digit thicker")
 
