@@ -8,11 +8,9 @@
   bootstrap interval of its mean over the digits.
 - **Attributes**: Morpho-MNIST's six measures of the points' digits (explorer/morphometrics.py),
   keyed by the pixels alone (they do not depend on a model); slant in degrees.
-- **Browser files**: the points' sprite sheet (a PNG of 28 x 28 tiles, in row order, as the
-  Embedding Projector's sprites) and JSON of labels, attributes, coordinates and overlaps, in
-  ``static/maps/`` named by their content's hash, so the browser fetches each once and shows
-  the picture under the pointer without asking the server. Where that folder cannot be written,
-  the same content goes inline as a data URL.
+
+What the browser fetches (the sprite sheet, the JSON of points and coordinates) is made from
+these by :mod:`explorer.mapfiles`.
 
 ``python -m explorer.maps`` fills every cache for the bundled AE and VAE (run it after retraining:
 a class's first view then reads files) and prints the trustworthiness table.
@@ -20,24 +18,17 @@ a class's first view then reads files) and prints the trustworthiness table.
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
-import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from explorer import data, images, neighbours, projection, smoothness, views
+from explorer import data, mapfiles, neighbours, projection, smoothness, views
 
 ROOT = Path(__file__).resolve().parents[1]
-STATIC_DIR = ROOT / "static" / "maps"  # served at app/static/maps/ (server.enableStaticServing)
-STATIC_URL = "app/static/maps"  # page-relative, as Streamlit serves it
-STATIC_KEEP = 400  # files kept in STATIC_DIR: the oldest go when more are written
 POINT_SETS = ("held_out", "all")
 ATTRIBUTES = ("thickness", "slant", "width", "height", "area", "length")
 UNITS = {"thickness": "px", "slant": "°", "width": "px", "height": "px", "area": "px²",
@@ -89,6 +80,13 @@ def points(split: data.Split, which: str = "held_out") -> Points:
     return Points(pixels, labels, tuple((n, len(d)) for n, d in groups), digest)
 
 
+def size(split: data.Split, which: str = "held_out") -> int:
+    """How many digits :func:`points` holds, without gathering them."""
+    if which == "held_out":
+        return len(data.load_test(split))
+    return sum(len(part) for part in data.load_parts(split))
+
+
 # ---- Arrays on disk ------------------------------------------------------------------------------
 
 
@@ -100,25 +98,12 @@ def _load(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
     return found if found.shape == shape else None
 
 
-def _atomic_write(path: Path, content: bytes) -> bool:
-    """Write ``content`` to ``path`` whole or not at all; False when the folder is read-only."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-        return True
-    except OSError:
-        return False
-
-
 def _save(path: Path, array: np.ndarray) -> None:
     import io
 
     buffer = io.BytesIO()
     np.save(buffer, array)
-    _atomic_write(path, buffer.getvalue())
+    mapfiles.atomic_write(path, buffer.getvalue())
 
 
 def codes(model, sha256: str, pts: Points, cache_dir: Path) -> np.ndarray:
@@ -195,93 +180,6 @@ def attributes(pts: Points, cache_dir: Path) -> dict[str, np.ndarray]:
     return {name: table[:, i] for i, name in enumerate(ATTRIBUTES)}
 
 
-# ---- Files for the browser ---------------------------------------------------------------------
-
-
-def _publish(stem: str, suffix: str, content: bytes, mime: str) -> str:
-    """A URL of ``content``: a file in STATIC_DIR named by its hash (written once), or a data URL
-    when the folder cannot be written."""
-    name = f"{stem}-{hashlib.sha256(content).hexdigest()[:20]}{suffix}"
-    path = STATIC_DIR / name
-    if path.is_file() or _atomic_write(path, content):
-        _prune()
-        return f"{STATIC_URL}/{name}"
-    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
-
-
-def _prune() -> None:
-    try:
-        files = sorted(STATIC_DIR.iterdir(), key=lambda p: p.stat().st_mtime)
-        for old in files[:-STATIC_KEEP]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass
-
-
-def json_url(stem: str, payload: dict) -> str:
-    return _publish(
-        stem, ".json", json.dumps(payload, separators=(",", ":")).encode(), "application/json"
-    )
-
-
-def sprite_columns(n: int) -> int:
-    """Tiles per row of a sprite sheet of n digits: square, as the Projector's."""
-    return max(1, int(np.ceil(np.sqrt(n))))
-
-
-@functools.lru_cache(maxsize=8)
-def _sprite_png(pts: Points) -> bytes:
-    tiles = images.grid(pts.images, ncol=sprite_columns(len(pts)), pad=0)
-    return images.png_bytes(tiles, scale=1)
-
-
-def sprite_url(pts: Points) -> str:
-    """The points' sprite sheet: 28 x 28 tiles in row order, :func:`sprite_columns` per row."""
-    return _publish(f"sprite-{pts.digest}", ".png", _sprite_png(pts), "image/png")
-
-
-def framed_strip(
-    pixels: torch.Tensor, framed: list[bool], pad: int = 2, scale: int = 3
-) -> np.ndarray:
-    """Digits (n, 1, 28, 28) in a row as RGB (h, w, 3) uint8, each ``framed`` one inside a green
-    frame of ``pad`` px (the others' frames black), upscaled ``scale`` times."""
-    tiles = images.to_uint8(pixels)
-    n, h, w = tiles.shape
-    out = np.zeros((h + 2 * pad, n * (w + 2 * pad), 3), dtype=np.uint8)
-    for i, (tile, frame) in enumerate(zip(tiles, framed, strict=True)):
-        left = i * (w + 2 * pad)
-        if frame:
-            out[:, left : left + w + 2 * pad] = (40, 200, 90)
-        out[pad : pad + h, left + pad : left + pad + w] = tile[..., None]
-    return np.repeat(np.repeat(out, scale, axis=0), scale, axis=1)
-
-
-def _rounded(values: np.ndarray, digits: int) -> list:
-    """Values as JSON numbers (NaN as null) rounded to ``digits`` decimals."""
-    array = np.round(np.asarray(values, dtype=np.float64), digits)
-    return [None if v != v else v for v in array.tolist()]
-
-
-def points_url(pts: Points, attrs: dict[str, np.ndarray] | None) -> str:
-    """JSON of the points' digits, where each came from, and their attributes if measured."""
-    payload = {"labels": pts.labels.tolist(), "parts": [list(p) for p in pts.parts],
-               "attributes": {k: _rounded(v, 2) for k, v in (attrs or {}).items()}}  # fmt: skip
-    return json_url(f"points-{pts.digest}", payload)
-
-
-def coords_url(coords: np.ndarray) -> str:
-    """JSON of a map's coordinates, x and y flat (4 significant digits of the map's size)."""
-    scale = float(np.ptp(coords)) or 1.0
-    digits = max(0, 4 - int(np.floor(np.log10(scale))))
-    return json_url(
-        "coords", {"x": _rounded(coords[:, 0], digits), "y": _rounded(coords[:, 1], digits)}
-    )
-
-
-def values_url(stem: str, values: np.ndarray) -> str:
-    return json_url(stem, {"values": _rounded(values, 3)})
-
-
 # ---- Warming every cache -------------------------------------------------------------------------
 
 
@@ -300,7 +198,7 @@ def warm(checkpoint_dir: Path, cache_dir: Path, sets=POINT_SETS, methods=tuple(p
         pts = points(split, which)
         all_codes = [codes(c.model, c.sha256, pts, cache_dir) for c in ckpts]
         attributes(pts, cache_dir)
-        sprite_url(pts)
+        mapfiles.sprite_url(pts)
         if len(ckpts) == 2:
             found = overlap(*all_codes, cache_dir)
             say(f"{which}: overlap {names[0]} vs {names[1]} {found.mean.text()} "

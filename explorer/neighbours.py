@@ -90,14 +90,13 @@ def overlap(codes_a: np.ndarray, codes_b: np.ndarray, k: int = K) -> np.ndarray:
 
 
 def chance_overlap(n: int, k: int = K) -> float:
-    """The mean Jaccard overlap of two independent random k-sets out of the n - 1 other items
-    (hypergeometric: E|A ∩ B| = k² / (n - 1)), a floor to read a measured overlap against."""
-    pool = n - 1
-    shared = np.arange(k + 1)
-    from scipy.stats import hypergeom
+    """The mean Jaccard overlap of two independent random k-sets out of the n - 1 other items, a
+    floor to read a measured overlap against: s shared is hypergeometric, J = s / (2k - s)."""
+    from math import comb
 
-    p = hypergeom(pool, k, k).pmf(shared)
-    return float(np.sum(p * shared / (2 * k - shared)))
+    pool = n - 1
+    total = comb(pool, k)
+    return sum(comb(k, s) * comb(pool - k, k - s) / total * s / (2 * k - s) for s in range(k + 1))
 
 
 def trustworthiness(codes: np.ndarray, coords: np.ndarray, k: int = K) -> float:

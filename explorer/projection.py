@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import openTSNE
 
 DEFAULT_PERPLEXITY = 30.0
 # openTSNE's default learning rate N / exaggeration (Belkina et al., "Automated optimized
@@ -92,6 +91,8 @@ def tsne_map(
             progress(min(done[0] / total, 1.0))
         return False
 
+    import openTSNE  # with scikit-learn, seconds to import: only when a map is computed
+
     tsne = openTSNE.TSNE(
         perplexity=min(perplexity, (len(codes) - 1) / 3),
         early_exaggeration_iter=EARLY_ITER,
@@ -109,7 +110,9 @@ def tsne_map(
 # samples within 0.04 % of the map's size of where 250 steps (openTSNE's default) put them, in a
 # fifth of the time.
 PLACE_ITERATIONS = 50
-_PLACERS: dict[str, openTSNE.TSNEEmbedding] = {}  # per map, in memory: affinities take seconds
+_PLACERS: dict[
+    str, object
+] = {}  # per map, openTSNE's embedding, in memory: affinities take seconds
 
 
 def tsne_place(
@@ -125,6 +128,8 @@ def tsne_place(
     ).hexdigest()
     embedding = _PLACERS.get(key)
     if embedding is None:
+        import openTSNE
+
         affinities = openTSNE.affinity.PerplexityBasedNN(
             codes,
             perplexity=min(perplexity, (len(codes) - 1) / 3),

@@ -5,7 +5,7 @@ shape; a picked digit's nearest codes in each model; the selected digits sent to
 
 import streamlit as st
 
-from explorer.ui import display, latent_map, setup, state
+from explorer.ui import display, latent_map, latent_map_panels, setup, state
 
 setup.page_setup("Latent map")
 st.title("Latent map")
@@ -24,7 +24,7 @@ ckpts = latent_map.models()
 view = latent_map.settings(ckpts[0] if ckpts else None)
 if ckpts:
     points, codes = latent_map.linked_maps(ckpts, view)
-    latent_map.overlap_summary(ckpts, points, codes)
-    latent_map.selection(ckpts, points)
-    latent_map.neighbour_strips(ckpts, points, codes)
+    latent_map_panels.overlap_summary(ckpts, points, codes)
+    latent_map_panels.selection(ckpts, points)
+    latent_map_panels.neighbour_strips(ckpts, points, codes)
 state.write_url_state(latent_map.FIELDS, "map")

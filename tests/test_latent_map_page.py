@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import data, maps, neighbours
+from explorer import data, mapfiles, maps, neighbours
 from explorer.ui import cache, latent_map
 from tests.conftest import ROOT
 
@@ -46,8 +46,8 @@ def _run(params: dict | None = None, **state) -> AppTest:
 
 def _file(url: str):
     """The browser file behind a URL the page sent (in static/maps/)."""
-    assert url.startswith(maps.STATIC_URL + "/"), url
-    path = maps.STATIC_DIR / url.rsplit("/", 1)[1]
+    assert url.startswith(mapfiles.STATIC_URL + "/"), url
+    path = mapfiles.STATIC_DIR / url.rsplit("/", 1)[1]
     return json.loads(path.read_text()) if path.suffix == ".json" else path.read_bytes()
 
 
@@ -82,7 +82,7 @@ def test_the_page_sends_both_maps_with_their_trustworthiness_and_files():
     points = _file(payload["points"])
     assert points["labels"] == pts.labels.tolist() and points["parts"] == [["held-out", len(pts)]]
     assert _file(payload["sprite"]["url"])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert payload["sprite"]["cols"] == maps.sprite_columns(len(pts))
+    assert payload["sprite"]["cols"] == mapfiles.sprite_columns(len(pts))
     overlap = _file(payload["overlap"])["values"]
     assert len(overlap) == len(pts) and all(0 <= v <= 1 for v in overlap)
     assert (

@@ -9,7 +9,17 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer import data, images, maps, morphometrics, neighbours, projection, smoothness, views
+from explorer import (
+    data,
+    images,
+    mapfiles,
+    maps,
+    morphometrics,
+    neighbours,
+    projection,
+    smoothness,
+    views,
+)
 from explorer.ui import latent_map
 
 
@@ -88,37 +98,37 @@ def test_attributes_are_morpho_mnists_with_slant_in_degrees(tmp_path):
 
 
 def test_sprite_sheet_holds_each_digit_at_its_row(tmp_path, monkeypatch):
-    monkeypatch.setattr(maps, "STATIC_DIR", tmp_path)
+    monkeypatch.setattr(mapfiles, "STATIC_DIR", tmp_path)
     pts = _points(30, seed=5)
-    url = maps.sprite_url(pts)
-    assert url.startswith(f"{maps.STATIC_URL}/sprite-{pts.digest}-") and url.endswith(".png")
+    url = mapfiles.sprite_url(pts)
+    assert url.startswith(f"{mapfiles.STATIC_URL}/sprite-{pts.digest}-") and url.endswith(".png")
     sheet = np.asarray(Image.open(tmp_path / url.rsplit("/", 1)[1]))
-    cols = maps.sprite_columns(30)
+    cols = mapfiles.sprite_columns(30)
     assert cols == 6 and sheet.shape == (5 * 28, 6 * 28)
     tiles = images.to_uint8(pts.images)
     for row in (0, 7, 29):
         r, c = divmod(row, cols)
         np.testing.assert_array_equal(sheet[28 * r : 28 * r + 28, 28 * c : 28 * c + 28], tiles[row])
-    assert maps.sprite_url(pts) == url  # the same content: the same file, not another
+    assert mapfiles.sprite_url(pts) == url  # the same content: the same file, not another
 
 
 def test_browser_files_and_their_fallback_inline(tmp_path, monkeypatch):
-    monkeypatch.setattr(maps, "STATIC_DIR", tmp_path)
+    monkeypatch.setattr(mapfiles, "STATIC_DIR", tmp_path)
     pts = _points(4)
-    url = maps.points_url(pts, {"slant": np.array([1.234, np.nan, -2.0, 0.5])})
+    url = mapfiles.points_url(pts, {"slant": np.array([1.234, np.nan, -2.0, 0.5])})
     payload = json.loads((tmp_path / url.rsplit("/", 1)[1]).read_text())
     assert payload["labels"] == pts.labels.tolist() and payload["parts"] == [["held-out", 4]]
     assert payload["attributes"]["slant"] == [1.23, None, -2.0, 0.5]  # no stroke: null
     coords = json.loads(
         (
-            tmp_path / maps.coords_url(np.array([[1.0, 2.0], [3.5, -1.0]])).rsplit("/", 1)[1]
+            tmp_path / mapfiles.coords_url(np.array([[1.0, 2.0], [3.5, -1.0]])).rsplit("/", 1)[1]
         ).read_text()
     )
     assert coords == {"x": [1.0, 3.5], "y": [2.0, -1.0]}
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    monkeypatch.setattr(maps, "STATIC_DIR", blocked / "maps")  # cannot be made: inline instead
-    inline = maps.values_url("overlap", np.array([0.5, 1 / 3]))
+    monkeypatch.setattr(mapfiles, "STATIC_DIR", blocked / "maps")  # cannot be made: inline instead
+    inline = mapfiles.values_url("overlap", np.array([0.5, 1 / 3]))
     assert inline.startswith("data:application/json;base64,")
     import base64
 
@@ -127,11 +137,11 @@ def test_browser_files_and_their_fallback_inline(tmp_path, monkeypatch):
 
 def test_framed_strip_frames_shared_neighbours_in_green():
     pixels = torch.ones(3, 1, 28, 28)
-    strip = maps.framed_strip(pixels, [True, False, True], pad=2, scale=1)
+    strip = mapfiles.framed_strip(pixels, [True, False, True], pad=2, scale=1)
     assert strip.shape == (32, 96, 3)
     assert tuple(strip[0, 0]) == (40, 200, 90) and tuple(strip[0, 40]) == (0, 0, 0)
     assert tuple(strip[10, 10]) == (255, 255, 255)
-    assert maps.framed_strip(pixels, [False] * 3, scale=3).shape == (96, 288, 3)
+    assert mapfiles.framed_strip(pixels, [False] * 3, scale=3).shape == (96, 288, 3)
 
 
 def test_trustworthiness_table_reads_one_row_per_set_and_method():

@@ -17,9 +17,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import maps, neighbours, plots, projection, urlstate, views
+from explorer import data, mapfiles, maps, plots, projection, urlstate
 from explorer.checkpoints import Checkpoint
-from explorer.ui import cache, controls, display, setup, state
+from explorer.ui import cache, controls, setup, state
 
 NAMES = ("ae", "vae")  # the two models the map compares (d = 16: the same network, two objectives)
 OVERLAYS = {"prior": "prior samples", "path": "interpolation path"}
@@ -57,15 +57,14 @@ def models() -> list[Checkpoint]:
 
 
 def point_set(ckpt: Checkpoint, which: str) -> maps.Points:
-    from explorer import data
-
     return maps.points(data.Split.from_dict(ckpt.meta.get("split", {})), which)
 
 
 def settings(first: Checkpoint | None) -> View:
     """The map's controls, in one row: method, which digits, colour, and the rest folded."""
     state.url_state(FIELDS, "map")
-    sizes = {w: len(point_set(first, w)) if first else 0 for w in maps.POINT_SETS}
+    split = data.Split.from_dict(first.meta.get("split", {})) if first else None
+    sizes = {w: maps.size(split, w) if split else 0 for w in maps.POINT_SETS}
     c1, c2, c3, c4 = st.columns([3, 3, 2, 2], vertical_alignment="bottom")
     method = c1.radio("Method", list(projection.METHODS), format_func=projection.METHODS.get,
                       horizontal=True, key="map_method")  # fmt: skip
@@ -73,7 +72,7 @@ def settings(first: Checkpoint | None) -> View:
                      format_func=lambda w: f"{sizes[w]:,} held-out" if w == "held_out"
                      else f"all {sizes[w]:,}")  # fmt: skip
     colour = c3.selectbox("Colour by", list(COLOURS), format_func=COLOURS.get, key="map_colour")
-    with c4.popover("Perplexity, overlays", use_container_width=True):
+    with c4.popover("Perplexity, overlays", width="stretch"):
         perplexity = st.slider("Perplexity (t-SNE)", 5, 50, key="map_perplexity",
                                disabled=method != "tsne")  # fmt: skip
         overlays = st.multiselect("Overlay", list(OVERLAYS.values()), key="map_overlay")
@@ -110,12 +109,12 @@ def attributes(digest: str, _pts: maps.Points) -> dict[str, np.ndarray]:
 def _url(kind: str, key: str, _value) -> str:
     """A browser file's URL, made once per content key (hashing and writing cost ms)."""
     if kind == "coords":
-        return maps.coords_url(_value)
+        return mapfiles.coords_url(_value)
     if kind == "overlap":
-        return maps.values_url("overlap", _value)
+        return mapfiles.values_url("overlap", _value)
     if kind == "sprite":
-        return maps.sprite_url(_value)
-    return maps.points_url(*_value)
+        return mapfiles.sprite_url(_value)
+    return mapfiles.points_url(*_value)
 
 
 # ---- The linked maps -----------------------------------------------------------------------------
@@ -187,7 +186,10 @@ def linked_maps(ckpts: list[Checkpoint], view: View) -> tuple[maps.Points, list[
         return pts, all_codes
     payload = {
         "points": _url("points", f"{pts.digest}-{attrs is not None}", (pts, attrs)),
-        "sprite": {"url": _url("sprite", pts.digest, pts), "cols": maps.sprite_columns(len(pts))},
+        "sprite": {
+            "url": _url("sprite", pts.digest, pts),
+            "cols": mapfiles.sprite_columns(len(pts)),
+        },
         "maps": entries,
         "overlap": _url("overlap", f"{found.mean.value}-{len(pts)}", found.values)
         if found
@@ -210,7 +212,7 @@ def _colour(by: str, found: maps.Overlap | None) -> dict:
     if by == "overlap":
         note = f"mean {found.mean.text()}, chance {found.chance:.3f}" if found else ""
         return {"by": "overlap", "label": "neighbourhood overlap (Jaccard, k = 10)", "unit": "",
-                "note": note}  # fmt: skip
+                "short": "neighbourhood overlap", "note": note}  # fmt: skip
     if by in maps.ATTRIBUTES:
         return {"by": by, "label": by, "unit": maps.UNITS[by]}
     return {"by": "digit", "label": "digit", "unit": ""}
@@ -238,92 +240,3 @@ def _plotly_maps(ckpts, entries, pts, view) -> None:
         z = codes(ckpt.name, ckpt.sha256, view.points)
         fig = plots.latent_map(cache.latent_map(ckpt, z, view.params), pts.labels, entry["title"])
         column.plotly_chart(fig, key=f"map_{ckpt.name}")
-
-
-# ---- Under the maps ------------------------------------------------------------------------------
-
-
-def overlap_summary(ckpts: list[Checkpoint], pts: maps.Points, all_codes: list[np.ndarray]) -> None:
-    """The two models' mean neighbourhood overlap, with its interval and chance's level."""
-    if len(ckpts) != 2:
-        return
-    found = overlap(tuple(c.sha256 for c in ckpts), st.session_state["map_points"], *all_codes)
-    a, b = (cache.label(c.name) for c in ckpts)
-    st.caption(
-        f"**Neighbourhood overlap, {a} vs {b}:** of each digit's {neighbours.K} nearest codes, "
-        f"the share the two models agree on (Jaccard, in the codes, not the map) is "
-        f"{found.mean.text()} on average over these {len(pts):,} digits (95 % bootstrap interval "
-        f"over digits; {found.chance:.3f} by chance). Colour by neighbourhood overlap to see where "
-        "they agree."
-    )
-
-
-def _tag(pts: maps.Points, row: int) -> str:
-    part, index = pts.where(row)
-    return f"#{row}: digit {pts.labels[row]}, {part} #{index}"
-
-
-def neighbour_strips(
-    ckpts: list[Checkpoint], pts: maps.Points, all_codes: list[np.ndarray]
-) -> None:
-    """The picked digit (by click, tap or its number) and its nearest codes in each model,
-    side by side; a neighbour both models share has a green frame."""
-    k = neighbours.K
-    st.subheader("Who does each model think is similar?")
-    left, right = st.columns([1, 4] if not setup.presenting() else [1, 5])
-    with left:
-        row = st.number_input(f"Digit # (0–{len(pts) - 1}), or pick one on a map", 0,
-                              len(pts) - 1, key="map_pick")  # fmt: skip
-        display.show_digit(pts.images[row], _tag(pts, row), scale=setup.scale(4, 5))
-    found = [neighbours.nearest(z, row, k)[0] for z in all_codes]
-    shared = set(found[0].tolist()).intersection(*[set(f.tolist()) for f in found[1:]])
-    with right:
-        for ckpt, index in zip(ckpts, found, strict=True):
-            frames = maps.framed_strip(pts.images[torch.as_tensor(index)],
-                                       [int(i) in shared for i in index])  # fmt: skip
-            digits = " ".join(str(pts.labels[i]) for i in index)
-            st.image(frames, output_format="PNG",
-                     caption=f"{cache.label(ckpt.name)}: its {k} nearest codes, nearest first "
-                     f"(digits {digits})")  # fmt: skip
-        if len(found) == 2:
-            st.caption(f"{len(shared)} of {k} neighbours shared (Jaccard "
-                       f"{len(shared) / (2 * k - len(shared)):.2f}), framed in green.")  # fmt: skip
-
-
-def selection(ckpts: list[Checkpoint], pts: maps.Points) -> None:
-    """The selected digits (a lasso, or a picked digit), the models' reconstructions of them, and
-    two of the held-out ones sent to Interpolation."""
-    rows = [r for r in st.session_state.get("map_selected", []) if r < len(pts)]
-    if not rows:
-        st.caption("Pick the Lasso tool above the maps (or hold Shift and drag) to select digits "
-                   "on either map: the same digits light up on the other.")  # fmt: skip
-        return
-    shown = torch.as_tensor(rows[:12])
-    source = st.session_state.get("map_source")
-    where = f" on the {cache.label(source)} map" if source else ""
-    st.subheader(f"{len(rows):,} selected{where}")
-    counts = np.bincount(pts.labels[rows], minlength=10)
-    st.caption("digits: " + ", ".join(f"{d}: {c}" for d, c in enumerate(counts) if c))
-    display.show_strip(pts.images[shown], f"selected originals: #{', #'.join(map(str, rows[:12]))}")
-    for ckpt in ckpts:
-        display.show_strip(views.reconstruct(ckpt.model, pts.images[shown]),
-                           f"{cache.label(ckpt.name)} reconstructions")  # fmt: skip
-    held = [r for r in rows if r < pts.held_out]
-    if len(held) >= 2:
-        _send_pair(held, pts.labels)
-    elif len(rows) >= 2:
-        st.caption("Interpolation takes held-out digits: select two of them to send a pair.")
-
-
-def _send_pair(rows: list[int], labels: np.ndarray) -> None:
-    """Pick a and b among the selected held-out digits and open them on Interpolation."""
-
-    def tag(row: int) -> str:
-        return f"#{row} (digit {labels[row]})"
-
-    a, b = views.default_pair(rows, labels)
-    c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
-    a = c1.selectbox("a", rows, rows.index(a), format_func=tag, key="map_a")
-    b = c2.selectbox("b", rows, rows.index(b), format_func=tag, key="map_b")
-    if c3.button(f"Interpolate {tag(a)} → {tag(b)}", key="map_send"):
-        state.open_interpolation((a, b), "the Latent map")

@@ -16,6 +16,7 @@ import { createView, draw, drawOver, fit, resize, toScreen, zoom, setPoints } fr
 const log = (telemetry.map = telemetry.map || { renders: 0, draws: 0, ready: false });
 const files = new Map(); // URL -> Promise of its JSON or image, once per page
 const GAP = 16;
+const TOUCH = window.matchMedia?.("(pointer: coarse)").matches; // a phone or tablet
 
 function fetchOnce(url, kind) {
   if (!files.has(url)) {
@@ -47,7 +48,7 @@ function build(root) {
   const buttons = {};
   for (const [name, text, tip] of [["in", "+", "Zoom in"], ["out", "−", "Zoom out"],
     ["reset", "Reset view", "Fit the maps (or double-click a map)"],
-    ["clear", "Clear selection", "Forget the picked and selected digits"]]) {
+    ["clear", "Clear selection", "Unselect every digit on both maps"]]) {
     buttons[name] = element("button", "lm-button", bar, text);
     buttons[name].title = tip;
     buttons[name].setAttribute("aria-label", tip);
@@ -72,7 +73,8 @@ function setTool(st, tool) {
   st.views.forEach((v) => { v.tool = tool; v.over.dataset.tool = tool; });
   st.dom.hint.textContent = tool === "lasso"
     ? "Drag around digits to select them on both maps."
-    : "Point at a digit to see it; click or tap to pick it. Ctrl + wheel zooms.";
+    : TOUCH ? "Tap a digit to see it and pick it; + and − zoom."
+      : "Point at a digit to see it; click to pick it. Ctrl + wheel zooms, drag pans.";
 }
 
 function wire(st) {

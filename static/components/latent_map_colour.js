@@ -58,8 +58,9 @@ export function scale(spec, points, overlap, digitColors) {
     },
     value: (row) => {
       const v = values[row];
-      if (v === null || v === undefined) return `${spec.label}: no stroke`;
-      return `${spec.label}: ${v.toFixed(digits)}${spec.unit ? ` ${spec.unit}` : ""}`;
+      const name = spec.short || spec.label;
+      if (v === null || v === undefined) return `${name}: no stroke`;
+      return `${name}: ${v.toFixed(digits)}${spec.unit ? ` ${spec.unit}` : ""}`;
     },
     legend: (parent) => barLegend(parent, spec, lo, hi, digits),
   };

@@ -229,7 +229,10 @@ function wire(v, on) {
   };
   v.over.addEventListener("pointerup", (e) => end(e, false));
   v.over.addEventListener("pointercancel", (e) => end(e, true)); // a swipe that scrolls the page
-  v.over.addEventListener("pointerleave", (e) => { if (!press) on.hover(v, null, e); });
+  // A finger "leaves" after every tap: only a mouse or pen leaving hides the picture.
+  v.over.addEventListener("pointerleave", (e) => {
+    if (!press && e.pointerType !== "touch") on.hover(v, null, e);
+  });
   v.over.addEventListener("dblclick", () => { fit(v); on.moved(v); });
   v.over.addEventListener("wheel", (e) => {
     if (!e.ctrlKey && !e.metaKey) return; // a plain wheel scrolls the page
