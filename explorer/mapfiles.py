@@ -43,6 +43,7 @@ def atomic_write(path: Path, content: bytes) -> bool:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from a server run by another user
         os.replace(tmp, path)
         return True
     except OSError:

@@ -105,6 +105,29 @@ def test_a_click_picks_a_digit_for_the_neighbours_view(page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_all_digits_stay_fluid_and_the_maps_own_cost_is_small(page):
+    _open(page, "?points=all&colour=overlap")
+    n = _telemetry(page, "n")
+    split = data.Split.from_dict(cache.load("vae").meta["split"])
+    assert n == maps.size(split, "all") > 1000
+    # What the component adds to a first view: fetching its files and drawing, after Streamlit
+    # mounted it (the page's own script runs before that).
+    mounted, ready = _telemetry(page, "mountedMs"), _telemetry(page, "readyMs")
+    assert ready - mounted < 1500, (mounted, ready)
+    page.mouse.move(*_locate(page, 1, n - 1))  # the last digit (training), on the VAE's map
+    card = page.locator(".lm-card")
+    card.wait_for(state="visible", timeout=10_000)
+    text = card.inner_text()
+    assert "neighbourhood overlap: " in text and any(
+        f"{part} #" in text for part in ("training", "validation", "held-out")
+    )
+    draws = _telemetry(page, "draws")
+    for _ in range(3):
+        page.get_by_role("button", name="Zoom in").click()
+    until(page, lambda: _telemetry(page, "draws"), lambda d: d >= draws + 3, 10)
+    assert _telemetry(page, "lastDrawMs") < 100  # both maps, every digit: a frame or a few
+
+
 @pytest.mark.slow
 def test_switching_to_umap_redraws_both_maps(page):
     _open(page)

@@ -213,7 +213,9 @@ async function load(st) {
     layout(st);
     st.views.forEach((v, m) => { setPoints(v, Float64Array.from(coords[m].x), Float64Array.from(coords[m].y)); });
     st.dom.note.textContent = "";
-    Object.assign(log, { ready: true, n: points.labels.length, maps: data.maps.map((m) => m.name) });
+    // readyMs: since the page's navigation began (what a first open costs, measured by benches)
+    Object.assign(log, { ready: true, readyMs: log.readyMs ?? performance.now(),
+      n: points.labels.length, maps: data.maps.map((m) => m.name) });
     render(st);
   } catch (err) {
     st.loading = null;
@@ -251,6 +253,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
   st.data = data;
   st.setStateValue = setStateValue;
   log.renders += 1;
+  log.mountedMs = log.mountedMs ?? performance.now(); // Streamlit and the page's script done
   // Where a map's digit is on the screen (client px): for tests and benches.
   log.locate = (m, row) => {
     const v = st.views[m];
