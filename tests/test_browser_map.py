@@ -102,6 +102,20 @@ def test_a_click_picks_a_digit_for_the_neighbours_view(page):
     number = page.get_by_label("Digit #", exact=False)
     until(page, number.input_value, lambda v: v == str(row), 60)
     page.locator('[data-testid="stImage"]').filter(has_text=f"#{row}: digit").wait_for()
+    # Shift-click adds a digit of another class; the pair goes to Interpolation.
+    labels = _held_out().labels
+    other = next(r for r in range(len(labels)) if labels[r] != labels[row])
+    page.keyboard.down("Shift")
+    page.mouse.click(*_locate(page, 1, other))
+    page.keyboard.up("Shift")
+    selection = until(page, lambda: _telemetry(page, "selection"), lambda s: len(s["rows"]) == 2)
+    a, b = selection["rows"]
+    button = page.get_by_role("button", name=f"Interpolate #{a} (digit {labels[a]}) → ")
+    button.wait_for(timeout=60_000)
+    button.click()
+    page.wait_for_url("**/Interpolation**", timeout=60_000)
+    wait_idle(page, 120_000)
+    assert page.get_by_text(f"held-out #{a} (a) and #{b} (b)").count() > 0
     assert page.locator('[data-testid="stException"]').count() == 0
 
 

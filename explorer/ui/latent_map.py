@@ -174,7 +174,7 @@ def linked_maps(ckpts: list[Checkpoint], view: View) -> tuple[maps.Points, list[
     method = projection.METHODS[view.params.method]
     entries = []
     for ckpt, z in zip(ckpts, all_codes, strict=True):
-        coords = cache.latent_map(ckpt, z, view.params)
+        coords = _coords(ckpt, z, view.params)
         key = view.params.key(ckpt.sha256, z)
         t = trust(key, z, coords)
         entries.append({"name": ckpt.name, "coords": _url("coords", key, coords),
@@ -206,6 +206,20 @@ def linked_maps(ckpts: list[Checkpoint], view: View) -> tuple[maps.Points, list[
     component(key=KEY, data={"json": json.dumps(payload)},
               on_selection_change=lambda: _selected(len(pts)))  # fmt: skip
     return pts, all_codes
+
+
+def _coords(ckpt: Checkpoint, z: np.ndarray, params: projection.MapParams) -> np.ndarray:
+    """A map from the disk cache, or computed now: t-SNE behind a progress bar, UMAP and PCA
+    behind a spinner (UMAP's first use in a server compiles its code, up to a minute)."""
+    if (
+        params.method == "tsne"
+        or projection.cached(z, params, ckpt.sha256, cache.CACHE_DIR) is not None
+    ):
+        return cache.latent_map(ckpt, z, params)
+    name = projection.METHODS[params.method]
+    with st.spinner(f"Computing the {name} map of {cache.label(ckpt.name)}'s {len(z):,} codes "
+                    "(once per model; the first UMAP of a server compiles its code first)…"):  # fmt: skip
+        return cache.latent_map(ckpt, z, params)
 
 
 def _colour(by: str, found: maps.Overlap | None) -> dict:

@@ -74,7 +74,8 @@ function setTool(st, tool) {
   st.dom.hint.textContent = tool === "lasso"
     ? "Drag around digits to select them on both maps."
     : TOUCH ? "Tap a digit to see it and pick it; + and − zoom."
-      : "Point at a digit to see it; click to pick it. Ctrl + wheel zooms, drag pans.";
+      : "Point at a digit to see it; click to pick it, Shift-click to add more. "
+        + "Ctrl + wheel zooms; drag pans.";
 }
 
 function wire(st) {
@@ -88,9 +89,11 @@ function wire(st) {
   buttons.clear.onclick = () => choose(st, [], null, null);
   st.handlers = {
     hover: (v, row, e) => hover(st, v, row, e),
-    tap: (v, row, e) => {
+    tap: (v, row, e, add) => {
       if (row === null) return;
-      choose(st, [row], row, v.name);
+      const rows = add ? [...st.selected].filter((r) => r !== row) : [];
+      if (!add || !st.selected.has(row)) rows.push(row); // a second Shift-click drops it again
+      choose(st, rows, row, v.name);
       showCard(st, v, row, e);
       clearTimeout(st.cardTimer);
       if (e.pointerType === "touch") st.cardTimer = setTimeout(() => hideCard(st), 2500);

@@ -3,7 +3,8 @@
 // the ring under the pointer, the picked digit, a lasso. Its view fits the points, then pans
 // (drag with a mouse), zooms (Ctrl + wheel or a trackpad's pinch, or the toolbar's buttons) and
 // resets (double click). A mouse hovering finds the nearest point within REACH px; a click or a
-// tap picks it; a lasso (the Lasso tool, or Shift + drag) selects the points inside. On touch
+// tap picks it (Shift-, Ctrl- or Cmd-click adds it to the selection); a lasso (the Lasso tool, or
+// Shift + drag) selects the points inside. On touch
 // with the Pick tool the map lets a vertical swipe scroll the page, so a phone never gets stuck
 // on two maps that fill its screen; only taps go to the map.
 import { element } from "./dom.js";
@@ -217,14 +218,16 @@ function wire(v, on) {
     if (!press) return;
     const done = press;
     press = null;
-    if (done.mode === "lasso") {
-      const polygon = v.lasso;
-      v.lasso = null;
-      drawOver(v);
-      if (!cancelled && polygon.length > 2 && done.moved) on.lasso(v, inside(v, polygon));
-    } else if (!cancelled && !done.moved) {
+    const polygon = v.lasso;
+    v.lasso = null;
+    if (polygon) drawOver(v);
+    if (cancelled) return;
+    if (done.mode === "lasso" && done.moved) {
+      if (polygon.length > 2) on.lasso(v, inside(v, polygon));
+    } else if (!done.moved) { // a tap; with Shift, Ctrl or Cmd it adds to the selection
       const [x, y] = at(e);
-      on.tap(v, nearest(v, x, y, e.pointerType === "touch" ? 2 * REACH : REACH), e);
+      const row = nearest(v, x, y, e.pointerType === "touch" ? 2 * REACH : REACH);
+      on.tap(v, row, e, e.shiftKey || e.ctrlKey || e.metaKey);
     }
   };
   v.over.addEventListener("pointerup", (e) => end(e, false));
