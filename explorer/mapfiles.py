@@ -116,8 +116,11 @@ def _rounded(values: np.ndarray, digits: int) -> list:
 
 def points_url(pts: Points, attrs: dict[str, np.ndarray] | None) -> str:
     """JSON of the points' digits, where each came from, and their attributes if measured."""
-    payload = {"labels": pts.labels.tolist(), "parts": [list(p) for p in pts.parts],
-               "attributes": {k: _rounded(v, 2) for k, v in (attrs or {}).items()}}  # fmt: skip
+    payload = {
+        "labels": pts.labels.tolist(),
+        "parts": [list(p) for p in pts.parts],
+        "attributes": {k: _rounded(v, 2) for k, v in (attrs or {}).items()},
+    }
     return json_url(f"points-{pts.digest}", payload)
 
 

@@ -31,8 +31,14 @@ from explorer import data, mapfiles, neighbours, projection, smoothness, views
 ROOT = Path(__file__).resolve().parents[1]
 POINT_SETS = ("held_out", "all")
 ATTRIBUTES = ("thickness", "slant", "width", "height", "area", "length")
-UNITS = {"thickness": "px", "slant": "°", "width": "px", "height": "px", "area": "px²",
-         "length": "px"}  # fmt: skip
+UNITS = {
+    "thickness": "px",
+    "slant": "°",
+    "width": "px",
+    "height": "px",
+    "area": "px²",
+    "length": "px",
+}
 VERSION = 1  # part of every key here: results of older code are not reused
 
 
@@ -183,8 +189,14 @@ def attributes(pts: Points, cache_dir: Path) -> dict[str, np.ndarray]:
 # ---- Warming every cache -------------------------------------------------------------------------
 
 
-def warm(checkpoint_dir: Path, cache_dir: Path, sets=POINT_SETS, methods=tuple(projection.METHODS),
-         names=("ae", "vae"), say=print) -> list[dict]:  # fmt: skip
+def warm(
+    checkpoint_dir: Path,
+    cache_dir: Path,
+    sets=POINT_SETS,
+    methods=tuple(projection.METHODS),
+    names=("ae", "vae"),
+    say=print,
+) -> list[dict]:
     """Compute and keep every map, trustworthiness, overlap and attribute the page can show for
     the bundled models ``names``; returns one row per (set, method, model) for the table."""
     import time
@@ -201,8 +213,10 @@ def warm(checkpoint_dir: Path, cache_dir: Path, sets=POINT_SETS, methods=tuple(p
         mapfiles.sprite_url(pts)
         if len(ckpts) == 2:
             found = overlap(*all_codes, cache_dir)
-            say(f"{which}: overlap {names[0]} vs {names[1]} {found.mean.text()} "
-                f"(chance {found.chance:.3f})")  # fmt: skip
+            say(
+                f"{which}: overlap {names[0]} vs {names[1]} {found.mean.text()} "
+                f"(chance {found.chance:.3f})"
+            )
         for method in methods:
             params = projection.MapParams(
                 method, projection.DEFAULT_PERPLEXITY if method == "tsne" else 0.0
@@ -211,10 +225,19 @@ def warm(checkpoint_dir: Path, cache_dir: Path, sets=POINT_SETS, methods=tuple(p
                 began = time.perf_counter()
                 coords, _ = projection.cached_map(z, params, ckpt.sha256, cache_dir)
                 trust = trustworthiness(z, coords, cache_dir)
-                rows.append({"points": which, "n": len(pts), "method": method,
-                             "model": ckpt.name, "trustworthiness": trust})  # fmt: skip
-                say(f"{which} {method} {ckpt.name}: trustworthiness {trust:.3f} "
-                    f"({time.perf_counter() - began:.1f} s)")  # fmt: skip
+                rows.append(
+                    {
+                        "points": which,
+                        "n": len(pts),
+                        "method": method,
+                        "model": ckpt.name,
+                        "trustworthiness": trust,
+                    }
+                )
+                say(
+                    f"{which} {method} {ckpt.name}: trustworthiness {trust:.3f} "
+                    f"({time.perf_counter() - began:.1f} s)"
+                )
     return rows
 
 
@@ -227,10 +250,13 @@ def table(rows: list[dict]) -> str:
             cells = {r["model"]: r for r in rows if r["points"] == which and r["method"] == method}
             if cells:
                 n = next(iter(cells.values()))["n"]
-                values = " | ".join(f"{cells[m]['trustworthiness']:.3f}" if m in cells else "–"
-                                    for m in models)  # fmt: skip
-                lines.append(f"| {which.replace('_', '-')} ({n:,}) | "
-                             f"{projection.METHODS[method]} | {values} |")  # fmt: skip
+                values = " | ".join(
+                    f"{cells[m]['trustworthiness']:.3f}" if m in cells else "–" for m in models
+                )
+                lines.append(
+                    f"| {which.replace('_', '-')} ({n:,}) | "
+                    f"{projection.METHODS[method]} | {values} |"
+                )
     return "\n".join(lines)
 
 
@@ -241,8 +267,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
     parser.add_argument("--cache", default=None, help="default: <checkpoints>/.cache")
     parser.add_argument("--sets", nargs="+", default=list(POINT_SETS), choices=POINT_SETS)
-    parser.add_argument("--methods", nargs="+", default=list(projection.METHODS),
-                        choices=list(projection.METHODS))  # fmt: skip
+    parser.add_argument(
+        "--methods", nargs="+", default=list(projection.METHODS), choices=list(projection.METHODS)
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cache = Path(args.cache or Path(args.checkpoints) / ".cache")

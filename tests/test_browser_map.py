@@ -40,10 +40,16 @@ def _locate(page, m: int, row: int) -> tuple[float, float]:
 def _pixel(page, m: int, row: int) -> tuple[int, int, int]:
     """The colour the m-th map's points canvas shows at a digit's point."""
     x, y = _locate(page, m, row)
-    return tuple(page.locator(".lm-canvas").nth(m).evaluate(
-        """(c, [x, y]) => { const r = c.getBoundingClientRect(), k = c.width / r.width;
+    return tuple(
+        page.locator(".lm-canvas")
+        .nth(m)
+        .evaluate(
+            """(c, [x, y]) => { const r = c.getBoundingClientRect(), k = c.width / r.width;
             return [...c.getContext('2d').getImageData(Math.round((x - r.left) * k),
-                    Math.round((y - r.top) * k), 1, 1).data].slice(0, 3); }""", [x, y]))  # fmt: skip
+                    Math.round((y - r.top) * k), 1, 1).data].slice(0, 3); }""",
+            [x, y],
+        )
+    )
 
 
 def test_pointing_at_a_digit_shows_its_picture(page):
@@ -76,8 +82,12 @@ def test_a_lasso_on_one_map_lights_up_the_same_digits_on_the_other(page):
     page.mouse.up()
     rows = until(page, lambda: (_telemetry(page, "selection") or {}).get("rows"), bool, 10)
     n = len(_held_out())
-    inside = [r for r in range(n) if at[0][0] < _locate(page, 0, r)[0] < at[1][0]
-              and at[0][1] < _locate(page, 0, r)[1] < at[2][1]]  # fmt: skip
+    inside = [
+        r
+        for r in range(n)
+        if at[0][0] < _locate(page, 0, r)[0] < at[1][0]
+        and at[0][1] < _locate(page, 0, r)[1] < at[2][1]
+    ]
     assert sorted(rows) == inside and 0 < len(rows) < n
     # The other map draws exactly those digits in colour, the rest in grey.
     assert page.locator(".lm-canvas").nth(1).get_attribute("data-selected") == str(len(rows))
@@ -120,7 +130,7 @@ def test_a_click_picks_a_digit_for_the_neighbours_view(page):
 
 
 def test_all_digits_stay_fluid_and_the_maps_own_cost_is_small(page):
-    _open(page, "?points=all&colour=overlap")
+    _open(page, "?points=all&colour=overlap&method=pca")  # PCA: no minutes of t-SNE in CI
     n = _telemetry(page, "n")
     split = data.Split.from_dict(cache.load("vae").meta["split"])
     assert n == maps.size(split, "all") > 1000

@@ -145,8 +145,11 @@ def test_framed_strip_frames_shared_neighbours_in_green():
 
 
 def test_trustworthiness_table_reads_one_row_per_set_and_method():
-    rows = [{"points": "held_out", "n": 500, "method": m, "model": name, "trustworthiness": t}
-            for m, t0 in (("tsne", 0.97), ("umap", 0.95)) for name, t in (("ae", t0), ("vae", t0 - 0.01))]  # fmt: skip
+    rows = [
+        {"points": "held_out", "n": 500, "method": m, "model": name, "trustworthiness": t}
+        for m, t0 in (("tsne", 0.97), ("umap", 0.95))
+        for name, t in (("ae", t0), ("vae", t0 - 0.01))
+    ]
     text = maps.table(rows)
     assert text.splitlines()[0] == "| points | method | ae | vae |"
     assert "| held-out (500) | UMAP | 0.950 | 0.940 |" in text
@@ -154,12 +157,19 @@ def test_trustworthiness_table_reads_one_row_per_set_and_method():
 
 def test_a_selection_from_the_browser_is_checked():
     clean = latent_map.clean_selection
-    assert clean({"rows": [3, 1, 3, 999, -1, True, "2", 4.0], "pick": 1, "source": "vae", "seq": 2}, 500) == (
-        [3, 1], 1, "vae", 2)  # fmt: skip
+    assert clean(
+        {"rows": [3, 1, 3, 999, -1, True, "2", 4.0], "pick": 1, "source": "vae", "seq": 2}, 500
+    ) == ([3, 1], 1, "vae", 2)
     assert clean({"rows": [], "pick": None, "source": "<b>", "seq": 5}, 10) == ([], None, "", 5)
     assert clean({"rows": [1], "pick": 10, "seq": 1}, 10) == ([1], None, "", 1)  # pick out of range
-    for bad in (None, [], {"rows": "1,2", "seq": 1}, {"rows": [1]}, {"rows": [1], "seq": True},
-                {"rows": [1], "seq": 1, "pick": "3"}):  # fmt: skip
+    for bad in (
+        None,
+        [],
+        {"rows": "1,2", "seq": 1},
+        {"rows": [1]},
+        {"rows": [1], "seq": True},
+        {"rows": [1], "seq": 1, "pick": "3"},
+    ):
         assert clean(bad, 10) is None
     assert len(clean({"rows": list(range(10**5)), "seq": 1}, 50)[0]) == 50
 

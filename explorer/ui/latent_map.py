@@ -23,17 +23,21 @@ from explorer.ui import cache, controls, setup, state
 
 NAMES = ("ae", "vae")  # the two models the map compares (d = 16: the same network, two objectives)
 OVERLAYS = {"prior": "prior samples", "path": "interpolation path"}
-COLOURS = {"digit": "digit", "overlap": "neighbourhood overlap",
-           **{name: name for name in maps.ATTRIBUTES}}  # fmt: skip
+COLOURS = {
+    "digit": "digit",
+    "overlap": "neighbourhood overlap",
+    **{name: name for name in maps.ATTRIBUTES},
+}
 FIELDS = [
     urlstate.Field("map_method", "method", "tsne", urlstate.choice(list(projection.METHODS))),
     urlstate.Field("map_points", "points", "held_out", urlstate.choice(maps.POINT_SETS)),
     urlstate.Field("map_colour", "colour", "digit", urlstate.choice(list(COLOURS))),
-    urlstate.Field("map_perplexity", "perplexity", int(projection.DEFAULT_PERPLEXITY),
-                   urlstate.integer(5, 50)),
+    urlstate.Field(
+        "map_perplexity", "perplexity", int(projection.DEFAULT_PERPLEXITY), urlstate.integer(5, 50)
+    ),
     urlstate.Field("map_overlay", "overlay", [], *urlstate.subset(OVERLAYS)),
     urlstate.Field("map_pick", "pick", 0, urlstate.integer(0, 100_000)),
-]  # fmt: skip
+]
 KEY = "map_component"
 
 
@@ -66,15 +70,25 @@ def settings(first: Checkpoint | None) -> View:
     split = data.Split.from_dict(first.meta.get("split", {})) if first else None
     sizes = {w: maps.size(split, w) if split else 0 for w in maps.POINT_SETS}
     c1, c2, c3, c4 = st.columns([3, 3, 2, 2], vertical_alignment="bottom")
-    method = c1.radio("Method", list(projection.METHODS), format_func=projection.METHODS.get,
-                      horizontal=True, key="map_method")  # fmt: skip
-    which = c2.radio("Digits", maps.POINT_SETS, horizontal=True, key="map_points",
-                     format_func=lambda w: f"{sizes[w]:,} held-out" if w == "held_out"
-                     else f"all {sizes[w]:,}")  # fmt: skip
+    method = c1.radio(
+        "Method",
+        list(projection.METHODS),
+        format_func=projection.METHODS.get,
+        horizontal=True,
+        key="map_method",
+    )
+    which = c2.radio(
+        "Digits",
+        maps.POINT_SETS,
+        horizontal=True,
+        key="map_points",
+        format_func=lambda w: f"{sizes[w]:,} held-out" if w == "held_out" else f"all {sizes[w]:,}",
+    )
     colour = c3.selectbox("Colour by", list(COLOURS), format_func=COLOURS.get, key="map_colour")
     with c4.popover("Perplexity, overlays", width="stretch"):
-        perplexity = st.slider("Perplexity (t-SNE)", 5, 50, key="map_perplexity",
-                               disabled=method != "tsne")  # fmt: skip
+        perplexity = st.slider(
+            "Perplexity (t-SNE)", 5, 50, key="map_perplexity", disabled=method != "tsne"
+        )
         overlays = st.multiselect("Overlay", list(OVERLAYS.values()), key="map_overlay")
     params = projection.MapParams(method, float(perplexity) if method == "tsne" else 0.0)
     return View(params, which, colour, tuple(overlays))
@@ -99,8 +113,9 @@ def overlap(shas: tuple[str, ...], which: str, _a: np.ndarray, _b: np.ndarray) -
     return maps.overlap(_a, _b, cache.CACHE_DIR)
 
 
-@st.cache_data(show_spinner="Measuring thickness, slant, width… of every digit (once)…",
-               max_entries=4)  # fmt: skip
+@st.cache_data(
+    show_spinner="Measuring thickness, slant, width… of every digit (once)…", max_entries=4
+)
 def attributes(digest: str, _pts: maps.Points) -> dict[str, np.ndarray]:
     return maps.attributes(_pts, cache.CACHE_DIR)
 
@@ -177,9 +192,15 @@ def linked_maps(ckpts: list[Checkpoint], view: View) -> tuple[maps.Points, list[
         coords = _coords(ckpt, z, view.params)
         key = view.params.key(ckpt.sha256, z)
         t = trust(key, z, coords)
-        entries.append({"name": ckpt.name, "coords": _url("coords", key, coords),
-                        "title": f"{cache.label(ckpt.name)}: {method} · trustworthiness {t:.3f}",
-                        "trust": t, "marks": _marks(ckpt, z, coords, view)})  # fmt: skip
+        entries.append(
+            {
+                "name": ckpt.name,
+                "coords": _url("coords", key, coords),
+                "title": f"{cache.label(ckpt.name)}: {method} · trustworthiness {t:.3f}",
+                "trust": t,
+                "marks": _marks(ckpt, z, coords, view),
+            }
+        )
     component = _component()
     if component is None:
         _plotly_maps(ckpts, entries, pts, view)
@@ -203,8 +224,9 @@ def linked_maps(ckpts: list[Checkpoint], view: View) -> tuple[maps.Points, list[
         "height": 330 if setup.presenting() else 440,
         "tile": 140 if setup.presenting() else 112,
     }
-    component(key=KEY, data={"json": json.dumps(payload)},
-              on_selection_change=lambda: _selected(len(pts)))  # fmt: skip
+    component(
+        key=KEY, data={"json": json.dumps(payload)}, on_selection_change=lambda: _selected(len(pts))
+    )
     return pts, all_codes
 
 
@@ -217,16 +239,23 @@ def _coords(ckpt: Checkpoint, z: np.ndarray, params: projection.MapParams) -> np
     ):
         return cache.latent_map(ckpt, z, params)
     name = projection.METHODS[params.method]
-    with st.spinner(f"Computing the {name} map of {cache.label(ckpt.name)}'s {len(z):,} codes "
-                    "(once per model; the first UMAP of a server compiles its code first)…"):  # fmt: skip
+    with st.spinner(
+        f"Computing the {name} map of {cache.label(ckpt.name)}'s {len(z):,} codes "
+        "(once per model; the first UMAP of a server compiles its code first)…"
+    ):
         return cache.latent_map(ckpt, z, params)
 
 
 def _colour(by: str, found: maps.Overlap | None) -> dict:
     if by == "overlap":
         note = f"mean {found.mean.text()}, chance {found.chance:.3f}" if found else ""
-        return {"by": "overlap", "label": "neighbourhood overlap (Jaccard, k = 10)", "unit": "",
-                "short": "neighbourhood overlap", "note": note}  # fmt: skip
+        return {
+            "by": "overlap",
+            "label": "neighbourhood overlap (Jaccard, k = 10)",
+            "unit": "",
+            "short": "neighbourhood overlap",
+            "note": note,
+        }
     if by in maps.ATTRIBUTES:
         return {"by": by, "label": by, "unit": maps.UNITS[by]}
     return {"by": "digit", "label": "digit", "unit": ""}

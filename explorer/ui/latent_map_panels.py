@@ -43,22 +43,29 @@ def neighbour_strips(
     st.subheader("Who does each model think is similar?")
     left, right = st.columns([1, 4] if not setup.presenting() else [1, 5])
     with left:
-        row = st.number_input(f"Digit # (0–{len(pts) - 1}), or pick one on a map", 0,
-                              len(pts) - 1, key="map_pick")  # fmt: skip
+        row = st.number_input(
+            f"Digit # (0–{len(pts) - 1}), or pick one on a map", 0, len(pts) - 1, key="map_pick"
+        )
         display.show_digit(pts.images[row], _tag(pts, row), scale=setup.scale(4, 5))
     found = [neighbours.nearest(z, row, k)[0] for z in all_codes]
     shared = set(found[0].tolist()).intersection(*[set(f.tolist()) for f in found[1:]])
     with right:
         for ckpt, index in zip(ckpts, found, strict=True):
-            frames = mapfiles.framed_strip(pts.images[torch.as_tensor(index)],
-                                       [int(i) in shared for i in index])  # fmt: skip
+            frames = mapfiles.framed_strip(
+                pts.images[torch.as_tensor(index)], [int(i) in shared for i in index]
+            )
             digits = " ".join(str(pts.labels[i]) for i in index)
-            st.image(frames, output_format="PNG",
-                     caption=f"{cache.label(ckpt.name)}: its {k} nearest codes, nearest first "
-                     f"(digits {digits})")  # fmt: skip
+            st.image(
+                frames,
+                output_format="PNG",
+                caption=f"{cache.label(ckpt.name)}: its {k} nearest codes, nearest first "
+                f"(digits {digits})",
+            )
         if len(found) == 2:
-            st.caption(f"{len(shared)} of {k} neighbours shared (Jaccard "
-                       f"{len(shared) / (2 * k - len(shared)):.2f}), framed in green.")  # fmt: skip
+            st.caption(
+                f"{len(shared)} of {k} neighbours shared (Jaccard "
+                f"{len(shared) / (2 * k - len(shared)):.2f}), framed in green."
+            )
 
 
 def selection(ckpts: list[Checkpoint], pts: maps.Points) -> None:
@@ -66,8 +73,10 @@ def selection(ckpts: list[Checkpoint], pts: maps.Points) -> None:
     two of the held-out ones sent to Interpolation."""
     rows = [r for r in st.session_state.get("map_selected", []) if r < len(pts)]
     if not rows:
-        st.caption("Pick the Lasso tool above the maps (or hold Shift and drag) to select digits "
-                   "on either map: the same digits light up on the other.")  # fmt: skip
+        st.caption(
+            "Pick the Lasso tool above the maps (or hold Shift and drag) to select digits "
+            "on either map: the same digits light up on the other."
+        )
         return
     shown = torch.as_tensor(rows[:12])
     source = st.session_state.get("map_source")
@@ -77,8 +86,10 @@ def selection(ckpts: list[Checkpoint], pts: maps.Points) -> None:
     st.caption("digits: " + ", ".join(f"{d}: {c}" for d, c in enumerate(counts) if c))
     display.show_strip(pts.images[shown], f"selected originals: #{', #'.join(map(str, rows[:12]))}")
     for ckpt in ckpts:
-        display.show_strip(views.reconstruct(ckpt.model, pts.images[shown]),
-                           f"{cache.label(ckpt.name)} reconstructions")  # fmt: skip
+        display.show_strip(
+            views.reconstruct(ckpt.model, pts.images[shown]),
+            f"{cache.label(ckpt.name)} reconstructions",
+        )
     held = [r for r in rows if r < pts.held_out]
     if len(held) >= 2:
         _send_pair(held, pts.labels)
