@@ -180,11 +180,8 @@ def linked_maps(ckpts: list[Checkpoint], view: View) -> tuple[maps.Points, list[
     all_codes = [codes(c.name, c.sha256, view.points) for c in ckpts]
     state.clamp_number_state("map_pick", 0, len(pts) - 1)
     selected = [r for r in st.session_state.get("map_selected", []) if r < len(pts)]
-    found = (
-        overlap(tuple(c.sha256 for c in ckpts), view.points, *all_codes)
-        if len(ckpts) == 2
-        else None
-    )
+    shas = tuple(c.sha256 for c in ckpts)
+    found = overlap(shas, view.points, *all_codes) if len(ckpts) == 2 else None
     attrs = attributes(pts.digest, pts) if view.colour in maps.ATTRIBUTES else None
     method = projection.METHODS[view.params.method]
     entries = []
@@ -212,9 +209,7 @@ def linked_maps(ckpts: list[Checkpoint], view: View) -> tuple[maps.Points, list[
             "cols": mapfiles.sprite_columns(len(pts)),
         },
         "maps": entries,
-        "overlap": _url("overlap", f"{found.mean.value}-{len(pts)}", found.values)
-        if found
-        else None,
+        "overlap": _url("overlap", "-".join([*shas, pts.digest]), found.values) if found else None,
         "colour": _colour(view.colour, found),
         "digitColors": plots.DIGIT_COLORS,
         "method": view.params.method,

@@ -27,6 +27,9 @@
 //            [{at, time}], serverImages, serverImageChars, reads, stripDecodes, firstExactEpochMs
 //   draw     the drawing canvas's last live update {updates, time, gray, digit, recons, points}
 //   probe    the atlas probe's images {shown: [{source, point, channel, time, pixels?}], error}
+//   map      the Latent map (latent_map.js, which adds it): ready, n, method, colour, selection
+//            {rows, pick, source, seq}, card {row, map}, draws, lastDrawMs, mountedMs, readyMs,
+//            and locate(m, row), a digit's position on the screen
 //
 // Messages: post(topic, id, message) hands ``message`` to every listener of ``topic`` with the
 // sender's id, and keeps it as last(topic, id) for a component that mounts later.
