@@ -153,12 +153,18 @@ class Edited:
     units: float  # how far the request moved the code, in SDs of its codes along the direction
     reads: tuple[Reads, Reads]  # each reader's digit before and after
 
+    @property
+    def far(self) -> bool:
+        """The request moved the code past the attribute sliders' range (±3 SDs)."""
+        return self.units > attributes.RANGE
+
     def caption(self, label: str, name: str) -> str:
         j = NAMES.index(name)
         before, after = self.measured[:, j]
         text = (
             f"{label}: {name} {fmt(before, name)} → {fmt(after, name)} {UNITS[name]} "
-            f"(got {fmt(after - before, name, sign=True)}; {self.units:.1f} SDs of its codes)"
+            f"(got {fmt(after - before, name, sign=True)}; {self.units:.1f} SDs of its codes"
+            + (f", past the ±{attributes.RANGE:g} its sliders span)" if self.far else ")")
         )
         first = next(iter(self.reads[0]), None)
         if first is not None:
@@ -187,16 +193,23 @@ def edit_version(
 def gan_version(
     found: attributes.Directions,
     target: np.ndarray,
-    labels: np.ndarray | None,
-    confidence: np.ndarray | None,
-    digit: int | None,
+    digit: int | None = None,
+    read: Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]] | None = None,
+    batch: int = 100,
+    limit: int = 1000,
 ) -> torch.Tensor:
     """A GAN's version (1, d) of a digit whose attributes are ``target`` (6,): of the samples its
-    directions were fitted on, the one read confidently (``labels``, ``confidence`` from a
-    reader) as the same ``digit`` whose six measures are closest to the digit's, in SDs of the
-    GAN's samples (any sample when none is read as that digit)."""
-    among = None
-    if labels is not None and digit is not None:
-        among = (labels == digit) & (confidence >= smoothness.CONFIDENT)
-    row = attributes.nearest(target, found.pool_attributes, found.attribute_sd, among)
-    return torch.as_tensor(found.pool_codes[row : row + 1])
+    directions were fitted on, the one whose six measures are closest to the digit's (in SDs of
+    the GAN's samples) among those ``read`` (codes -> (digit, confidence) per code) reads
+    confidently as ``digit``. Samples are read closest first, ``batch`` at a time, up to
+    ``limit``; the closest of all when none of them is read as that digit."""
+    order = attributes.closest(target, found.pool_attributes, found.attribute_sd)
+    codes = torch.as_tensor(found.pool_codes)
+    if digit is not None and read is not None:
+        for start in range(0, min(len(order), limit), batch):
+            rows = order[start : start + batch]
+            labels, confidence = read(codes[rows])
+            hits = np.flatnonzero((labels == digit) & (confidence >= smoothness.CONFIDENT))
+            if len(hits):
+                return codes[rows[hits[0]] : rows[hits[0]] + 1]
+    return codes[order[0] : order[0] + 1]

@@ -335,11 +335,8 @@ def read_results(path: Path = RESULTS) -> dict | None:
 # ---- A model's "version" of a digit -------------------------------------------------------------
 
 
-def nearest(attributes: np.ndarray, pool: np.ndarray, scale: np.ndarray, among=None) -> int:
-    """Row of ``pool`` (n, 6) whose attributes are closest to ``attributes`` (6,), each measured
-    in ``scale`` (its SD), among the rows ``among`` (a bool mask; every row when none qualifies)."""
+def closest(attributes: np.ndarray, pool: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Rows of ``pool`` (n, 6), closest first to ``attributes`` (6,), each attribute measured in
+    ``scale`` (its SD); rows with no stroke last."""
     distance = np.nansum(((pool - attributes) / np.where(scale > 0, scale, 1.0)) ** 2, axis=1)
-    distance = np.where(np.isfinite(pool).all(1), distance, np.inf)
-    if among is not None and np.any(among & np.isfinite(distance)):
-        distance = np.where(among, distance, np.inf)
-    return int(np.argmin(distance))
+    return np.argsort(np.where(np.isfinite(pool).all(1), distance, np.inf), kind="stable")

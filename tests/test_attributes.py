@@ -125,14 +125,12 @@ def test_measured_digits_are_cached_by_content(tmp_path):
     assert slant == pytest.approx(np.zeros(3), abs=1.0)  # degrees: upright
 
 
-def test_the_nearest_sample_is_closest_in_sds_among_the_chosen_ones():
-    pool = np.array([[0.0] * 6, [10.0] + [0.0] * 5, [0.0, 1.0] + [0.0] * 4, [np.nan] * 6])
+def test_samples_are_ordered_by_their_distance_in_sds():
+    pool = np.array([[0.0] * 6, [10.0] + [0.0] * 5, [np.nan] * 6, [0.0, 1.0] + [0.0] * 4])
     scale = np.array([10.0, 1.0, 1.0, 1.0, 1.0, 1.0])
-    target = np.array([9.0, 0.9, 0, 0, 0, 0])
-    # Row 1 is 0.1 SD away in area and 0.9 in length; row 2, 0.9 and 0.1: a tie broken by order.
-    assert attributes.nearest(target, pool, scale) == 1
-    assert attributes.nearest(target, pool, scale, np.array([1, 0, 0, 1], bool)) == 0
-    assert attributes.nearest(target, pool, scale, np.zeros(4, bool)) == 1  # nobody: everyone
+    # Row 1 is 0.1 SD away in the first attribute and 0.9 in the second; row 3 is 0.9 and 0.2.
+    target = np.array([9.0, 0.8, 0, 0, 0, 0])
+    assert attributes.closest(target, pool, scale).tolist() == [1, 3, 0, 2]  # no stroke: last
 
 
 # ---- bench.attributes's statistics --------------------------------------------------------------
@@ -231,3 +229,50 @@ def test_verdicts_name_the_winner_of_each_measure():
     results["winners"]["r2"]["area"] = None
     lines = dict(zip(bench.NAMES, attribute_views.verdicts(results), strict=True))
     assert lines["area"] == "- **area**: no model wins beyond the intervals"
+
+
+class _Bars:
+    """A stand-in generator: a vertical bar whose width follows the code's first coordinate."""
+
+    latent_dim = 5
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(len(z), 1, 28, 28)
+        for i, width in enumerate((2 + z[:, 0]).round().clamp(1, 8).int().tolist()):
+            out[i, 0, 6:22, 12 : 12 + width] = 1.0
+        return out
+
+
+def test_a_request_and_a_gans_version_of_a_digit():
+    parts, _ = _parts(n=400)
+    found = attributes.fit(parts, "sha", n_boot=20)
+    reads = iter([{"c": (1, 0.99)}, {"c": (7, 0.95)}])
+    edited = attribute_views.edit_version(
+        _Bars(), found, torch.zeros(1, 5), "thickness", 2.0, lambda image: next(reads)
+    )
+    assert edited.pair.shape == (2, 1, 28, 28) and edited.measured.shape == (2, 6)
+    assert edited.units == pytest.approx(2.0 / found.per_unit[0])
+    caption = edited.caption("Bars", "thickness")
+    assert caption.startswith("Bars: thickness ") and caption.endswith("; reads 1 → 7")
+    assert ("past the ±3" in caption) == (edited.units > 3)
+    # The GAN's version: the closest sample, among those the reader reads as the same digit.
+    target = found.pool_attributes[7]
+    order = attributes.closest(target, found.pool_attributes, found.attribute_sd)
+    assert order[0] == 7
+    assert torch.equal(
+        attribute_views.gan_version(found, target), torch.as_tensor(found.pool_codes[7:8])
+    )
+    fours = {int(order[150]), int(order[30])}  # read as a 4: the 31st and 151st closest
+    calls = []
+
+    def read(codes: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(len(codes))
+        rows = [int(np.flatnonzero((found.pool_codes == c.numpy()).all(1))[0]) for c in codes]
+        return np.array([4 if r in fours else 1 for r in rows]), np.full(len(rows), 0.99)
+
+    chosen = attribute_views.gan_version(found, target, 4, read)
+    assert torch.equal(chosen, torch.as_tensor(found.pool_codes[order[30] : order[30] + 1]))
+    assert calls == [100]  # read closest first, a hundred at a time, until one is a 4
+    nines = attribute_views.gan_version(found, target, 9, read)  # nobody is: the closest
+    assert torch.equal(nines, torch.as_tensor(found.pool_codes[7:8]))
+    assert calls == [100] * 5  # all 400 samples were read (the limit is 1,000)

@@ -4,7 +4,7 @@ of one digit, side by side: the attribute view of Latent sliders (explorer/ui/at
 A model's version of the digit: the AE's and the VAE's code of it. The GAN has no encoder: its
 version is the sample, of those its directions were fitted on, that the first reader reads
 confidently as the same digit with the six measures closest to the digit's
-(:func:`explorer.attribute_views.gan_version`).
+(:func:`explorer.attribute_views.gan_version`: samples are read closest first, 100 at a time).
 """
 
 from __future__ import annotations
@@ -81,22 +81,20 @@ def _same_request(
             code = views.encode(model, _source[None])
         else:
             first = next(iter(reads), None)
-            labels, confidence = _pool_reads(model_name, sha, first) if first else (None, None)
             digit = reads[first][0] if first else None
-            code = attribute_views.gan_version(found, target, labels, confidence, digit)
+            read = _reader(model, attribute_ui.readers()[first]) if first else None
+            code = attribute_views.gan_version(found, target, digit, read)
         edited = attribute_views.edit_version(model, found, code, name, amount, attribute_ui.read)
         text = edited.caption(cache.label(model_name), name)
         out.append((images.png_bytes(images.grid(edited.pair, ncol=2), scale=4), text))
     return out
 
 
-@st.cache_resource(show_spinner="Reading the GAN's samples…", max_entries=4)
-def _pool_reads(name: str, sha: str, reader: str) -> tuple[np.ndarray, np.ndarray]:
-    """A reader's (digit, confidence) of every sample a GAN's directions were fitted on."""
-    codes = torch.as_tensor(attribute_ui.directions(name, sha).pool_codes)
-    model, clf = cache.load(name).model, attribute_ui.readers()[reader]
-    parts = [
-        metrics.classifier_confidence(clf, views.decode(model, codes[i : i + 500]))
-        for i in range(0, len(codes), 500)
-    ]
-    return torch.cat([p[0] for p in parts]).numpy(), torch.cat([p[1] for p in parts]).numpy()
+def _reader(model, reader):
+    """codes -> a reader's (digit, confidence) of the model's images of them, as numpy."""
+
+    def read(codes: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        digits, confidence = metrics.classifier_confidence(reader, views.decode(model, codes))
+        return digits.numpy(), confidence.numpy()
+
+    return read
