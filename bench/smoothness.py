@@ -200,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         "readers": list(readers),
         "confident": smoothness.CONFIDENT,
     }
-    results: dict = {"settings": settings}
+    bundled = [*compare.PAIRS["2d"], *compare.PAIRS["16d"], "gan", *readers]
+    shas = {n: checkpoints.file_sha256(ROOT / "checkpoints" / f"{n}.safetensors") for n in bundled}
+    results: dict = {"settings": settings, "checkpoints": shas}
     _, _, test = data.load_parts(
         data.Split.from_dict(checkpoints.load(checkpoint_path("vae", 0)).meta["split"])
     )

@@ -8,14 +8,13 @@ same window of the latent plane) so their numbers can be set side by side.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from explorer import images, latent, smoothness, views
+from explorer import views
 from explorer.models import LatentModel
 
 PAIRS = {"2d": ("ae2d", "vae2d"), "16d": ("ae", "vae")}
@@ -43,94 +42,11 @@ def fitted_codes(model: LatentModel, n: int, seed: int) -> torch.Tensor:
     return model.sample(n, torch.Generator().manual_seed(seed))
 
 
-@dataclass(frozen=True)
-class SampleReport:
-    """How a classifier reads images decoded from codes: per sample, confident or not, entropy."""
-
-    images: torch.Tensor  # (n, 1, 28, 28)
-    confident: np.ndarray  # (n,) 1.0 where the top probability ≥ 0.9
-    entropy: np.ndarray  # (n,) nats
-    labels: np.ndarray  # (n,) the classifier's digit
-
-    def share(self) -> smoothness.Estimate:
-        return smoothness.bootstrap(self.confident)
-
-    def mean_entropy(self) -> smoothness.Estimate:
-        return smoothness.bootstrap(self.entropy)
-
-    def diversity(self) -> smoothness.Estimate:
-        return smoothness.bootstrap(self.labels, smoothness.digit_diversity, n_boot=1000)
-
-    def digit_shares(self) -> np.ndarray:
-        """Share of samples read as each digit (10,)."""
-        return np.bincount(self.labels, minlength=10) / len(self.labels)
-
-
-def sample_report(model: LatentModel, classifier: nn.Module, codes: torch.Tensor) -> SampleReport:
-    images = decode_all(model, codes)
-    probs = probabilities(classifier, images)
-    return SampleReport(
-        images,
-        smoothness.confident(probs),
-        smoothness.entropy(probs),
-        probs.argmax(1).numpy(),
-    )
-
-
 @torch.inference_mode()
 def decode_all(model: LatentModel, codes: torch.Tensor, batch: int = 500) -> torch.Tensor:
     """Decode in chunks, so many codes never hold every activation at once."""
     return torch.cat(
         [views.decode(model, codes[i : i + batch]) for i in range(0, len(codes), batch)]
-    )
-
-
-@dataclass(frozen=True)
-class PairStudy:
-    """One model's interpolation paths between the same held-out pairs (plain arrays, so a
-    study can be kept on disk with :func:`explorer.data.cached_arrays`)."""
-
-    pairs: np.ndarray  # (n, 2) rows of the held-out set: a, b
-    codes: np.ndarray  # (n, frames, d) the path's codes, a (λ = 1) first
-    frame_labels: np.ndarray  # (n, frames) the classifier's digit per frame
-    frame_confidence: np.ndarray  # (n, frames) its top probability
-    largest_jump: np.ndarray  # (n,) mean |Δ pixel| of the largest step
-
-    @property
-    def measures(self) -> smoothness.PathMeasures:
-        return smoothness.confidence_measures(
-            self.frame_confidence, smoothness.CONFIDENT, self.largest_jump
-        )
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-def pair_study(
-    model: LatentModel,
-    classifier: nn.Module,
-    codes: torch.Tensor,
-    pairs: np.ndarray,
-    frames: int = PATH_FRAMES,
-    mode: str = "linear",
-) -> PairStudy:
-    """Decode the path between each pair's codes and measure it (see explorer.smoothness)."""
-    lam = latent.lambdas(frames).reshape(1, frames, 1)
-    a, b = codes[pairs[:, 0]].unsqueeze(1), codes[pairs[:, 1]].unsqueeze(1)
-    path = latent.interpolate(a, b, lam, mode)  # (n, frames, d)
-    images = decode_all(model, path.reshape(-1, path.shape[-1]))
-    probs = probabilities(classifier, images)
-    n = len(pairs)
-    measures = smoothness.path_measures(
-        images.reshape(n, frames, 1, 28, 28), probs.reshape(n, frames, 10)
-    )
-    top = probs.max(1)
-    return PairStudy(
-        np.asarray(pairs),
-        path.numpy(),
-        top.indices.reshape(n, frames).numpy(),
-        top.values.reshape(n, frames).double().numpy(),
-        measures.largest_jump,
     )
 
 
@@ -145,29 +61,38 @@ class Preset:
     share: float  # share of pairs that look like it
 
 
-def presets(ae: PairStudy, vae: PairStudy, margin: float = 0.1) -> dict[str, Preset]:
-    """The pair with the largest gap in lowest confidence each way, and how common such gaps are.
+def presets(gap: np.ndarray, margin: float = 0.1) -> dict[str, Preset]:
+    """Pairs picked by a stated rule from ``gap``, each pair's VAE − AE lowest confidence
+    between a and b (one reader), and how common what each shows is.
 
-    "A hole in the AE": the largest VAE − AE difference of the lowest confidence between a and b;
-    its share is the fraction of pairs where the AE's lowest confidence is at least ``margin``
-    below the VAE's. "Where the AE wins" is the mirror image.
+    "A hole in the AE": the largest gap; its share is the fraction of pairs where the AE's
+    lowest confidence is at least ``margin`` below the VAE's. "Where the AE wins": the smallest
+    gap, the mirror image. "A typical pair": the pair at the median gap, so that the extremes
+    are seen beside what most pairs look like; its share is the fraction within ``margin``.
     """
-    gap = vae.measures.lowest_confidence - ae.measures.lowest_confidence
-    hole, win = int(np.argmax(gap)), int(np.argmin(gap))
+    order = np.argsort(gap, kind="stable")
+    vae_side, ae_side = float(np.mean(gap >= margin)), float(np.mean(-gap >= margin))
     return {
         "hole": Preset(
             "hole",
             "A hole in the AE",
-            hole,
+            int(order[-1]),
             "the pair whose lowest confidence between a and b is furthest below the VAE's",
-            float(np.mean(gap >= margin)),
+            vae_side,
+        ),
+        "typical": Preset(
+            "typical",
+            "A typical pair",
+            int(order[len(order) // 2]),
+            "the pair at the median of the VAE − AE difference in lowest confidence",
+            float(np.mean(np.abs(gap) < margin)),
         ),
         "ae_wins": Preset(
             "ae_wins",
             "Where the AE wins",
-            win,
+            int(order[0]),
             "the pair whose lowest confidence between a and b is furthest above the VAE's",
-            float(np.mean(-gap >= margin)),
+            ae_side,
         ),
     }
 
@@ -208,45 +133,6 @@ def plane_grid(low: float, high: float, n: int) -> torch.Tensor:
     values = torch.linspace(low, high, n)
     y, x = torch.meshgrid(values.flip(0), values, indexing="ij")
     return torch.stack([x.reshape(-1), y.reshape(-1)], dim=1)
-
-
-@dataclass(frozen=True)
-class Atlas:
-    """A model's latent plane over a square window: decoded tiles (uint8) and the classifier's
-    confidence, both row-major with the top row first (plain arrays, like PairStudy)."""
-
-    window: np.ndarray  # (2,) low, high on both axes
-    tiles: np.ndarray  # (n·n, 28, 28) uint8
-    confidence: np.ndarray  # (m, m)
-    labels: np.ndarray  # (m, m) the classifier's digit
-
-    @property
-    def n_tiles(self) -> int:
-        return math.isqrt(len(self.tiles))
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-def atlas(
-    model: LatentModel,
-    classifier: nn.Module,
-    window: tuple[float, float],
-    n_tiles: int = 15,
-    n_heat: int = 31,
-) -> Atlas:
-    """Decode a regular grid of the 2-D plane for the background, and a finer grid for the
-    classifier's confidence heat-map."""
-    low, high = window
-    tiles = decode_all(model, plane_grid(low, high, n_tiles))[:, 0]
-    heat = decode_all(model, plane_grid(low, high, n_heat))
-    top = probabilities(classifier, heat).max(1)
-    return Atlas(
-        np.array([low, high]),
-        images.to_uint8(tiles),
-        top.values.reshape(n_heat, n_heat).double().numpy(),
-        top.indices.reshape(n_heat, n_heat).numpy(),
-    )
 
 
 def point_from_selection(selection: dict | None) -> tuple[float, float] | None:

@@ -22,6 +22,13 @@ from dataclasses import dataclass, field
 from explorer.store import Store
 
 
+def lower_priority(niceness: int = 10) -> None:
+    """Give the calling thread a lower CPU priority (Linux sets niceness per thread), so the
+    pages of the students come first; elsewhere nothing happens."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+
+
 class Refused(RuntimeError):
     """A job that is not queued: the queue is full, or its owner asked too often. The message
     says which, for the student."""
@@ -121,8 +128,7 @@ class JobQueue:
             self._thread.start()
 
     def _work(self) -> None:
-        with contextlib.suppress(AttributeError, OSError):  # Linux: this thread's own niceness,
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.niceness)  # pages first
+        lower_priority(self.niceness)
         while True:
             with self._lock:
                 job = self._waiting.popleft() if self._waiting else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -159,80 +161,179 @@ def kl_heatmap(steps: list[int], kl_rows: list[list[float]], title: str) -> go.F
     return fig
 
 
-HOLE_COLORS = [[0.0, "rgba(220,30,30,0.75)"], [0.9, "rgba(220,30,30,0.0)"], [1.0, "rgba(0,0,0,0)"]]
+@dataclass(frozen=True)
+class Shading:
+    """What is shaded over an atlas: per cell of a grid (m, m), top row first, a category (0:
+    nothing, 1: a little, 2: a lot) with one colour each, and the words a pointer shows."""
+
+    category: np.ndarray
+    text: np.ndarray
+    colors: tuple[str, str, str] = ("rgba(0,0,0,0)", "rgba(255,176,0,0.45)", "rgba(220,0,0,0.55)")
+
+
+@dataclass(frozen=True)
+class Ring:
+    """An ellipse drawn on an atlas: centre (x, y), half-axes (x, y), its label and dash."""
+
+    centre: tuple[float, float]
+    radius: tuple[float, float]
+    label: str
+    dash: str = "dash"
+
+
+def reader_shading(top: np.ndarray, second: np.ndarray, labels: np.ndarray) -> Shading:
+    """A reader's view of the plane: nothing where it reads a digit (top probability ≥ 0.9),
+    amber where it reads a blend of two (the top two reach 0.9 together), red where it reads
+    garbage (neither)."""
+    confident = top >= 0.9
+    blend = ~confident & (top + second >= 0.9)
+    category = np.where(confident, 0, np.where(blend, 1, 2))
+    text = np.where(
+        confident,
+        np.char.add(np.char.add("reads ", labels.astype(str)), " (confident)"),
+        np.where(blend, "a blend of two digits", "garbage: no digit"),
+    )
+    return Shading(category, text)
+
+
+def coverage_shading(distance: np.ndarray, far_radius: float) -> Shading:
+    """Where sampling would land far from every training code (red), in units of the codes'
+    spacing: the points beyond the radius that 99 % of the codes' own nearest neighbours lie
+    within (explorer.coverage)."""
+    far = distance > far_radius
+    text = np.char.add(
+        np.char.add("nearest training code: ", np.char.mod("%.1f", distance)),
+        " spacings" + (f" (far beyond {far_radius:.1f})"),
+    )
+    return Shading(np.where(far, 2, 0), text)
 
 
 def atlas(
     tiles_png: str,
     window: tuple[float, float],
-    confidence: np.ndarray,
+    shading: Shading,
     codes: np.ndarray,
     labels: np.ndarray,
     title: str,
     paths: dict[str, np.ndarray] | None = None,
     point: tuple[float, float] | None = None,
-    prior_box: float = 3.0,
+    rings: tuple[Ring, ...] = (),
     clickable: int = 41,
 ) -> go.Figure:
     """A 2-D latent plane: decoded digits as the background (a PNG data URL covering ``window``),
-    low classifier confidence in red over it, codes coloured by digit, the prior's ±3σ box, and
-    an invisible grid of points so that a click anywhere selects a point of the plane."""
+    the shading over it (a reader's blends and garbage, or where sampling lands far from every
+    code), codes coloured by digit, rings (N(0, I)'s 2σ and 3σ circles, an AE's fitted Gaussian),
+    and an invisible grid of points so that a click anywhere selects a point of the plane."""
     low, high = window
     fig = go.Figure()
-    axis = np.linspace(low, high, len(confidence))
+    axis = np.linspace(low, high, len(shading.category))
+    scale = [[0.0, shading.colors[0]], [0.33, shading.colors[0]], [0.34, shading.colors[1]],
+             [0.66, shading.colors[1]], [0.67, shading.colors[2]], [1.0, shading.colors[2]]]  # fmt: skip
     fig.add_trace(
         go.Heatmap(
-            x=axis, y=axis[::-1], z=confidence, zmin=0, zmax=1, colorscale=HOLE_COLORS,
-            showscale=False, hovertemplate="confidence %{z:.2f}<extra></extra>",
+            x=axis,
+            y=axis[::-1],
+            z=shading.category,
+            zmin=0,
+            zmax=2,
+            colorscale=scale,
+            showscale=False,
+            text=shading.text,
+            hovertemplate="%{text}<extra></extra>",
         )
-    )  # fmt: skip
+    )
     grid = np.linspace(low, high, clickable)
     gx, gy = np.meshgrid(grid, grid)
     fig.add_trace(
         go.Scatter(
-            x=gx.ravel(), y=gy.ravel(), mode="markers", name="click", showlegend=False,
-            marker={"size": 12, "opacity": 0}, hovertemplate="z = (%{x:.2f}, %{y:.2f})<extra></extra>",
+            x=gx.ravel(),
+            y=gy.ravel(),
+            mode="markers",
+            name="click",
+            showlegend=False,
+            marker={"size": 12, "opacity": 0},
+            hovertemplate="z = (%{x:.2f}, %{y:.2f})<extra></extra>",
         )
-    )  # fmt: skip
+    )
     for digit in range(10):
         rows = labels == digit
         fig.add_trace(
             go.Scatter(
-                x=codes[rows, 0], y=codes[rows, 1], mode="markers", name=str(digit),
-                marker={"color": DIGIT_COLORS[digit], "size": 5, "line": {"width": 0.5, "color": "white"}},
+                x=codes[rows, 0],
+                y=codes[rows, 1],
+                mode="markers",
+                name=str(digit),
+                marker={
+                    "color": DIGIT_COLORS[digit],
+                    "size": 5,
+                    "line": {"width": 0.5, "color": "white"},
+                },
                 hovertemplate=f"digit {digit}<extra></extra>",
             )
-        )  # fmt: skip
+        )
     for name, path in (paths or {}).items():
         fig.add_trace(
             go.Scatter(
-                x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name,
-                line={"color": "yellow", "width": 3}, marker={"size": 6, "color": "yellow"},
+                x=path[:, 0],
+                y=path[:, 1],
+                mode="lines+markers",
+                name=name,
+                line={"color": "yellow", "width": 3},
+                marker={"size": 6, "color": "yellow"},
                 hoverinfo="skip",
             )
-        )  # fmt: skip
+        )
     if point is not None:
         fig.add_trace(
             go.Scatter(
-                x=[point[0]], y=[point[1]], mode="markers", name="clicked", hoverinfo="skip",
-                marker={"symbol": "x", "size": 16, "color": "white", "line": {"width": 2, "color": "black"}},
+                x=[point[0]],
+                y=[point[1]],
+                mode="markers",
+                name="clicked",
+                hoverinfo="skip",
+                marker={
+                    "symbol": "x",
+                    "size": 16,
+                    "color": "white",
+                    "line": {"width": 2, "color": "black"},
+                },
             )
-        )  # fmt: skip
-    fig.add_shape(
-        type="rect", x0=-prior_box, y0=-prior_box, x1=prior_box, y1=prior_box,
-        line={"color": "white", "dash": "dash", "width": 1.5},
-    )  # fmt: skip
+        )
+    for ring in rings:
+        (cx, cy), (rx, ry) = ring.centre, ring.radius
+        fig.add_shape(
+            type="circle",
+            x0=cx - rx,
+            y0=cy - ry,
+            x1=cx + rx,
+            y1=cy + ry,
+            line={"color": "white", "dash": ring.dash, "width": 1.5},
+            label={"text": ring.label, "textposition": "top center", "font": {"color": "white"}},
+        )
     fig.add_layout_image(
-        source=tiles_png, xref="x", yref="y", x=low, y=high, sizex=high - low, sizey=high - low,
-        sizing="stretch", layer="below",
-    )  # fmt: skip
+        source=tiles_png,
+        xref="x",
+        yref="y",
+        x=low,
+        y=high,
+        sizex=high - low,
+        sizey=high - low,
+        sizing="stretch",
+        layer="below",
+    )
     fig.update_xaxes(range=[low, high], title="z0", showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[low, high], title="z1", showgrid=False, zeroline=False,
-                     scaleanchor="x", scaleratio=1)  # fmt: skip
+    fig.update_yaxes(
+        range=[low, high], title="z1", showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1
+    )
+    layout = {**_LAYOUT, "height": 440, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
     fig.update_layout(
-        title=title, clickmode="event+select", dragmode="pan", showlegend=False,
-        plot_bgcolor="black", **{**_LAYOUT, "height": 440, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}},
-    )  # fmt: skip
+        title=title,
+        clickmode="event+select",
+        dragmode="pan",
+        showlegend=False,
+        plot_bgcolor="black",
+        **layout,
+    )
     return fig
 
 

@@ -141,7 +141,7 @@ def test_the_prior_step_opens_a_view_whose_verdict_agrees_with_it():
     assert "at d = 16 (this view)" in step.text
     at = _link(step.page.script, **step.params)
     assert at.session_state["cmp_pair"] == "16d" and at.session_state["cmp_view"] == "samples"
-    verdicts = [m.value for m in at.markdown if "the VAE's images are read as a digit" in m.value]
+    verdicts = [m.value for m in at.markdown if "the VAE's images as a digit" in m.value]
     assert len(verdicts) == 1 and "**more often than**" in verdicts[0], verdicts
 
 

@@ -6,6 +6,7 @@ the id of the PNG we expect checks the exact pixels the page shows.
 
 import dataclasses
 import functools
+import time
 
 import numpy as np
 import pytest
@@ -13,8 +14,18 @@ import torch
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from explorer import checkpoints, compare, data, images, latent, smoothness, views
-from explorer.ui import cache, controls, display, state, training
+from explorer import (
+    checkpoints,
+    compare,
+    data,
+    findings,
+    images,
+    latent,
+    precompute,
+    smoothness,
+    views,
+)
+from explorer.ui import cache, controls, display, state, studies, training
 from tests.conftest import BUNDLED, ROOT
 
 PAGES = {
@@ -281,7 +292,7 @@ def _component(at: AppTest, name: str) -> dict | None:
 
 def test_ae_vs_vae_atlas_decodes_the_chosen_point_with_both_models(monkeypatch):
     monkeypatch.setattr(controls, "BROWSER_DECODE", False)  # the server path: images
-    at = _run(PAGES["compare"])
+    at = _run(PAGES["compare"], {"view": "atlas"})
     charts = at.get("plotly_chart")
     assert len(charts) == 2 and all('"layout"' in c.proto.spec for c in charts)
     shown = _images(at)
@@ -301,7 +312,7 @@ def test_ae_vs_vae_probe_gets_pythons_decode_and_the_models_for_the_browser():
 
     for name in ("ae2d", "vae2d", "classifier"):
         onnx_export.export(_bundled(name)[0])  # what the server's background export writes
-    at = _run(PAGES["compare"], {"z": "-4.5,1"})
+    at = _run(PAGES["compare"], {"view": "atlas", "z": "-4.5,1"})
     probe = _component(at, "atlas_probe")
     assert probe["charts"] == ["cmp_atlas_ae2d", "cmp_atlas_vae2d"] and probe["point"] == [-4.5, 1]
     for c, name in enumerate(("ae2d", "vae2d")):
@@ -326,29 +337,42 @@ def _reads(name: str, x: float, y: float) -> str:
 
 
 @functools.cache
-def _study(name: str) -> compare.PairStudy:
+def _study(name: str) -> dict:
+    """What the page's default pair study holds for a bundled model."""
     ckpt, test = _bundled(name)
-    clf = _bundled("classifier")[0].model
-    pairs = smoothness.random_pairs(test.labels.numpy(), 200, 0)
-    return compare.pair_study(ckpt.model, clf, views.encode(ckpt.model, test.images), pairs)
+    found = precompute.readers(BUNDLED)
+    return precompute.paths(ckpt, found, views.encode(ckpt.model, test.images).numpy(), 200, 0)
+
+
+def _gap(ae: dict, vae: dict, reader: str = "classifier"):
+    return vae[f"{reader}:top"][:, 1:-1].min(1) - ae[f"{reader}:top"][:, 1:-1].min(1)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["hole", "ae_wins"])
+@pytest.mark.parametrize("preset", ["hole", "typical", "ae_wins"])
 def test_ae_vs_vae_pair_presets_open_the_pair_their_rule_names(preset):
     at = _run(PAGES["compare"])
     at.button(key=f"cmp_p_{preset}").click().run()
     assert not at.exception
     ae, vae = _study("ae2d"), _study("vae2d")
-    chosen = compare.presets(ae, vae)[preset]
+    chosen = compare.presets(_gap(ae, vae))
     assert at.session_state["cmp_view"] == "pairs"
-    assert at.session_state["cmp_selected"] == chosen.index
-    assert f"{100 * chosen.share:.0f} % of the pairs" in at.info[0].value
-    frames = views.decode(_bundled("ae2d")[0].model, torch.from_numpy(ae.codes[chosen.index]))
+    assert at.session_state["cmp_selected"] == chosen[preset].index
+    note = at.info[0].value
+    assert f"below the VAE in {100 * chosen['hole'].share:.0f} %" in note
+    assert f"below the AE in {100 * chosen['ae_wins'].share:.0f} %" in note
+    frames = views.decode(
+        _bundled("ae2d")[0].model, torch.from_numpy(ae["codes"][chosen[preset].index])
+    )
     strip = images.png_bytes(images.grid(frames, ncol=len(frames)), 3)
     assert _calculate_file_id(strip, "image/png") in _images(at).values()
     # The three distributions and the sortable table of every pair.
     assert len(at.get("plotly_chart")) == 3 and len(at.dataframe) == 1
+    # A preset belongs to its pair: switching the pair drops it and its chosen pair.
+    at.segmented_control(key="cmp_pair").set_value("16d").run()
+    assert not at.exception
+    assert at.session_state["cmp_preset"] is None and at.session_state["cmp_selected"] is None
+    assert "preset" not in at.query_params and "selected" not in at.query_params
 
 
 @pytest.mark.slow
@@ -358,15 +382,15 @@ def test_ae_vs_vae_opens_from_a_link_and_survives_a_bad_one():
     at.query_params["pair"] = "16d"
     at.run()
     assert not at.exception
-    chosen = compare.presets(_study("ae"), _study("vae"))["hole"]
+    chosen = compare.presets(_gap(_study("ae"), _study("vae")))["hole"]
     assert at.session_state["cmp_view"] == "pairs"
     assert at.session_state["cmp_selected"] == chosen.index
     bad = _page(PAGES["compare"])
     bad.query_params["view"] = "holes"
     bad.query_params["pairs"] = "1e9"
     bad.run()
-    assert not bad.exception and len(bad.warning) == 2
-    assert bad.session_state["cmp_view"] == "atlas" and bad.session_state["cmp_n_pairs"] == 200
+    assert not bad.exception and len(bad.warning) >= 2
+    assert bad.session_state["cmp_view"] == "findings" and bad.session_state["cmp_n_pairs"] == 200
     # A stale link: pair #150 of a list now only 40 long is no pair at all, not an IndexError.
     for view in ("atlas", "pairs"):
         stale = _page(PAGES["compare"])
@@ -378,14 +402,36 @@ def test_ae_vs_vae_opens_from_a_link_and_survives_a_bad_one():
 @pytest.mark.slow
 def test_ae_vs_vae_samples_decode_the_same_prior_codes_for_both():
     at = _run(PAGES["compare"], cmp_view="samples")
-    clf = _bundled("classifier")[0].model
-    for name, caption in zip(("ae2d", "vae2d"), at.caption[1:3], strict=True):
+    reader = _bundled("classifier")[0].model
+    captions = [c.value for c in at.caption if c.value.startswith("Read as a digit")]
+    for name, caption in zip(("ae2d", "vae2d"), captions[:2], strict=True):
         model = _bundled(name)[0].model
-        report = compare.sample_report(model, clf, compare.prior_codes(1000, 2, 0))
-        assert report.share().text(percent=True) in caption.value
-    assert "percentage points" in at.markdown[-1].value or any(
-        "percentage points" in m.value for m in at.markdown
-    )
+        images_ = compare.decode_all(model, compare.prior_codes(1000, 2, 0))
+        read = compare.probabilities(reader, images_).max(1).values >= smoothness.CONFIDENT
+        expected = findings.interval(smoothness.bootstrap(read.numpy().astype(float)).to_dict())
+        assert f"Reader A (CNN): **{expected}**" in caption
+    assert any("percentage points" in m.value for m in at.markdown)
+
+
+@pytest.mark.slow
+def test_a_custom_study_waits_in_the_server_queue_and_then_shows(monkeypatch, tmp_path):
+    monkeypatch.setattr(cache, "CACHE_DIR", tmp_path)  # nothing measured before
+    studies.results.clear()
+    studies.queue.clear()
+    studies._read.clear()
+    at = _page(PAGES["compare"])
+    at.query_params.update({"view": "pairs", "pairs": "40", "pair_seed": "7"})
+    at.run()
+    assert not at.exception and not at.dataframe
+    assert any("queue" in i.value or "Measuring your custom" in i.value for i in at.info)
+    found = precompute.readers(BUNDLED)
+    names = [precompute.paths_name(_bundled(n)[0], found, 40, 7) for n in ("ae2d", "vae2d")]
+    deadline = time.time() + 600
+    while any(studies.results().get(n) is None for n in names) and time.time() < deadline:
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception and len(at.dataframe) == 1
+    assert len(at.dataframe[0].value) == 40
 
 
 def test_ae_sliders_widen_to_hold_a_start_code_instead_of_clipping_it():
@@ -537,7 +583,7 @@ def test_ae_vs_vae_atlas_window_one_scale_or_each_models_own():
     import json
 
     def x_ranges(window: str) -> list[list[float]]:
-        at = _run(PAGES["compare"], {"window": window})
+        at = _run(PAGES["compare"], {"view": "atlas", "window": window})
         layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
         captions = " ".join(c.value for c in at.caption)
         assert ("its own window" in captions) == (window == "own")
@@ -545,5 +591,18 @@ def test_ae_vs_vae_atlas_window_one_scale_or_each_models_own():
 
     own, shared = x_ranges("own"), x_ranges("codes")
     assert len(own) == 2 and own[0] != own[1]  # the d = 2 AE's codes spread wider
+    # The atlas opens where sampling lands: each model's own codes, with N(0, I)'s 2σ and 3σ
+    # circles on both planes and the AE's fitted Gaussian (2σ) on its own.
+    at = _run(PAGES["compare"], {"view": "atlas"})
+    assert at.session_state["cmp_window"] == "own"
+    ae = _bundled("ae2d")[0].model
+    shapes = [json.loads(c.proto.spec)["layout"]["shapes"] for c in at.get("plotly_chart")]
+    for found in shapes:
+        circles = [(s["x0"], s["x1"]) for s in found if s["type"] == "circle"]
+        assert (-2.0, 2.0) in circles and (-3.0, 3.0) in circles
+    mean, std = float(ae.code_mean[0]), float(ae.code_std[0])
+    fitted = [s for s in shapes[0] if s["type"] == "circle" and s["label"]["text"] == "fitted 2σ"]
+    assert fitted and fitted[0]["x0"] == pytest.approx(mean - 2 * std, rel=1e-5)
+    assert not [s for s in shapes[1] if s.get("label", {}).get("text") == "fitted 2σ"]
     assert shared[0] == shared[1] == max(own, key=lambda r: r[1] - r[0])
     assert x_ranges("prior") == [[-3.0, 3.0], [-3.0, 3.0]]

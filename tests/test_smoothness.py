@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import compare, smoothness, urlstate
+from explorer import compare, protocol, smoothness, urlstate
 
 
 def identity(z: torch.Tensor) -> torch.Tensor:
@@ -141,32 +141,30 @@ class GreyClassifier(torch.nn.Module):
         return probs.log()
 
 
-def test_pair_study_runs_a_to_b_and_measures_each_path():
+def test_path_arrays_run_a_to_b_and_measure_each_path():
     codes = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.45, 0.0]])
     pairs = np.array([[0, 1], [0, 2]])
-    study = compare.pair_study(LineDecoder(), GreyClassifier(), codes, pairs, frames=11)
-    assert study.codes.shape == (2, 11, 2)
-    assert study.codes[0, 0].tolist() == [1.0, 0.0] and study.codes[0, -1].tolist() == [0.0, 0.0]
+    arrays = protocol.path_arrays(LineDecoder(), codes, pairs, {"grey": GreyClassifier()}, 11)
+    assert arrays["codes"].shape == (2, 11, 2)
+    assert arrays["codes"][0, 0].tolist() == [1.0, 0.0]
+    assert arrays["codes"][0, -1].tolist() == [0.0, 0.0]
     # Path 0 fades 1 → 0 in steps of 0.1 (interior confidences 0.9 … 0.1); path 1 fades
     # 1 → 0.45 in steps of 0.055 (interior 0.945, 0.89, …, 0.505).
-    m = study.measures
-    assert m.lowest_confidence == pytest.approx([0.1, 0.505], rel=1e-5)
-    assert m.confident_share[1] == pytest.approx(1 / 9)  # only 0.945 reaches 0.9
-    assert m.largest_jump == pytest.approx([0.1, 0.055], rel=1e-5)
-    assert (study.frame_labels[1] == 1).all()  # path 0 ends on a tie (all classes at 0.1)
+    m = protocol.path_measures(arrays, "grey")
+    assert m["lowest_confidence"] == pytest.approx([0.1, 0.505], rel=1e-5)
+    assert m["confident_share"][1] == pytest.approx(1 / 9)  # only 0.945 reaches 0.9
+    assert arrays["largest_jump"] == pytest.approx([0.1, 0.055], rel=1e-5)
+    assert arrays["pixel_path"] == pytest.approx([1.0, 0.55], rel=1e-5)
+    assert (arrays["grey:labels"][1] == 1).all()  # path 0 ends on a tie (all classes at 0.1)
 
 
-def test_presets_pick_the_largest_gaps_and_count_how_common_they_are():
-    def study(lowest: list[float]) -> compare.PairStudy:
-        conf = np.array([[1.0, v, 1.0] for v in lowest])
-        n = len(lowest)
-        return compare.PairStudy(np.zeros((n, 2), int), np.zeros((n, 3, 2)), np.zeros((n, 3), int),
-                                 conf, np.zeros(n))  # fmt: skip
-
-    ae, vae = study([0.2, 0.9, 0.5, 0.6]), study([0.9, 0.3, 0.55, 0.65])
-    found = compare.presets(ae, vae)
-    assert found["hole"].index == 0 and found["hole"].share == pytest.approx(1 / 4)
-    assert found["ae_wins"].index == 1 and found["ae_wins"].share == pytest.approx(1 / 4)
+def test_presets_pick_the_largest_gaps_the_median_one_and_count_how_common_they_are():
+    ae, vae = np.array([0.2, 0.9, 0.5, 0.6, 0.7]), np.array([0.9, 0.3, 0.55, 0.65, 0.72])
+    found = compare.presets(vae - ae)
+    assert found["hole"].index == 0 and found["hole"].share == pytest.approx(1 / 5)
+    assert found["ae_wins"].index == 1 and found["ae_wins"].share == pytest.approx(1 / 5)
+    # gaps 0.7, -0.6, 0.05, 0.05, 0.02: the median is one of the 0.05s, 3 of 5 within 0.1
+    assert found["typical"].index in (2, 3) and found["typical"].share == pytest.approx(3 / 5)
 
 
 def test_atlas_window_holds_every_code_and_the_prior_box():

@@ -102,10 +102,11 @@ def page_setup(title: str) -> None:
     _heap_trimmer()
     _quiet_idle()
     _cpu_probe()
-    from explorer.ui import controls, state, uploads
+    from explorer.ui import controls, state, studies, uploads
 
     if controls.BROWSER_DECODE:
         controls.start_exports()  # the first run of any page starts it; later ones hit the cache
+    studies.start_warming()  # the AE vs VAE results the shipped folder lacks, in the background
     uploads.install()  # bounds what the server holds for uploads; cheap and idempotent
     # Streamlit's default top padding (6 rem) pushes the main image below a projector's fold.
     st.html(

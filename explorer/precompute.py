@@ -1,0 +1,211 @@
+"""What the AE vs VAE page shows, computed once per checkpoint, reader and code version.
+
+``python -m explorer.precompute`` writes every default result for the bundled checkpoints into
+``checkpoints/precomputed/`` (committed), so a fresh clone's first views read arrays instead of
+decoding thousands of images; the app computes anything missing (a retrained checkpoint) on
+first use and keeps it in the run-time cache (:mod:`explorer.store`). A result's name holds the
+hashes of every checkpoint it depends on and its kind's version in :data:`VERSIONS`: change what
+a kind computes, bump its version.
+
+Three kinds, all for one model and every bundled reader (:func:`readers`):
+
+- ``paths``: the study of seeded random held-out pairs (:func:`explorer.protocol.path_arrays`);
+- ``samples``: 1,000 decoded codes from N(0, I) or (an AE) the Gaussian fitted to its codes:
+  36 images to show, and per sample the flags and readings of :func:`explorer.protocol
+  .sample_arrays`;
+- ``atlas``: a d = 2 model's plane over a window: decoded tiles, and on a finer grid each
+  reader's top two probabilities and the distance to the nearest training code (coverage).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from explorer import (
+    checkpoints,
+    compare,
+    coverage,
+    data,
+    images,
+    metrics,
+    morphometrics,
+    protocol,
+    smoothness,
+    store,
+)
+from explorer.checkpoints import Checkpoint
+
+VERSIONS = {"paths": 2, "samples": 2, "atlas": 2, "codes": 1}
+DEFAULT_PAIRS, DEFAULT_PAIR_SEED, DEFAULT_SAMPLE_SEED = 200, 0, 0
+READERS = ("classifier", "classifier_mlp")  # file names of the bundled readers
+ATLAS_TILES, ATLAS_HEAT = 15, 31
+SHIPPED = "precomputed"  # beside the checkpoints
+
+
+def readers(folder: Path) -> dict[str, Checkpoint]:
+    """The bundled readers that load, by name (the CNN first)."""
+    found = {}
+    for name in READERS:
+        path = Path(folder) / f"{name}.safetensors"
+        if path.is_file():
+            found[name] = checkpoints.load(path, kind="classifier")
+    return found
+
+
+def _hashes(model: Checkpoint, found: dict[str, Checkpoint]) -> tuple:
+    return (model.sha256, *(f"{n}:{r.sha256}" for n, r in found.items()))
+
+
+def split_of(model: Checkpoint) -> data.Split:
+    return data.Split.from_dict(model.meta.get("split", {}))
+
+
+# ---- The four kinds ----------------------------------------------------------------------------
+
+
+def codes_name(model: Checkpoint) -> str:
+    return store.key("codes", VERSIONS["codes"], model.sha256)
+
+
+def codes(model: Checkpoint) -> dict[str, np.ndarray]:
+    """The model's codes of its held-out digits, and those its decoder was trained on (a
+    VAE's draws from q(z|x)) for coverage."""
+    train, _, test = data.load_parts(split_of(model))
+    with torch.inference_mode():
+        held_out = model.model.encode(test.images)
+    trained = protocol.training_codes(model.model, train.images)
+    return {"held_out": held_out.numpy(), "trained": trained.numpy()}
+
+
+def paths_name(model: Checkpoint, found: dict, n_pairs: int, seed: int) -> str:
+    return store.key("paths", VERSIONS["paths"], *_hashes(model, found), n_pairs, seed)
+
+
+def paths(model: Checkpoint, found: dict, held_out: np.ndarray, n_pairs: int, seed: int) -> dict:
+    labels = data.load_test(split_of(model)).labels.numpy()
+    pairs = smoothness.random_pairs(labels, n_pairs, seed)
+    models = {n: r.model for n, r in found.items()}
+    arrays = protocol.path_arrays(model.model, torch.from_numpy(held_out), pairs, models)
+    arrays["codes"] = arrays["codes"].astype(np.float32)
+    return arrays
+
+
+def samples_name(model: Checkpoint, found: dict, source: str, seed: int) -> str:
+    return store.key("samples", VERSIONS["samples"], *_hashes(model, found), source, seed)
+
+
+def samples(model: Checkpoint, found: dict, trained: np.ndarray, source: str, seed: int) -> dict:
+    """1,000 samples from N(0, I) (``prior``) or the model's own sampler (``fitted``)."""
+    m = model.model
+    if source == "prior":
+        z = compare.prior_codes(protocol.N_SAMPLES, m.latent_dim, seed)
+    else:
+        z = compare.fitted_codes(m, protocol.N_SAMPLES, seed)
+    test = data.load_test(split_of(model))
+    features = {n: metrics.classifier_features(r.model, test.images) for n, r in found.items()}
+    codes_t = torch.from_numpy(trained)
+    spacing = coverage.code_spacing(codes_t)
+    ref = protocol.Reference(codes_t, spacing, morphometrics.measure(test.images), features)
+    arrays = protocol.sample_arrays(m, z, {n: r.model for n, r in found.items()}, ref)
+    for name in found:  # features for KID, half precision: 0.25 MB a reader
+        arrays[f"{name}:features"] = arrays[f"{name}:features"].astype(np.float16)
+    return arrays
+
+
+def atlas_name(model: Checkpoint, found: dict, window: tuple[float, float]) -> str:
+    low, high = (round(float(v), 4) for v in window)
+    return store.key("atlas", VERSIONS["atlas"], *_hashes(model, found), low, high)
+
+
+@torch.inference_mode()
+def atlas(model: Checkpoint, found: dict, trained: np.ndarray, window: tuple[float, float]) -> dict:
+    """The plane's tiles (uint8, top row first), and on the finer heat grid each reader's top
+    two probabilities and top class, and the distance to the nearest training code in spacing
+    units (with the far radius)."""
+    low, high = window
+    tiles = compare.decode_all(model.model, compare.plane_grid(low, high, ATLAS_TILES))[:, 0]
+    grid = compare.plane_grid(low, high, ATLAS_HEAT)
+    heat = compare.decode_all(model.model, grid)
+    out = {"window": np.array([low, high]), "tiles": images.to_uint8(tiles)}
+    shape = (ATLAS_HEAT, ATLAS_HEAT)
+    for name, reader in found.items():
+        top2 = compare.probabilities(reader.model, heat).topk(2, dim=1)
+        out[f"{name}:top"] = top2.values[:, 0].reshape(shape).double().numpy()
+        out[f"{name}:second"] = top2.values[:, 1].reshape(shape).double().numpy()
+        out[f"{name}:labels"] = top2.indices[:, 0].reshape(shape).numpy()
+    spacing = coverage.code_spacing(trained)
+    near = coverage.coverage(trained, grid, spacing)
+    out["distance"] = near.distance.reshape(shape)
+    out["far_radius"] = np.array(spacing.far_radius)
+    return out
+
+
+# ---- Every default result of the bundled checkpoints -------------------------------------------
+
+
+def defaults(folder: Path) -> Iterator[tuple[str, Callable[[], dict]]]:
+    """(name, make) of every result the pages open with, for the checkpoints in ``folder``:
+    codes, the default pair study and both sample sources of every AE and VAE, and the d = 2
+    models' atlases over every window choice. ``make`` reads the codes it needs from ``get``."""
+    found = readers(folder)
+    if not found:
+        return
+    results = store.Store(Path(folder) / SHIPPED, Path(folder) / ".cache" / "results")
+    for pair, names in compare.PAIRS.items():
+        ckpts = {n: checkpoints.load(Path(folder) / f"{n}.safetensors") for n in names}
+        for ckpt in ckpts.values():
+            yield codes_name(ckpt), lambda c=ckpt: codes(c)
+        code_sets = {
+            n: results.get_or_make(codes_name(c), lambda c=c: codes(c)) for n, c in ckpts.items()
+        }
+        for name, ckpt in ckpts.items():
+            held, trained = code_sets[name]["held_out"], code_sets[name]["trained"]
+            yield (
+                paths_name(ckpt, found, DEFAULT_PAIRS, DEFAULT_PAIR_SEED),
+                lambda c=ckpt, h=held: paths(c, found, h, DEFAULT_PAIRS, DEFAULT_PAIR_SEED),
+            )
+            sources = ("prior", "fitted") if ckpt.config.kind == "ae" else ("prior",)
+            for source in sources:
+                yield (
+                    samples_name(ckpt, found, source, DEFAULT_SAMPLE_SEED),
+                    lambda c=ckpt, t=trained, s=source: samples(c, found, t, s, 0),
+                )
+        if pair != "2d":
+            continue
+        held_codes = {n: code_sets[n]["held_out"] for n in names}
+        for choice in compare.ATLAS_WINDOWS:
+            windows = compare.atlas_windows(held_codes, choice)
+            for name, ckpt in ckpts.items():
+                trained = code_sets[name]["trained"]
+                yield (
+                    atlas_name(ckpt, found, windows[name]),
+                    lambda c=ckpt, t=trained, w=windows[name]: atlas(c, found, t, w),
+                )
+
+
+def main(argv: list[str]) -> int:
+    """Write every default result into checkpoints/precomputed/ (kept ones are kept)."""
+    folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "checkpoints"
+    shipped = folder / SHIPPED
+    shipped.mkdir(exist_ok=True)
+    results = store.Store(shipped, folder / ".cache" / "results")
+    wanted = []
+    for name, make in defaults(folder):
+        wanted.append(name)
+        if not (shipped / f"{name}.npz").is_file():
+            arrays = results.get(name) or make()
+            np.savez_compressed(shipped / f"{name}.npz", **arrays)
+            print(f"wrote {name}", flush=True)
+    for stale in sorted(p for p in shipped.glob("*.npz") if p.stem not in wanted):
+        stale.unlink()
+        print(f"removed {stale.name} (no bundled checkpoint uses it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
