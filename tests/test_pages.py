@@ -606,3 +606,36 @@ def test_ae_vs_vae_atlas_window_one_scale_or_each_models_own():
     assert not [s for s in shapes[1] if s.get("label", {}).get("text") == "fitted 2σ"]
     assert shared[0] == shared[1] == max(own, key=lambda r: r[1] - r[0])
     assert x_ranges("prior") == [[-3.0, 3.0], [-3.0, 3.0]]
+
+
+@pytest.mark.parametrize("alive", [True, False])
+def test_follow_a_run_refreshes_only_while_its_run_trains(tmp_path, monkeypatch, alive):
+    import json
+    import subprocess
+    import sys
+
+    import streamlit
+
+    from explorer import trainstate
+
+    start = trainstate.start_record(epochs=3, epoch=0)
+    if not alive:  # a process that has ended: a killed command-line run
+        done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        start = {**start, "pid": int(done.stdout), "process_start": None}
+    run_dir = tmp_path / "cli-run"
+    run_dir.mkdir()
+    records = [start, STEP]
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    timers = []
+    real = streamlit.fragment
+
+    def spy(*args, **kwargs):
+        timers.append(kwargs.get("run_every"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "fragment", spy)
+    monkeypatch.setattr(cache, "RUNS_DIR", tmp_path)
+    at = _run(PAGES["kl"])
+    assert any("cli-run" in c.value for c in at.caption)
+    assert (2.0 in timers) == alive  # "Follow a run" polls a live run only

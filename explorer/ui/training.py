@@ -185,9 +185,20 @@ def follow_panel() -> None:
         )
         return
     chosen = st.selectbox("Run", list(logs), key="kl_follow")
+    _follow(logs[chosen])
 
-    @st.fragment(run_every=2.0)
+
+def _follow(path: Path) -> None:
+    """A run's dashboard, refreshed every 2 s while its run trains, and not at all once it has
+    finished or stopped (an idle page then costs the server nothing)."""
+    from explorer import trainstate
+
+    live = trainstate.run_status(path).state in ("running", "unknown")
+
+    @st.fragment(run_every=2.0 if live else None)
     def panel() -> None:
-        metrics_dashboard(logs[chosen], "kl_follow")
+        metrics_dashboard(path, "kl_follow")
+        if live and trainstate.run_status(path).state not in ("running", "unknown"):
+            st.rerun()  # it just ended: redraw once without the timer
 
     panel()
