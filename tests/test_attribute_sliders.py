@@ -213,3 +213,18 @@ def test_the_lesson_step_opens_the_sliders_its_numbers_describe():
     # Asked for more thickness, the digit the page shows is thicker.
     got = _readout(at)["thickness (px)"][3]
     assert float(got) > 0
+
+
+def test_the_gans_attribute_sliders_move_its_full_code_and_say_where_they_come_from():
+    at = _run(SLIDERS, {"model": "gan", "sliders": "attributes", "edit": "slant:10"})
+    assert not at.warning and at.session_state["sl_edit_gan"][1] == 10.0
+    captions = " ".join(c.value for c in at.caption)
+    assert "of its own samples (no encoder)" in captions  # the directions' source
+    assert any("The GAN has no encoder" in c for c in captions.split("  "))
+    # Leaving them: the GAN's sliders are its 8 principal directions, so the edit is projected.
+    _, edited = _edited(at, "gan")
+    at.radio(key="sl_by").set_value("Latent coordinates").run()
+    space = latent.slider_space(_bundled("gan")[0].model)
+    assert at.session_state["sl_coeffs_gan"] == pytest.approx(
+        space.from_code(edited).tolist(), abs=0.006
+    )

@@ -256,12 +256,9 @@ def readout(page, found, before: torch.Tensor, after: torch.Tensor, edit: list[f
 
 def explain(page) -> None:
     gan = (
-        ""
-        if page.model.has_encoder
-        else (
-            " The GAN has no encoder: its line is fitted to attributes measured on its own samples, "
-            "regressed on z."
-        )
+        " The GAN has no encoder: its line is fitted to attributes measured on its own samples, "
+        f"regressed on z. Its latent sliders are its {len(page.space.labels)} principal "
+        "directions: going back to them keeps only the part of an edit along those."
     )
     display.formula(
         [
@@ -273,7 +270,7 @@ def explain(page) -> None:
         "fitted on its training digits). Each slider moves the code along Σw, the way the codes "
         "move as the attribute grows (Σ: the codes' covariance), by as much as the line says the "
         "change asked (Δa) needs. One SD: σ_u, the codes' spread along that direction; each "
-        "slider spans ±3 of them." + gan,
+        "slider spans ±3 of them." + ("" if page.model.has_encoder else gan),
     )
 
 
@@ -292,7 +289,9 @@ def comparison(page, found: attributes.Directions) -> None:
         f"{measured.get('digits', 200)} digits moved ±1 and ±2 SDs: the change measured per SD, "
         "how well it follows what the line asked (slope 1 and R² 1: exactly), how much the other "
         "five attributes move (in SDs of real digits, per SD) and how often each reader still "
-        "reads the same digit. 95 % intervals."
+        "reads the same digit. 95 % intervals. Where the line predicts little (R² near 0) its "
+        "change per SD is near 0 too, and 'follows' divides by almost nothing: the model has no "
+        "such direction."
     )
     if not current:
         st.caption(
