@@ -13,8 +13,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-MB = 1024 * 1024  # Streamlit's server.maxUploadSize counts megabytes this way too
-MAX_UPLOAD_BYTES = 5 * MB  # the same number as server.maxUploadSize in .streamlit/config.toml
+# One limit, as the student's browser counts it. Streamlit's uploader counts a megabyte as
+# 1,000,000 bytes in the browser (1,048,576 on Windows) and as 2^20 on the server, so with
+# server.maxUploadSize = 5 the browser refuses a file over 5,000,000 bytes while a direct upload
+# of up to 5,242,880 bytes would reach the server: the app refuses those too, with the same words.
+MB = 1_000_000
+MAX_UPLOAD_BYTES = 5 * MB
 # A PNG decodes in full (about 4 bytes a pixel, more while converting): 4 megapixels is any
 # screenshot or scan of a digit. JPEG decodes at 1/8 scale, so a phone photo's 12 to 48 MP is
 # cheap; past that nothing is a digit.

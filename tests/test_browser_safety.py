@@ -137,3 +137,60 @@ def test_thirty_quick_key_steps_are_all_kept():
         page.wait_for_timeout(1000)  # nothing later moves it back
         assert json.loads(root.get_attribute("data-values"))[0] == pytest.approx(target, abs=1e-6)
         browser.close()
+
+
+@pytest.mark.slow
+def test_a_students_upload_survives_other_students_uploads():
+    """One student uploads a digit; 14 other sessions each upload 5 MB, more than the store
+    holds, so the store lets go of the student's file; the student's page keeps the digit and
+    says what happened, after a Reset and after leaving the uploader and coming back."""
+    from playwright.sync_api import sync_playwright
+
+    from explorer.ui import uploads
+
+    with streamlit_server() as (url, _), sync_playwright() as playwright:
+        browser = launch(playwright)
+        student = browser.new_page(viewport={"width": 1400, "height": 1000})
+        student.goto(f"{url}/Latent_sliders?start=upload")
+        wait_idle(student, 120_000)
+        student.locator('input[type="file"]').set_input_files(
+            files=[{"name": "good.png", "mimeType": "image/png", "buffer": _seven_png()}]
+        )
+        student.get_by_text("what the model sees").wait_for(timeout=60_000)
+        wait_idle(student, 60_000)
+        payload = np.random.default_rng(1).bytes(5 * 1_000_000 - 4096)
+        others = browser.new_context()
+        token = None
+        needed = uploads.MAX_TOTAL_BYTES // len(payload) + 2
+        for _ in range(needed):
+            tab = others.new_page()
+            puts = []
+            tab.on("request", lambda r, p=puts: p.append(r.url) if r.method == "PUT" else None)
+            tab.goto(f"{url}/Latent_sliders?start=upload")
+            wait_idle(tab, 120_000)
+            tab.locator('input[type="file"]').set_input_files(
+                files=[{"name": "tiny.png", "mimeType": "image/png", "buffer": _seven_png()}]
+            )
+            tab.get_by_text("what the model sees").wait_for(timeout=60_000)
+            token = token or next(
+                c["value"] for c in others.cookies() if c["name"] == "_streamlit_xsrf"
+            )
+            response = tab.request.put(
+                f"{puts[0].rsplit('/', 1)[0]}/{uuid.uuid4()}",
+                headers={"X-Xsrftoken": token},
+                multipart={"file": {"name": "x.png", "mimeType": "image/png", "buffer": payload}},
+                timeout=60_000,
+            )
+            assert response.status == 204
+        note = student.get_by_text("The server let go of the file good.png")
+        student.get_by_role("button", name="Reset").click()
+        wait_idle(student, 60_000)
+        student.get_by_text("what the model sees").wait_for(timeout=60_000)
+        student.get_by_text("Held-out digit", exact=True).click()
+        wait_idle(student, 60_000)
+        student.get_by_text("Upload", exact=True).click()  # a new, empty uploader
+        note.wait_for(timeout=60_000)
+        wait_idle(student, 60_000)
+        assert student.get_by_text("what the model sees").count() == 1 and note.count() == 1
+        assert student.locator('[data-testid="stException"]').count() == 0
+        browser.close()

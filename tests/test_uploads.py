@@ -49,3 +49,16 @@ def test_install_bounds_an_existing_manager_in_place(monkeypatch):
     assert uploads.install() is manager and isinstance(manager, uploads.BoundedUploads)
     assert manager.held() == (1, 100) and manager.get_files("old", ["o2"])[0].file_id == "o2"
     assert uploads.install() is manager  # once per server
+
+
+def test_files_let_go_of_for_others_are_marked_and_closed_sessions_are_pruned():
+    store = uploads.BoundedUploads("/upload")
+    store.max_total_bytes = 10
+    store.add_file("a", UploadedFileRec("a1", "a.png", "image/png", b"12345"))
+    store.add_file("b", UploadedFileRec("b1", "b.png", "image/png", b"12345"))
+    store.add_file("c", UploadedFileRec("c1", "c.png", "image/png", b"12345"))  # a's goes
+    assert store.evicted("a", {"a1"}) and not store.evicted("b") and not store.evicted("c")
+    store.remove_file("b", "b1")  # the student removed it: not "let go of"
+    assert not store.evicted("b")
+    assert store.prune(lambda session: session == "c") == 1  # a has closed
+    assert not store.evicted("a") and store.held() == (1, 5)

@@ -8,12 +8,15 @@ across all sessions, dropping the oldest files first. Streamlit builds its uploa
 any app code runs and hands the same object to its upload route, so :func:`install` turns that
 object into a BoundedUploads in place, once per server, from ``setup.page_setup``.
 :func:`upload_digit` is the uploader the pages use: a digit the models can read, or one clear
-message.
+message. Its result is kept in the session as the small 28x28 digit, so a file the store let go
+of to make room for other students' uploads (it says so) does not take the student's digit with
+it; a file the student removed does. Files of sessions that have closed are let go of at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -33,12 +36,14 @@ class BoundedUploads(MemoryUploadedFileManager):
     """MemoryUploadedFileManager that bounds what it holds per session and in total."""
 
     _order: OrderedDict[tuple[str, str], int]  # (session, file id) -> bytes, oldest first
+    _evicted: dict[str, set[str]]  # session -> its files let go of for others' uploads
     max_files_per_session: int = MAX_FILES_PER_SESSION
     max_total_bytes: int = MAX_TOTAL_BYTES
 
     def __init__(self, upload_endpoint: str) -> None:
         super().__init__(upload_endpoint)
         self._order = OrderedDict()
+        self._evicted = {}
 
     def add_file(self, session_id: str, file: UploadedFileRec) -> None:
         with self._lock:
@@ -55,6 +60,8 @@ class BoundedUploads(MemoryUploadedFileManager):
                     break
                 if key != (session_id, file.file_id):
                     self._drop(*key)
+                    if key[0] != session_id:
+                        self._evicted.setdefault(key[0], set()).add(key[1])
 
     def remove_file(self, session_id: str, file_id: str) -> None:
         with self._lock:
@@ -65,6 +72,23 @@ class BoundedUploads(MemoryUploadedFileManager):
             for key in [key for key in self._order if key[0] == session_id]:
                 self._drop(*key)
             self.file_storage.pop(session_id, None)
+            self._evicted.pop(session_id, None)
+
+    def evicted(self, session_id: str, file_ids: set[str] | None = None) -> bool:
+        """Whether a file of this session (one of ``file_ids``, if given) was let go of to
+        make room for other sessions' uploads."""
+        with self._lock:
+            gone = self._evicted.get(session_id, set())
+            return bool(gone if file_ids is None else gone & file_ids)
+
+    def prune(self, is_active) -> int:
+        """Let go of the files of every session ``is_active(session)`` says has closed; how
+        many sessions."""
+        with self._lock:
+            closed = [s for s in {*self.file_storage, *self._evicted} if not is_active(s)]
+        for session in closed:
+            self.remove_session_files(session)
+        return len(closed)
 
     def held(self) -> tuple[int, int]:
         """(files, bytes) held now."""
@@ -83,14 +107,19 @@ class BoundedUploads(MemoryUploadedFileManager):
             del self.file_storage[session_id]
 
 
+PRUNE_EVERY_S = 15.0  # closed sessions' files go within this long
+
+
 def install() -> BoundedUploads | None:
-    """Bound the running server's upload storage (idempotent; None outside a server)."""
+    """Bound the running server's upload storage (idempotent; None outside a server), and let
+    go of closed sessions' files every PRUNE_EVERY_S seconds."""
     from streamlit.runtime import Runtime
 
     if not Runtime.exists():
         return None
     manager = Runtime.instance().uploaded_file_mgr
     if isinstance(manager, BoundedUploads):
+        _pruner(manager)
         return manager
     if type(manager) is not MemoryUploadedFileManager:
         return None  # someone else's storage: leave it alone
@@ -100,13 +129,34 @@ def install() -> BoundedUploads | None:
             for session, files in manager.file_storage.items()
             for file_id, record in files.items()
         )
+        manager._evicted = {}
         manager.__class__ = BoundedUploads
     with manager._lock:  # apply the bounds to what was there before
         for session in list(manager.file_storage):
             keys = [key for key in manager._order if key[0] == session]
             for key in keys[: max(0, len(keys) - manager.max_files_per_session)]:
                 manager._drop(*key)
+    _pruner(manager)
     return manager
+
+
+@st.cache_resource(show_spinner=False)
+def _pruner(_manager: BoundedUploads):
+    """One per server: a Streamlit session whose tab closed keeps its files until the next
+    session connects; this lets go of them within PRUNE_EVERY_S seconds."""
+    import threading
+
+    from streamlit.runtime import Runtime
+
+    def run() -> None:
+        while True:
+            time.sleep(PRUNE_EVERY_S)
+            if Runtime.exists():
+                _manager.prune(Runtime.instance().is_active_session)
+
+    thread = threading.Thread(target=run, name="upload-pruner", daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -129,16 +179,53 @@ def upload_digit(key: str) -> torch.Tensor | None:
         type=["png", "jpg", "jpeg", "mpo"],
         key=key,
     )
+    kept_key = f"{key}_kept"
     if upload is None:
-        return None
+        return _kept(kept_key)
     data = upload.getvalue()
     result = decode_upload(hashlib.sha256(data).hexdigest(), data)
     if isinstance(result, str):
+        st.session_state.pop(kept_key, None)
         display.error(f"Cannot use {urlstate.shorten(upload.name)}: {result}")
         return None
     gray, digit = result
+    st.session_state[kept_key] = (upload.name, upload.file_id, gray, digit)
+    _show(gray, digit)
+    return torch.from_numpy(digit.copy())
+
+
+def _kept(kept_key: str) -> torch.Tensor | None:
+    """The session's last digit when the store let go of its file for other students'
+    uploads (saying so); None, and forgotten, when the student removed it."""
+    kept = st.session_state.get(kept_key)
+    manager = install()
+    session = _session_id()
+    if kept is None or manager is None or session is None:
+        return None
+    name, file_id, gray, digit = kept
+    if not manager.evicted(session, {file_id}):
+        st.session_state.pop(kept_key, None)
+        return None
+    st.info(
+        display.plain(
+            f"The server let go of the file {urlstate.shorten(name)} to make room for other "
+            "students' uploads; your digit is kept here. Upload it again to see the file listed."
+        ),
+        icon=":material/inventory_2:",
+    )
+    _show(gray, digit)
+    return torch.from_numpy(digit.copy())
+
+
+def _session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def _show(gray: np.ndarray, digit: np.ndarray) -> None:
     c1, c2, _ = st.columns([1, 1, 4])
     c1.image(gray, caption="your upload", width=120)
     with c2:
         display.show_digit(torch.from_numpy(digit), "what the model sees", scale=4)
-    return torch.from_numpy(digit.copy())
