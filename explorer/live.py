@@ -3,8 +3,11 @@
 A run trains a small VAE with :func:`explorer.train.run` in a daemon thread, writing the same
 metrics JSONL a command-line run writes, so one reader serves both. On a shared server:
 
-- Caps: one live run per owner (a browser, not a tab, where the page can tell) and
-  ``MAX_RUNS`` on the server; beyond that :class:`CapacityError` says which.
+- Caps: one live run per owner (a browser, not a tab, where the page can tell),
+  ``RUNS_PER_ADDRESS`` per client address (a browser whose cookies were cleared is a new owner
+  but the same address; by default one address never holds every slot) and ``MAX_RUNS`` on the
+  server; beyond that :class:`CapacityError` says which. A class behind one NAT or a reverse
+  proxy shares one address: raise ``LATENT_EXPLORER_RUNS_PER_ADDRESS`` there.
 - Owned by a live client: a watchdog stops a run once none of its owner's sessions has been
   connected for ``OWNER_GRACE_S`` seconds (a closed tab frees its slot; a reload keeps the run,
   and the reloaded page finds it and can stop it).
@@ -32,6 +35,9 @@ import torch
 from explorer import train, trainstate
 
 MAX_RUNS = int(os.environ.get("LATENT_EXPLORER_MAX_RUNS", "2"))
+RUNS_PER_ADDRESS = int(
+    os.environ.get("LATENT_EXPLORER_RUNS_PER_ADDRESS", str(max(1, MAX_RUNS - 1)))
+)
 OWNER_GRACE_S = float(os.environ.get("LATENT_EXPLORER_OWNER_GRACE_S", "30"))
 KEEP_LIVE_DIRS = 8  # finished in-app run folders kept (about 2 MB each without resume state)
 WATCH_INTERVAL_S = 1.0
@@ -53,6 +59,7 @@ class LiveRun:
     sessions: set[str] = field(default_factory=set)  # the owner's Streamlit sessions seen
     last_seen: float = field(default_factory=time.monotonic)
     stop_reason: str = ""
+    address: str = ""  # the client address that started it ("" where unknown)
 
     @property
     def name(self) -> str:
@@ -89,8 +96,10 @@ class LiveRuns:
         max_runs: int = MAX_RUNS,
         is_connected: Callable[[str], bool] | None = None,
         grace_s: float = OWNER_GRACE_S,
+        per_address: int = RUNS_PER_ADDRESS,
     ) -> None:
         self.max_runs = max_runs
+        self.per_address = per_address
         self.grace_s = grace_s
         self._is_connected = is_connected or (lambda session: False)
         self._runs: dict[str, LiveRun] = {}
@@ -111,18 +120,27 @@ class LiveRuns:
         with self._lock:
             return set(self._names.get(owner, ()))
 
-    def start(self, owner: str, args: train.TrainArgs, session: str = "") -> LiveRun:
+    def start(
+        self, owner: str, args: train.TrainArgs, session: str = "", address: str = ""
+    ) -> LiveRun:
         with self._lock:
             mine = self._runs.get(owner)
             if mine is not None and mine.running:
                 raise CapacityError("You already have a live run; stop it before starting another.")
+            here = sum(run.running and run.address == address for run in self._runs.values())
+            if address and here >= self.per_address:
+                raise CapacityError(
+                    f"Your network address already has {here} live run"
+                    f"{'s' if here > 1 else ''} (the limit per address is {self.per_address}); "
+                    "stop it, or try again when it finishes."
+                )
             busy = sum(run.running for run in self._runs.values())
             if busy >= self.max_runs:
                 raise CapacityError(
                     f"The server is already training {busy} live runs (the limit is "
                     f"{self.max_runs}); try again when one finishes."
                 )
-            run = LiveRun(args, sessions={session} if session else set())
+            run = LiveRun(args, sessions={session} if session else set(), address=address)
             run.thread = threading.Thread(target=run._target, daemon=True, name=f"live-{owner}")
             self._runs[owner] = run
             self._names.setdefault(owner, set()).add(run.name)

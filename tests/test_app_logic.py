@@ -134,6 +134,28 @@ def test_live_runs_respect_the_caps_and_stop(tmp_path, monkeypatch):
     assert runs.active() == 0
 
 
+def test_one_address_cannot_take_every_slot_by_clearing_its_cookies(tmp_path, monkeypatch):
+    release = threading.Event()
+
+    def fake_run(args, stop=None, on_epoch=None):
+        while not (stop.is_set() or release.is_set()):
+            time.sleep(0.01)
+        return {}
+
+    monkeypatch.setattr(train, "run", fake_run)
+    runs = live.LiveRuns(max_runs=2, per_address=1)
+    args = train.make_args("vae", dataset="digits", out=str(tmp_path / "v.safetensors"))
+    runs.start("browser-1", args, address="10.0.0.7")
+    # The same student with new cookies is a new owner, but the same address.
+    with pytest.raises(live.CapacityError, match="limit per address is 1"):
+        runs.start("browser-2", args, address="10.0.0.7")
+    runs.start("browser-3", args, address="10.0.0.8")  # another student takes the other slot
+    assert live.LiveRuns().per_address == max(1, live.MAX_RUNS - 1)  # never every slot
+    release.set()
+    for owner in ("browser-1", "browser-3"):
+        runs.get(owner).thread.join(5)
+
+
 def test_a_real_live_run_trains_and_logs(tmp_path):
     runs = live.LiveRuns()
     args = train.make_args("vae", dataset="digits", epochs=1, latent_dim=2, progress=False,

@@ -139,7 +139,7 @@ def train_panel() -> None:
             write_resume=False,
         )
         try:
-            runs.start(me, args, streamlit_session())
+            runs.start(me, args, streamlit_session(), address=st.context.ip_address or "")
         except live.CapacityError as err:
             st.warning(str(err))
     if b2.button("Stop", key="kl_live_stop"):
