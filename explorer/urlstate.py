@@ -112,7 +112,7 @@ def subset(names: Mapping[str, Any]) -> tuple[Callable[[str], list], Callable[[l
         parts = [part for part in text.split(",") if part]
         unknown = [part for part in parts if part not in names]
         if unknown:
-            raise ValueError(f"{unknown[0][:20]} is not one of {', '.join(names)}")
+            raise ValueError(f"a name that is not one of {', '.join(names)}")
         return [names[part] for part in dict.fromkeys(parts)]
 
     return parse, lambda values: ",".join(back[value] for value in values)
@@ -127,7 +127,20 @@ def dump_floats(values: list[float]) -> str:
     return ",".join(f"{v:.4g}" for v in values)
 
 
-def decode(fields: list[Field], params: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+@dataclass(frozen=True)
+class Notice:
+    """A parameter that could not be used: its name, the value as the link had it (at most
+    ECHO_CHARS characters) and why, in our own words (never the value's)."""
+
+    param: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.param}={self.value} ignored ({self.reason}); using the default."
+
+
+def decode(fields: list[Field], params: Mapping[str, str]) -> tuple[dict[str, Any], list[Notice]]:
     """(values by key for every field, notices for parameters that could not be used)."""
     values, notices = {}, []
     for field in fields:
@@ -138,7 +151,7 @@ def decode(fields: list[Field], params: Mapping[str, str]) -> tuple[dict[str, An
         try:
             values[field.key] = field.parse(text)
         except (ValueError, TypeError) as err:
-            notices.append(f"{field.param}={shorten(text)} ignored ({err}); using the default.")
+            notices.append(Notice(field.param, shorten(text), str(err)))
     return values, notices
 
 

@@ -2,6 +2,7 @@
 
 import io
 import uuid
+from urllib.parse import quote
 
 import numpy as np
 import psutil
@@ -194,3 +195,31 @@ def test_a_students_upload_survives_other_students_uploads():
         assert student.get_by_text("what the model sees").count() == 1 and note.count() == 1
         assert student.locator('[data-testid="stException"]').count() == 0
         browser.close()
+
+
+def test_values_from_a_link_show_as_plain_text(page):
+    """A link's value echoed in a notice can carry no link, image or styling, and is cut short."""
+    url = page.base_url
+    port = url.rsplit(":", 1)[1]
+    fetched = []
+    tracker = "/track.png"  # only a fetch of the image itself, not the page whose link names it
+    page.on(
+        "request",
+        lambda r: fetched.append(r.url) if r.url.split("?")[0].endswith(tracker) else None,
+    )
+    hostile = {
+        "Interpolation?frames="
+        + quote("[Log in again](http://evil.example/login)"): "Log in again",
+        "Interpolation?frames=" + quote(f"![t](http://127.0.0.1:{port}/track.png?who=s)"): "track",
+        "Interpolation?mode=" + quote(":red[**SERVER COMPROMISED**]"): "SERVER COMPROMISED",
+        "Latent_sliders?model=vae&z=" + "1" * 60_000: "z=",
+    }
+    for path, text in hostile.items():
+        page.goto(f"{url}/{path}")
+        wait_idle(page, 120_000)
+        alert = page.locator('[data-testid="stAlert"]', has_text=text).first
+        alert.wait_for(timeout=60_000)
+        assert alert.locator("a").count() == 0 and alert.locator("img").count() == 0
+        assert alert.locator("strong, em, span[style], [class*='red']").count() == 0
+        assert len(alert.inner_text()) < 300, path[:60]
+    assert fetched == []

@@ -35,7 +35,7 @@ def test_bad_parameters_fall_back_with_a_notice_on_every_page():
     cases = {
         "sliders": {"model": "nope", "z": "1,2,x"},
         "interpolation": {"pair": "3d", "lam": "2", "ends": "map", "rows": "1,99999"},
-        "map": {"method": "umap", "overlay": "prior,bogus"},
+        "map": {"method": "isomap", "overlay": "prior,bogus"},
         "kl": {"beta": "nan", "digit": "12"},
     }
     for page, params in cases.items():

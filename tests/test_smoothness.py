@@ -204,7 +204,11 @@ def test_url_state_round_trips_and_refuses_bad_values():
     bad = {"view": "holes", "pairs": "5", "z": "nan,1"}
     decoded, notices = urlstate.decode(FIELDS, bad)
     assert decoded == {"view": "atlas", "n": 200, "z": None}
-    assert len(notices) == 3 and "view=holes" in notices[0]
+    assert len(notices) == 3 and str(notices[0]).startswith("view=holes ignored (not one of")
+    assert notices[0] == urlstate.Notice("view", "holes", "not one of atlas, pairs")
+    # Nothing of a value reaches a reason, and a value is cut to 80 characters.
+    _, (long,) = urlstate.decode(FIELDS, {"pairs": "9" * 60_000})
+    assert long.reason == "not a number" and len(long.value) == urlstate.ECHO_CHARS
 
 
 def test_atlas_windows_share_a_scale_hold_each_models_codes_or_the_prior():

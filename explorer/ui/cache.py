@@ -90,7 +90,7 @@ def load_or_explain(name: str) -> Checkpoint | None:
             held_out(ckpt)  # cached: a split whose digits cannot be read fails here, once
         return ckpt
     except Exception as err:  # any failure: one message, never a traceback
-        display.error(f"Cannot load the {label(name)} checkpoint: {hide_paths(str(err))}")
+        display.error(f"Cannot load the {label(name)} checkpoint:", hide_paths(str(err)), 300)
         st.caption("Re-create it with the command in checkpoints/README.md.")
         return None
 

@@ -58,12 +58,40 @@ def plain(text: str, limit: int = 400) -> str:
     return "".join("\\" + c if c in _PUNCTUATION else c for c in text)
 
 
-def error(text: str) -> None:
-    """An error whose text may carry values from a URL, an upload or a file, as plain text."""
-    st.error(plain(text))
+def literal(value: str, limit: int = 80) -> str:
+    """A value from a URL, an upload's name or a file, as a Markdown code span: shown exactly as
+    written, in monospace, where nothing (a link, an image, a style, a bare URL that Streamlit
+    would otherwise make clickable) can come from it; line breaks become spaces and it is cut to
+    ``limit`` characters."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    fence = "`" * (1 + max((len(r) for r in _backtick_runs(text)), default=0))
+    return f"{fence} {text} {fence}" if text else "` `"
 
 
-def notice(text: str) -> None:
-    """A warning whose text may carry values from a URL, an upload or a file: shown as plain
-    text (see :func:`plain`)."""
-    st.warning(plain(text), icon=":material/link_off:")
+def _backtick_runs(text: str) -> list[str]:
+    runs, current = [], ""
+    for char in text:
+        if char == "`":
+            current += char
+        elif current:
+            runs.append(current)
+            current = ""
+    return [*runs, current] if current else runs
+
+
+def error(text: str, value: str | None = None, limit: int = 80) -> None:
+    """An error in our words, with a value from a URL, an upload or a file after it, if any,
+    shown as a literal of at most ``limit`` characters."""
+    st.error(plain(text) + (" " + literal(value, limit) if value is not None else ""))
+
+
+def notice(found) -> None:
+    """A URL parameter that could not be used (an :class:`explorer.urlstate.Notice`): its value
+    as a literal, the rest in our words."""
+    st.warning(
+        rf"{plain(found.param)}\={literal(found.value)} "
+        + plain(f"ignored ({found.reason}); using the default."),
+        icon=":material/link_off:",
+    )

@@ -66,9 +66,8 @@ def pick_ends(pair: str) -> Ends:
     pixels, labels = cache.held_out(ref)
     picked = st.session_state.get("map_pair")
     if picked is not None and max(picked) >= len(labels):  # a stale link: rows this split lacks
-        display.notice(
-            f"rows={picked[0]},{picked[1]} ignored (only {len(labels)} held-out digits)."
-        )
+        rows = f"{picked[0]},{picked[1]}"
+        display.notice(urlstate.Notice("rows", rows, f"only {len(labels)} held-out digits"))
         picked = st.session_state["map_pair"] = None
     sources = [SOURCES["digits"], SOURCES["seeds"], SOURCES["draw"]]
     sources += [SOURCES["map"]] if picked else []

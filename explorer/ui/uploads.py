@@ -25,7 +25,7 @@ import torch
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
-from explorer import images, urlstate
+from explorer import images
 from explorer.ui import display
 
 MAX_FILES_PER_SESSION = 1
@@ -186,7 +186,7 @@ def upload_digit(key: str) -> torch.Tensor | None:
     result = decode_upload(hashlib.sha256(data).hexdigest(), data)
     if isinstance(result, str):
         st.session_state.pop(kept_key, None)
-        display.error(f"Cannot use {urlstate.shorten(upload.name)}: {result}")
+        display.error(f"This file cannot be used ({result}):", upload.name)
         return None
     gray, digit = result
     st.session_state[kept_key] = (upload.name, upload.file_id, gray, digit)
@@ -207,9 +207,11 @@ def _kept(kept_key: str) -> torch.Tensor | None:
         st.session_state.pop(kept_key, None)
         return None
     st.info(
-        display.plain(
-            f"The server let go of the file {urlstate.shorten(name)} to make room for other "
-            "students' uploads; your digit is kept here. Upload it again to see the file listed."
+        display.plain("The server let go of the file")
+        + f" {display.literal(name)} "
+        + display.plain(
+            "to make room for other students' uploads; your digit is kept here. Upload it again "
+            "to see the file listed."
         ),
         icon=":material/inventory_2:",
     )
