@@ -45,3 +45,19 @@ def test_a_class_dragging_keeps_its_schedule_on_both_live_pages(monkeypatch):
     assert report["opened"] == 2 and report["drags_scheduled"] == 6
     assert report["drags"] == 6 and report["control_change_ms_p50"] is not None
     assert report["server_cpu_s_per_open"] > 0 and report["server_cpu_ms_per_drag"] > 0
+
+
+@pytest.mark.slow
+def test_hostile_study_links_wait_in_the_queue_and_memory_stays_bounded():
+    """Four browsers each open a 1,000-pair study with a new seed (issue 21's costliest link):
+    each is told its place in the server's queue, the bystander's pages keep loading, and the
+    server's memory stays under 1.2 GB. (Times are a benchmark's: python -m bench.hostile.)"""
+    from bench import hostile
+
+    report = hostile.run(hostile=4, loads=2)
+    assert report["peak_rss_mb"] < 1200
+    assert len(report["attacked_s"]) == 2
+    assert all(
+        "queue" in shown or "Measuring your custom settings" in shown
+        for shown in report["hostile_tabs_shown"]
+    ), report["hostile_tabs_shown"]
