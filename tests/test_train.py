@@ -536,3 +536,17 @@ def test_an_ae_records_its_code_statistics_encoding_in_chunks(tmp_path, monkeypa
     torch.testing.assert_close(
         model.code_high, torch.quantile(codes, 0.99, dim=0), rtol=0, atol=1e-5
     )
+
+
+@pytest.mark.parametrize("kind", ["vae", "ae", "classifier"])
+def test_held_out_evaluation_in_chunks_gives_the_same_numbers(tiny_runs, monkeypatch, kind):
+    from explorer import data
+
+    model = checkpoints.load(tiny_runs[kind]).model
+    _, test = data.load_split(data.Split("digits", 0, 300))
+    whole = objectives.evaluate(kind, model, test.images, test.labels)
+    monkeypatch.setattr(objectives, "EVAL_CHUNK", 7)  # 43 chunks, the last of 6
+    chunked = objectives.evaluate(kind, model, test.images, test.labels)
+    assert chunked.keys() == whole.keys()
+    for key, value in whole.items():
+        assert chunked[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
