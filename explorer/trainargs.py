@@ -26,7 +26,16 @@ DEFAULTS: dict[str, dict] = {
     # so that each AE/VAE pair differs only in the objective.
     "ae": dict(_AE_VAE_RECIPE),
     "vae": dict(_AE_VAE_RECIPE),
-    "gan": {"epochs": 40, "batch_size": 64, "lr": 2e-4, "width": 64},
+    # The lite DCGAN with a spectrally normalised discriminator, hinge loss, DiffAugment, an
+    # averaged generator and a learning rate decaying linearly to 0 (checkpoints/README.md).
+    "gan": {
+        "epochs": 300,
+        "batch_size": 64,
+        "lr": 2e-4,
+        "width": 64,
+        "arch": "lite",
+        "lr_schedule": "linear",
+    },
     "classifier": {
         "epochs": 30,
         "batch_size": 128,
