@@ -1,31 +1,27 @@
-"""Quality benchmark: `python -m bench.quality` (over an hour on 2 CPU cores the first time; every
-trained model is kept in runs/quality/ and reused, so a second run only re-scores).
+"""Quality: `python -m bench.quality [--ref-batches 64,128] [--workers 2]`.
 
-A fair comparison of our convolutional VAE with the classic reference MLP VAE (784-400-20,
-Bernoulli decoder: the PyTorch examples' vae/main.py), both trained by explorer.train on the same
-4,000 training digits, with the same optimizer (Adam, 1e-3) and the same budget of optimizer
-steps (that of the bundled VAE's recipe):
-
-1. Selection, on the 500 validation digits only (training seed 0): each model is trained with
-   each of its candidate batch sizes, the reference also with and without our recipe's
-   augmentation, for the step budget; the candidate whose validation ELBO peaks highest wins,
-   and the epoch of its peak becomes its epoch count.
-2. Test: each winner is trained for training seeds 0, 1 and 2 and scored once on the 500 test
-   digits: ELBO with 1,000 draws of z per digit (noise below 0.05 nats) and the IWAE bound
-   L_1000 (Burda et al. 2016), train-set ELBO for the overfitting gap; mean and spread (min-max)
-   over the seeds.
-
-Also: the classifier's test accuracy, and Fréchet distances on the classifier's penultimate
-features (Heusel et al. 2017) between the 500 test digits and 500 samples of the bundled DCGAN
-(with `--gan-seeds`, of its recipe for 3 training seeds) and of the AE and VAE, with 500
-training digits as the floor.
+1. The readers: each bundled reader's accuracy on the validation and the test digits.
+2. Our convolutional VAE against the classic reference MLP VAE (784-400-20, Bernoulli decoder:
+   the PyTorch examples' vae/main.py), both trained by explorer.train on the same training
+   digits with Adam at 1e-3 and the same budget of optimizer steps (the bundled VAE's). Ours is
+   the bundled recipe: the bundled VAE (training seed 0) and its replicates with seeds 1 and 2
+   (runs/seeds/, ``checkpoints/train_seeds.sh``). The reference picks its batch size and
+   augmentation on the validation digits only (the candidate whose validation ELBO peaks
+   highest within the budget; the epoch of its peak becomes its epoch count), then is trained
+   for seeds 0, 1 and 2. Each is scored once on the test digits: ELBO with 1,000 draws of z per
+   digit and the IWAE bound L_1000 (Burda et al. 2016), and the train − test ELBO gap on 500
+   training digits as they are (no augmentation). Reference runs are kept in runs/quality/ and
+   reused, so a second run only re-scores.
+3. Samples: the Fréchet distance (Heusel et al. 2017) and KID (Bińkowski et al. 2018) on each
+   reader's features between 500 samples and the 500 test digits, and the share of samples each
+   reader reads as a digit, for three sample seeds: the DCGAN, the AEs and VAEs (the AE's codes
+   from its fitted Gaussian), and 500 training digits as the floor.
 Results go to bench/results/quality.json and print as Markdown for the README.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 from concurrent.futures import ProcessPoolExecutor
@@ -34,30 +30,41 @@ from pathlib import Path
 import torch
 
 from bench.common import ROOT, markdown_table, read_results, write_results
-from explorer import checkpoints, data, likelihood, metrics, objectives, train
+from explorer import checkpoints, compare, data, likelihood, metrics, objectives, train
 
 RUNS = ROOT / "runs" / "quality"
+SEED_DIR = ROOT / "runs" / "seeds"
 SEEDS = (0, 1, 2)
 EVAL_K = 1000
+READERS = ("classifier", "classifier_mlp")
+SAMPLED = ("gan", "vae", "ae", "vae2d", "ae2d")
 
-OURS = {"arch": "conv", "latent_dim": 16, "width": 128}
 REFERENCE = {"arch": "mlp", "latent_dim": 20, "width": 400}
 PLAIN = {"shift": 0, "rotate": 0.0, "kl_warmup": 0, "lr_schedule": "constant"}
 
 
+def bundled_split() -> data.Split:
+    return data.Split.from_dict(_bundled("vae").meta["split"])
+
+
+def _bundled(name: str) -> checkpoints.Checkpoint:
+    return checkpoints.load(ROOT / "checkpoints" / f"{name}.safetensors")
+
+
 def recipe() -> dict:
-    """Our training recipe (augmentation, warm-up, schedule) as the bundled VAE uses it."""
-    defaults = train.DEFAULTS["vae"]
-    return {key: defaults.get(key, value) for key, value in PLAIN.items()}
+    """Our training recipe's augmentation, warm-up and schedule, as the bundled VAE has them."""
+    trained = _bundled("vae").meta["train"]
+    return {key: trained.get(key, value) for key, value in PLAIN.items()}
 
 
-def candidates(ours_batches: list[int], ref_batches: list[int]) -> dict[str, list[dict]]:
-    """Settings each model may pick on validation."""
-    ours = [{**OURS, **recipe(), "batch_size": b} for b in ours_batches]
-    reference = [
-        {**REFERENCE, **aug, "batch_size": b} for b in ref_batches for aug in (PLAIN, recipe())
+def candidates(ref_batches: list[int]) -> list[dict]:
+    """The settings the reference may pick on validation: each batch, plain or with our
+    recipe's augmentation."""
+    return [
+        {**REFERENCE, **aug, "batch_size": b, "dataset": bundled_split().dataset}
+        for b in ref_batches
+        for aug in (PLAIN, recipe())
     ]
-    return {"ours": ours, "reference": reference}
 
 
 def steps_per_epoch(batch_size: int, n_train: int) -> int:
@@ -69,7 +76,9 @@ def run_name(settings: dict, seed: int, epochs: int, scored: bool) -> str:
     aug = f"shift{settings['shift']}-rot{settings['rotate']:g}"
     sched = f"warm{settings['kl_warmup']}-{settings['lr_schedule']}"
     tail = "test" if scored else "val"
-    return f"{settings['arch']}-b{settings['batch_size']}-{aug}-{sched}-s{seed}-e{epochs}-{tail}"
+    dataset = settings.get("dataset", "mnist")
+    head = f"{dataset}-{settings['arch']}-b{settings['batch_size']}"
+    return f"{head}-{aug}-{sched}-s{seed}-e{epochs}-{tail}"
 
 
 def _train(job: tuple[str, dict]) -> dict:
@@ -135,7 +144,8 @@ def select(settings: list[dict], budget: int, n_train: int, workers: int) -> dic
 
 
 def score(chosen: dict, workers: int) -> dict:
-    """Train the chosen settings for each seed and score it once on the test digits."""
+    """Train the reference's chosen settings for each seed and score it once on the test
+    digits."""
     settings = {k: v for k, v in chosen.items() if not k.startswith("best_")}
     epochs = chosen["best_epoch"]
     jobs = [
@@ -145,24 +155,49 @@ def score(chosen: dict, workers: int) -> dict:
         )
         for seed in SEEDS
     ]
-    summaries = train_all(jobs, workers)
-    train_set, _, _ = data.load_parts(data.Split(val_size=data.DEFAULT_VAL_SIZE))
+    train_all(jobs, workers)
+    paths = [RUNS / f"{name}.safetensors" for name, _ in jobs]
+    return {"settings": settings, "epochs": epochs, **scores(paths)}
+
+
+def ours() -> dict:
+    """The bundled VAE's recipe for seeds 0, 1 and 2, as trained (no training here)."""
+    paths = [ROOT / "checkpoints" / "vae.safetensors"]
+    paths += [SEED_DIR / f"vae-seed{seed}.safetensors" for seed in SEEDS[1:]]
+    missing = [str(p.relative_to(ROOT)) for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(
+            f"missing {', '.join(missing)}: train them with checkpoints/train_seeds.sh"
+        )
+    summary = _bundled("vae").meta
+    return {
+        "settings": {"batch_size": summary["train"]["batch_size"], **recipe()},
+        "epochs": summary["epochs"],
+        **scores(paths),
+    }
+
+
+def scores(paths: list[Path]) -> dict:
+    """Each run's test numbers (as its checkpoint records them) and its ELBO on 500 random
+    training digits as they are, and their mean and spread."""
+    train_set, _, _ = data.load_parts(bundled_split())
+    rows_500 = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0))[:500]
     rows = []
-    for (name, _), summary in zip(jobs, summaries, strict=True):
-        model = checkpoints.load(RUNS / f"{name}.safetensors").model
-        on_train = likelihood.estimate(model, train_set.images[:500], k=100, seed=1)
-        m = summary["metrics"]
+    for path in paths:
+        ckpt = checkpoints.load(path)
+        on_train = likelihood.estimate(ckpt.model, train_set.images[rows_500], k=100, seed=1)
+        m = ckpt.meta["metrics"]
         rows.append(
             {
-                "run": name,
-                "steps": summary["history"][-1]["step"],
+                "run": path.stem,
+                "steps": ckpt.meta["history"][-1]["step"],
                 "test_elbo": m["test_elbo"],
                 "test_elbo_noise": m["test_elbo_noise"],
                 "test_iwae": m["test_iwae"],
                 "train_elbo": float(on_train.elbo.mean()),
             }
         )
-    return {"settings": settings, "epochs": epochs, "runs": rows, **_spread(rows)}
+    return {"runs": rows, **_spread(rows)}
 
 
 def _spread(rows: list[dict]) -> dict:
@@ -175,131 +210,93 @@ def _spread(rows: list[dict]) -> dict:
     return out
 
 
-def frechet_table(gan_paths: list[Path]) -> dict:
-    """Fréchet distances to the 500 test digits on the bundled classifier's features."""
-    train_set, _, test = data.load_parts(data.Split(val_size=data.DEFAULT_VAL_SIZE))
-    clf = checkpoints.load(ROOT / "checkpoints" / "classifier.safetensors").model
-    reference = metrics.classifier_features(clf, test.images)
+def readers() -> dict[str, checkpoints.Checkpoint]:
+    return {
+        n: _bundled(n) for n in READERS if (ROOT / "checkpoints" / f"{n}.safetensors").is_file()
+    }
 
-    def distance(images: torch.Tensor) -> float:
-        return metrics.frechet_distance(reference, metrics.classifier_features(clf, images))
 
+def reader_accuracy() -> dict:
+    """Each reader's accuracy on the validation and the test digits of its own split."""
+    out = {}
+    for name, ckpt in readers().items():
+        _, val, test = data.load_parts(data.Split.from_dict(ckpt.meta["split"]))
+        out[name] = {
+            part: objectives.evaluate("classifier", ckpt.model, d.images, d.labels)["test_accuracy"]
+            for part, d in (("val", val), ("test", test))
+        }
+    return out
+
+
+@torch.no_grad()
+def samples_table(seeds: tuple[int, ...] = SEEDS) -> dict:
+    """Per reader, per model: Fréchet distance, KID and the share read as a digit of 500
+    samples (one value per sample seed) against the 500 test digits; the floor is 500 random
+    training digits."""
+    train_set, _, test = data.load_parts(bundled_split())
     floor_rows = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(0))[:500]
-    table: dict = {"train digits (floor)": distance(train_set.images[floor_rows])}
-    gans = []
-    for path in gan_paths:
-        model = checkpoints.load(path).model
-        with torch.no_grad():
-            gans.append(distance(model.decode(model.sample(500, torch.Generator().manual_seed(1)))))
-    table["gan samples, per seed"] = gans
-    table["gan samples, mean"] = statistics.fmean(gans)
-    for name in ("vae", "ae"):
-        model = checkpoints.load(ROOT / "checkpoints" / f"{name}.safetensors").model
-        with torch.no_grad():
-            samples = model.decode(model.sample(500, torch.Generator().manual_seed(1)))
-        table[f"{name} samples"] = distance(samples)
-    return table
+    models = {n: _bundled(n).model for n in SAMPLED}
+    out: dict = {}
+    for name, reader in readers().items():
+        real = metrics.classifier_features(reader.model, test.images)
 
+        def measure(images: torch.Tensor, reader=reader, real=real) -> dict:
+            features = metrics.classifier_features(reader.model, images)
+            kid = metrics.kernel_inception_distance(features, real, subsets=50).estimate()
+            top = compare.probabilities(reader.model, images).max(1).values
+            return {
+                "frechet": metrics.frechet_distance(real, features),
+                "kid": kid.value,
+                "confident": float((top >= 0.9).double().mean()),
+            }
 
-def gan_seeds(workers: int) -> list[Path]:
-    """The bundled DCGAN (seed 0) and the same recipe for seeds 1 and 2, trained when missing."""
-    bundled = ROOT / "checkpoints" / "gan.safetensors"
-    recipe_ = checkpoints.read_tensors(bundled)[1]["summary"]["train"]
-    keep = ("latent_dim", "width", "arch", "epochs", "batch_size", "lr", "val_size")
-    jobs = []
-    for seed in SEEDS[1:]:
-        kwargs = {k: recipe_[k] for k in keep if k in recipe_}
-        jobs.append((f"gan-s{seed}", {**kwargs, "seed": seed, "split_seed": 0}))
-    with ProcessPoolExecutor(max(1, workers)) as pool:
-        list(pool.map(_train_gan, jobs))
-    return [bundled, *(RUNS / f"{name}.safetensors" for name, _ in jobs)]
-
-
-def _train_gan(job: tuple[str, dict]) -> None:
-    name, kwargs = job
-    out = RUNS / f"{name}.safetensors"
-    if out.is_file():
-        return
-    torch.set_num_threads(1)
-    train.run(
-        train.make_args(
-            "gan",
-            out=str(out),
-            run_dir=str(RUNS / name),
-            progress=False,
-            write_resume=False,
-            **kwargs,
-        )
-    )
+        table = {"floor": [measure(train_set.images[floor_rows])]}
+        for model_name, model in models.items():
+            table[model_name] = [
+                measure(model.decode(model.sample(500, torch.Generator().manual_seed(s))))
+                for s in seeds
+            ]
+        out[name] = table
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ours-batches", default="32,64", help="our VAE's candidate batch sizes")
-    parser.add_argument("--ref-batches", default="32,64,128", help="the reference's candidates")
+    parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__)
+    parser.add_argument("--ref-batches", default="64,128", help="the reference's candidates")
     parser.add_argument("--workers", type=int, default=2, help="training processes at once")
     parser.add_argument(
-        "--gan-seeds",
+        "--samples-only",
         action="store_true",
-        help="also train the bundled GAN's recipe for seeds 1 and 2 (about 20 minutes each on "
-        "2 cores) and report the Fréchet distance over the 3 seeds",
-    )
-    parser.add_argument(
-        "--models", default="ours,reference", help="train and score only these (a partial run)"
-    )
-    parser.add_argument(
-        "--frechet-only",
-        action="store_true",
-        help="re-measure only the Fréchet table, on the bundled models as they are now, and keep "
-        "the rest of bench/results/quality.json (after the bundled models were retrained)",
+        help="re-measure only the samples table and the readers, on the bundled models as they "
+        "are now, and keep the rest of bench/results/quality.json",
     )
     args = parser.parse_args(argv)
-    if args.frechet_only:
-        return refresh_frechet(args.gan_seeds, args.workers)
+    if args.samples_only:
+        results = read_results("quality.json")
+        results.update(readers=reader_accuracy(), samples=samples_table())
+        write_results("quality.json", results)
+        print(markdown(results))
+        return results
     try:
-        ours_b = [int(b) for b in args.ours_batches.split(",")]
         ref_b = [int(b) for b in args.ref_batches.split(",")]
     except ValueError:
-        parser.error("batch sizes are comma-separated whole numbers, such as 32,64")
-    if min(ours_b + ref_b) <= 0 or args.workers <= 0:
+        parser.error("batch sizes are comma-separated whole numbers, such as 64,128")
+    if min(ref_b) <= 0 or args.workers <= 0:
         parser.error("batch sizes and --workers must be positive")
     RUNS.mkdir(parents=True, exist_ok=True)
-    n_train = len(data.load_parts(data.Split(val_size=data.DEFAULT_VAL_SIZE))[0])
-    budget = train.DEFAULTS["vae"]["epochs"] * steps_per_epoch(
-        train.DEFAULTS["vae"]["batch_size"], n_train
-    )
+    n_train = len(data.load_parts(bundled_split())[0])
+    budget = _bundled("vae").meta["history"][-1]["step"]
     results: dict = {"step_budget": budget, "seeds": list(SEEDS), "eval_k": EVAL_K}
-    for model, settings in candidates(ours_b, ref_b).items():
-        if model not in args.models.split(","):
-            continue
-        chosen = select(settings, budget, n_train, args.workers)
-        results[model] = {"selection": chosen["tried"], **score(chosen["chosen"], args.workers)}
-    if "ours" not in results or "reference" not in results:
-        print(json.dumps(results, indent=2))  # a partial run: trains and caches, writes nothing
-        return results
+    results["ours"] = ours()
+    chosen = select(candidates(ref_b), budget, n_train, args.workers)
+    results["reference"] = {"selection": chosen["tried"], **score(chosen["chosen"], args.workers)}
     gain = [
         o["test_iwae"] - r["test_iwae"]
         for o, r in zip(results["ours"]["runs"], results["reference"]["runs"], strict=True)
     ]
     results["iwae_gain"] = {"mean": statistics.fmean(gain), "min": min(gain), "max": max(gain)}
-    _, _, test = data.load_parts(data.Split(val_size=data.DEFAULT_VAL_SIZE))
-    clf = checkpoints.load(ROOT / "checkpoints" / "classifier.safetensors")
-    results["classifier_test_accuracy"] = objectives.evaluate(
-        "classifier", clf.model, test.images, test.labels
-    )["test_accuracy"]
-    bundled_gan = [ROOT / "checkpoints" / "gan.safetensors"]
-    results["frechet"] = frechet_table(gan_seeds(args.workers) if args.gan_seeds else bundled_gan)
-    write_results("quality.json", results)
-    print(markdown(results))
-    return results
-
-
-def refresh_frechet(seeds: bool, workers: int) -> dict:
-    """Re-measure the Fréchet table of an earlier full run (bench/results/quality.json) on the
-    bundled models as they are now; the VAE comparison, which trains its own models, is kept."""
-    results = read_results("quality.json")
-    bundled_gan = [ROOT / "checkpoints" / "gan.safetensors"]
-    results["frechet"] = frechet_table(gan_seeds(workers) if seeds else bundled_gan)
+    results["readers"] = reader_accuracy()
+    results["samples"] = samples_table()
     write_results("quality.json", results)
     print(markdown(results))
     return results
@@ -315,15 +312,15 @@ def _aug(s: dict) -> str:
 
 
 def markdown(results: dict) -> str:
-    """The README's tables: what each model tried on validation, then the test scores."""
+    """The README's tables: what the reference tried on validation, the test scores of both,
+    the readers, and the samples."""
     tried = []
-    for model in ("ours", "reference"):
-        chosen = results[model]["settings"]
-        for t in results[model]["selection"]:
-            won = all(t[k] == chosen[k] for k in chosen)
-            peak = f"{t['best_epoch']} ({t['best_step']})"
-            cells = [t["batch_size"], _aug(t), peak, f"{t['best_val_elbo']:.1f}"]
-            tried.append([f"{model}{' (chosen)' if won else ''}", *cells])
+    chosen = results["reference"]["settings"]
+    for t in results["reference"]["selection"]:
+        won = all(t[k] == chosen[k] for k in chosen)
+        peak = f"{t['best_epoch']} ({t['best_step']})"
+        cells = [t["batch_size"], _aug(t), peak, f"{t['best_val_elbo']:.1f}"]
+        tried.append([f"reference{' (chosen)' if won else ''}", *cells])
     header = [
         "model",
         "batch",
@@ -354,11 +351,16 @@ def markdown(results: dict) -> str:
         "",
         f"IWAE gain, ours − reference, paired by seed: **{g['mean']:.1f}** nats "
         f"[{g['min']:.1f}, {g['max']:.1f}]; the largest Monte Carlo noise of a test ELBO was "
-        f"{noise:.3f} nats. Classifier test accuracy: "
-        f"**{100 * results['classifier_test_accuracy']:.1f} %**.",
+        f"{noise:.3f} nats.",
     ]
-    if "frechet" in results:
-        lines += ["", frechet_markdown(results["frechet"])]
+    if "readers" in results:
+        rows = [
+            [name, f"{100 * a['val']:.1f} %", f"{100 * a['test']:.1f} %"]
+            for name, a in results["readers"].items()
+        ]
+        lines += ["", markdown_table(["reader", "validation accuracy", "test accuracy"], rows)]
+    if "samples" in results:
+        lines += ["", samples_markdown(results["samples"])]
     return "\n".join(lines)
 
 
@@ -366,17 +368,35 @@ def _spread_cell(c: dict) -> str:
     return f"{c['mean']:.1f} [{c['min']:.1f}, {c['max']:.1f}]"
 
 
-def frechet_markdown(f: dict) -> str:
-    """The README's table of Fréchet distances (:func:`frechet_table`)."""
-    gans = f["gan samples, per seed"]
-    per_seed = ", ".join(f"{v:.0f}" for v in gans)
-    rows = [
-        ["500 training digits (the floor)", f"{f['train digits (floor)']:.1f}"],
-        [f"DCGAN samples ({len(gans)} seed(s): {per_seed})", f"{f['gan samples, mean']:.1f}"],
-        ["VAE samples (d = 16, z from N(0, I))", f"{f['vae samples']:.1f}"],
-        ["AE samples (d = 16, z from the Gaussian fitted to its codes)", f"{f['ae samples']:.1f}"],
-    ]
-    header = ["Fréchet distance to the 500 test digits (classifier features)", "value"]
+SAMPLE_LABELS = {
+    "floor": "500 training digits (the floor)",
+    "gan": "DCGAN",
+    "vae": "VAE d = 16 (N(0, I))",
+    "ae": "AE d = 16 (fitted Gaussian)",
+    "vae2d": "VAE d = 2 (N(0, I))",
+    "ae2d": "AE d = 2 (fitted Gaussian)",
+}
+
+
+def samples_markdown(samples: dict) -> str:
+    """One row per model: per reader, the Fréchet distance (mean of the sample seeds, with
+    each seed's value), KID and the share read as a digit."""
+    header = ["500 samples against the 500 test digits"]
+    for reader in samples:
+        header += [f"Fréchet, {reader}", f"KID, {reader}", f"read as a digit, {reader}"]
+    rows = []
+    for model, label in SAMPLE_LABELS.items():
+        cells = [label]
+        for table in samples.values():
+            values = table[model]
+            frechet = [v["frechet"] for v in values]
+            seeds = f" ({', '.join(f'{f:.0f}' for f in frechet)})" if len(frechet) > 1 else ""
+            cells += [
+                f"{statistics.fmean(frechet):.1f}{seeds}",
+                f"{statistics.fmean(v['kid'] for v in values):.2f}",
+                f"{statistics.fmean(v['confident'] for v in values):.2f}",
+            ]
+        rows.append(cells)
     return markdown_table(header, rows)
 
 

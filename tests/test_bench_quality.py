@@ -26,7 +26,7 @@ def test_run_names_differ_in_every_setting_that_differs():
 
 
 def _model(batch: int, iwae: list[float]) -> dict:
-    settings = {"arch": "conv", "batch_size": batch, "shift": 2, "rotate": 0.0, "kl_warmup": 0,
+    settings = {"arch": "mlp", "batch_size": batch, "shift": 2, "rotate": 0.0, "kl_warmup": 0,
                 "lr_schedule": "constant"}  # fmt: skip
     spread = {"mean": sum(iwae) / 3, "min": min(iwae), "max": max(iwae)}
     return {
@@ -47,21 +47,35 @@ def _model(batch: int, iwae: list[float]) -> dict:
 
 
 def test_markdown_marks_the_chosen_candidate_and_quotes_the_paired_gain():
+    one = {"frechet": 30.0, "kid": 0.5, "confident": 0.9}
     results = {
-        "ours": _model(32, [-101.0, -101.5, -102.0]),
+        "ours": _model(64, [-101.0, -101.5, -102.0]),
         "reference": _model(128, [-110.0, -111.0, -112.0]),
         "iwae_gain": {"mean": 9.5, "min": 9.0, "max": 10.0},
-        "classifier_test_accuracy": 0.99,
+        "readers": {"classifier": {"val": 0.993, "test": 0.99}},
+        "samples": {
+            "classifier": {
+                "floor": [one],
+                **{
+                    m: [one, {**one, "frechet": 40.0}, {**one, "frechet": 50.0}]
+                    for m in ("gan", "vae", "ae", "vae2d", "ae2d")
+                },
+            }
+        },
     }
     text = quality.markdown(results)
-    rows = [line for line in text.splitlines() if line.startswith("| ours")]
-    assert rows[0].startswith("| ours (chosen) | 32 |") and rows[1].startswith("| ours | 999 |")
+    rows = [line for line in text.splitlines() if line.startswith("| reference")]
+    assert rows[0].startswith("| reference (chosen) | 128 |")
+    assert rows[1].startswith("| reference | 999 |")
     assert "| log-likelihood, IWAE L_1000 (nats) | -101.5 [-102.0, -101.0] |" in text
-    assert "**9.5** nats [9.0, 10.0]" in text and "**99.0 %**" in text
+    assert "**9.5** nats [9.0, 10.0]" in text
+    assert "| classifier | 99.3 % | 99.0 % |" in text
+    assert "| DCGAN | 40.0 (30, 40, 50) | 0.50 | 0.90 |" in text
+    assert "| 500 training digits (the floor) | 30.0 | 0.50 | 0.90 |" in text
 
 
 @pytest.mark.slow
-def test_frechet_only_re_measures_the_bundled_models_and_keeps_the_comparison(
+def test_samples_only_re_measures_the_bundled_models_and_keeps_the_comparison(
     tmp_path, monkeypatch
 ):
     import json
@@ -70,15 +84,17 @@ def test_frechet_only_re_measures_the_bundled_models_and_keeps_the_comparison(
 
     monkeypatch.setattr(common, "RESULTS", tmp_path)
     with pytest.raises(SystemExit, match="run `python -m bench.quality` in full first"):
-        quality.refresh_frechet(seeds=False, workers=1)
-    earlier = {"iwae_gain": {"mean": 5.4}, "frechet": {"vae samples": -1.0}}
-    (tmp_path / "quality.json").write_text(json.dumps(earlier))
+        quality.main(["--samples-only"])
+    (tmp_path / "quality.json").write_text(json.dumps({"iwae_gain": {"mean": 5.4}}))
     monkeypatch.setattr(quality, "markdown", lambda results: "")  # the tables are tested above
-    quality.refresh_frechet(seeds=False, workers=1)
+    monkeypatch.setattr(quality, "SEEDS", (0,))
+    quality.main(["--samples-only"])
     written = json.loads((tmp_path / "quality.json").read_text())
     assert written["iwae_gain"] == {"mean": 5.4}  # the VAE comparison is kept as it was
-    f = written["frechet"]
-    # Real digits are closer to the test digits than any model's samples, and the VAE's prior
-    # samples closer than the DCGAN's (bench/results/quality.json: 23, 138 and 234).
-    assert 0 < f["train digits (floor)"] < f["vae samples"] < f["gan samples, mean"]
-    assert f["gan samples, per seed"] == [f["gan samples, mean"]]  # the bundled DCGAN alone
+    table = written["samples"]["classifier"]
+    # Real digits are closer to the test digits than any model's samples, by both measures,
+    # and a reader reads more of them as a digit.
+    for model in quality.SAMPLED:
+        assert table["floor"][0]["frechet"] < table[model][0]["frechet"]
+        assert table["floor"][0]["kid"] < table[model][0]["kid"]
+    assert 0.9 < written["readers"]["classifier"]["test"] <= 1.0
