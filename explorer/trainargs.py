@@ -29,7 +29,7 @@ DEFAULTS: dict[str, dict] = {
     # The lite DCGAN with a spectrally normalised discriminator, hinge loss, DiffAugment, an
     # averaged generator and a learning rate decaying linearly to 0 (checkpoints/README.md).
     "gan": {
-        "epochs": 300,
+        "epochs": 150,
         "batch_size": 64,
         "lr": 2e-4,
         "width": 64,
