@@ -19,7 +19,6 @@ metrics JSONL a command-line run writes, so one reader serves both. On a shared 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -259,17 +258,7 @@ def read_metrics(path: Path) -> tuple[list[dict], list[dict]]:
     run's closing "test" record are skipped."""
     steps: list[dict] = []
     epochs: list[dict] = []
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return steps, epochs
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(record, dict):
-            continue
+    for record in trainstate.records(path):
         if record.get("type") == "epoch":
             epochs.append(record)
         elif record.get("type", "step") == "step":  # the final "test" record is for the log

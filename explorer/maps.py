@@ -26,19 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer import data, mapfiles, neighbours, projection, smoothness, views
+from explorer import attributes, data, mapfiles, neighbours, projection, smoothness, views
 
 ROOT = Path(__file__).resolve().parents[1]
 POINT_SETS = ("held_out", "all")
-ATTRIBUTES = ("thickness", "slant", "width", "height", "area", "length")
-UNITS = {
-    "thickness": "px",
-    "slant": "°",
-    "width": "px",
-    "height": "px",
-    "area": "px²",
-    "length": "px",
-}
+ATTRIBUTES, UNITS = attributes.NAMES, attributes.UNITS  # slant in degrees, as on the sliders
 VERSION = 1  # part of every key here: results of older code are not reused
 
 
@@ -112,9 +104,13 @@ def _save(path: Path, array: np.ndarray) -> None:
     mapfiles.atomic_write(path, buffer.getvalue())
 
 
+def codes_path(sha256: str, pts: Points, cache_dir: Path) -> Path:
+    return Path(cache_dir) / f"codes-{sha256[:24]}-{pts.digest}-v{VERSION}.npy"
+
+
 def codes(model, sha256: str, pts: Points, cache_dir: Path) -> np.ndarray:
     """(N, d) codes of the points (an AE's code, a VAE's posterior mean), kept on disk."""
-    path = Path(cache_dir) / f"codes-{sha256[:24]}-{pts.digest}-v{VERSION}.npy"
+    path = codes_path(sha256, pts, cache_dir)
     try:
         found = np.load(path, allow_pickle=False)
         if found.ndim == 2 and found.shape[0] == len(pts):
@@ -265,14 +261,16 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
-    parser.add_argument("--cache", default=None, help="default: <checkpoints>/.cache")
+    parser.add_argument("--cache", default=None, help="default: the app's (explorer.warmup)")
     parser.add_argument("--sets", nargs="+", default=list(POINT_SETS), choices=POINT_SETS)
     parser.add_argument(
         "--methods", nargs="+", default=list(projection.METHODS), choices=list(projection.METHODS)
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    cache = Path(args.cache or Path(args.checkpoints) / ".cache")
+    from explorer import warmup
+
+    cache = Path(args.cache or warmup.checkpoint_cache(Path(args.checkpoints)))
     print(table(warm(Path(args.checkpoints), cache, args.sets, args.methods)))
 
 

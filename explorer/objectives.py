@@ -158,62 +158,38 @@ def _gan_step(
     x: torch.Tensor,
     gan: GanRecipe,
 ) -> dict[str, float]:
-    """Alternating DCGAN updates: D on real and detached fakes, then G.
+    """Alternating DCGAN updates: D on real and detached fakes (in one pass, which keeps DDP to
+    one forward per backward), then G.
 
     Arch "conv": Radford et al.'s losses, BCE with one-sided label smoothing and G's
-    −log D(G(z)). Archs "sn" and "lite": the recipe's loss, DiffAugment on every image D sees,
-    an optional R1 penalty, and after each step the generator's moving average is updated.
+    −log D(G(z)). Archs "sn" and "lite" (averaged): the recipe's loss, DiffAugment on every
+    image D sees, an optional R1 penalty, and after each step the generator's moving average is
+    updated.
     """
     config = getattr(models, "config", None)
-    if config is not None and config.arch in AVERAGED_GAN_ARCHS:
-        return _averaged_gan_step(models, optimizers, x, gan)
+    averaged = config is not None and config.arch in AVERAGED_GAN_ARCHS
+    augment_d = diff_augment if averaged and gan.diffaugment else (lambda images: images)
+    hinge, r1 = averaged and gan.loss == "hinge", gan.r1 if averaged else 0.0
     generator, discriminator = models.generator, models.discriminator
-    z = torch.randn(x.shape[0], models.latent_dim, device=x.device)
-    fake = torch.sigmoid(generator(z))
-    # One discriminator pass over real and fake together keeps DDP to one forward per backward.
-    real_logits, fake_logits = discriminator(torch.cat([x, fake.detach()])).split(len(x))
-    d_loss = losses.discriminator_loss(real_logits, fake_logits, real_label=REAL_LABEL)
-    _update(optimizers["discriminator"], d_loss, "discriminator loss")
-    g_logits = discriminator(fake)
-    g_loss = losses.generator_loss(g_logits)
-    _update(optimizers["generator"], g_loss, "generator loss")
-    return {
-        "d_loss": d_loss.item(),
-        "g_loss": g_loss.item(),
-        "d_real": torch.sigmoid(real_logits).mean().item(),
-        "d_fake": torch.sigmoid(fake_logits).mean().item(),
-    }
-
-
-def _averaged_gan_step(
-    models: nn.Module,
-    optimizers: dict[str, torch.optim.Optimizer],
-    x: torch.Tensor,
-    gan: GanRecipe,
-) -> dict[str, float]:
-    generator, discriminator = models.generator, models.discriminator
-    augment_d = diff_augment if gan.diffaugment else (lambda images: images)
     z = torch.randn(x.shape[0], models.latent_dim, device=x.device)
     fake = torch.sigmoid(generator(z))
     real_in, fake_in = augment_d(torch.cat([x, fake.detach()])).split(len(x))
-    if gan.r1 > 0:
+    if r1 > 0:
         real_in = real_in.detach().requires_grad_(True)
     real_scores, fake_scores = discriminator(torch.cat([real_in, fake_in])).split(len(x))
-    if gan.loss == "hinge":
+    if hinge:
         d_loss = losses.hinge_discriminator_loss(real_scores, fake_scores)
     else:
-        d_loss = losses.discriminator_loss(real_scores, fake_scores)
-    if gan.r1 > 0:
-        d_loss = d_loss + gan.r1 / 2 * r1_penalty(real_scores, real_in)
+        real_label = 1.0 if averaged else REAL_LABEL
+        d_loss = losses.discriminator_loss(real_scores, fake_scores, real_label=real_label)
+    if r1 > 0:
+        d_loss = d_loss + r1 / 2 * r1_penalty(real_scores, real_in)
     _update(optimizers["discriminator"], d_loss, "discriminator loss")
     g_scores = discriminator(augment_d(fake))
-    g_loss = (
-        losses.hinge_generator_loss(g_scores)
-        if gan.loss == "hinge"
-        else losses.generator_loss(g_scores)
-    )
+    g_loss = losses.hinge_generator_loss(g_scores) if hinge else losses.generator_loss(g_scores)
     _update(optimizers["generator"], g_loss, "generator loss")
-    models.update_ema(gan.ema_decay)
+    if averaged:
+        models.update_ema(gan.ema_decay)
     return {
         "d_loss": d_loss.item(),
         "g_loss": g_loss.item(),

@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -173,20 +174,10 @@ def run_status(path: Path) -> RunStatus:
     start records existed, or one whose run is on another machine and not finished, is
     "unknown" or "running" as far as can be told."""
     start, end, last_epoch, tested = None, None, 0, False
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError:
+    if not Path(path).is_file():
         return RunStatus("unknown")
-    for line in text.splitlines():
-        kind = _record_type(line)
-        if kind is None:
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(record, dict):
-            continue
+    for record in records(path, kinds=("start", "end", "epoch", "test")):
+        kind = record.get("type")
         if kind == "start":
             start, end, last_epoch, tested = record, None, 0, False
         elif kind == "end":
@@ -210,13 +201,23 @@ def run_status(path: Path) -> RunStatus:
     return RunStatus("running")
 
 
-def _record_type(line: str) -> str | None:
-    """The type of a metrics line worth parsing for :func:`run_status` (without parsing the
-    many step lines)."""
-    for kind in ("start", "end", "epoch", "test"):
-        if f'"type": "{kind}"' in line:
-            return kind
-    return None
+def records(path: Path, kinds: tuple[str, ...] | None = None) -> Iterator[dict]:
+    """The records of a metrics JSONL (none when it cannot be read); a half-written line or a
+    line that is not an object is skipped. With ``kinds``, only lines of those types are parsed
+    (a run's log is mostly step lines)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return
+    for line in text.splitlines():
+        if kinds is not None and not any(f'"type": "{kind}"' in line for kind in kinds):
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            yield record
 
 
 def log_end(path: Path, reason: str) -> None:
