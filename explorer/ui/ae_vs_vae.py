@@ -17,12 +17,8 @@ from explorer import compare, findings, urlstate
 from explorer.checkpoints import Checkpoint
 from explorer.ui import cache, display, studies
 
-VIEWS = {
-    "findings": "What holds",
-    "atlas": "Latent atlas",
-    "samples": "Samples from N(0, I)",
-    "pairs": "Many pairs",
-}
+VIEWS = dict(findings="What holds", atlas="Latent atlas", samples="Samples from N(0, I)",
+             pairs="Many pairs")  # fmt: skip
 PAIR_LABELS = {"2d": "d = 2", "16d": "d = 16"}
 READERS = {"a": "classifier", "b": "classifier_mlp"}
 PRESET_TITLES = {

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import compare, findings, images, metrics, plots, protocol, smoothness, views
+from explorer import compare, findings, images, plots, precompute, protocol, smoothness, views
 from explorer.ui import ae_vs_vae, browser_views, cache, display, setup, state, studies
 from explorer.ui.ae_vs_vae import Comparison
 
@@ -81,21 +81,12 @@ def show_atlas(cmp: Comparison) -> None:
             config={"displaylogo": False},
         )
     st.html(plots.digit_key())
-    c1, c2 = st.columns(2)
-    c1.segmented_control(
-        "Window",
-        list(compare.ATLAS_WINDOWS),
-        key="cmp_window",
-        required=True,
-        format_func=compare.ATLAS_WINDOWS.get,
-    )
-    c2.segmented_control(
-        "Shading",
-        list(ae_vs_vae.OVERLAYS),
-        key="cmp_overlay",
-        required=True,
-        format_func=ae_vs_vae.OVERLAYS.get,
-    )
+    choices = (("Window", "cmp_window", compare.ATLAS_WINDOWS),
+               ("Shading", "cmp_overlay", ae_vs_vae.OVERLAYS))  # fmt: skip
+    for (title, key, options), column in zip(choices, st.columns(2), strict=True):
+        column.segmented_control(
+            title, list(options), key=key, required=True, format_func=options.get
+        )
     same = len({windows[name] for name in cmp.names}) == 1
     shade = (
         "red: points farther from every code the decoder was trained on than 99 % of those codes "
@@ -141,11 +132,12 @@ def decode_point(cmp: Comparison, point: list[float] | None, beside=None) -> Non
 # ---- Samples from N(0, I) ----------------------------------------------------------------------
 
 
-def _share(values: np.ndarray) -> str:
-    """A share with its interval, or "none of the n" where it is exactly 0."""
-    if not np.any(values):
-        return f"none of the {len(values):,}"
-    return findings.interval(smoothness.bootstrap(values).to_dict())
+def _share(arrays: dict, key: str) -> str:
+    """A stored share with its interval, or "none of the n" where it is exactly 0."""
+    found = precompute.estimate(arrays, key)
+    if found.high == 0:
+        return f"none of the {found.n:,}"
+    return findings.interval(found.to_dict())
 
 
 def show_samples(cmp: Comparison) -> None:
@@ -160,21 +152,18 @@ def show_samples(cmp: Comparison) -> None:
         st.number_input("Seed of the codes", 0, 10_000, key="cmp_sample_seed")
         return
     r = cmp.reader
-    real = metrics.classifier_features(cache.load(r).model, cache.held_out(cmp.ckpts[cmp.vae])[0])
     for (name, source, what), arrays, column in zip(rows, found, st.columns(3), strict=True):
         confident = arrays[f"{r}:top"] >= smoothness.CONFIDENT
-        kid = metrics.kernel_inception_distance(
-            arrays[f"{r}:features"].astype(np.float64), real, subsets=50
-        ).estimate()
+        kid = precompute.estimate(arrays, f"{r}:kid")  # with the samples, once
         with column:
             st.markdown(f"**{cache.label(name)}**, codes from {what}")
             grid = images.grid(torch.from_numpy(arrays["images"] / 255.0), ncol=6)
             st.image(images.png_bytes(grid, scale=2), output_format="PNG")
             st.caption(
-                f"Read as a digit by {cmp.reader_label}: **{_share(confident)}**; KID to real "
+                f"Read as a digit by {cmp.reader_label}: **{_share(arrays, f'{r}:confident_share')}**; KID to real "
                 f"digits {findings.interval(kid.to_dict(), 1)}; far from every training code: "
-                f"**{_share(arrays['far_share'])}** (samples spread like the codes: about 0.01); "
-                f"no stroke at all: {_share(arrays['no_stroke'])}."
+                f"**{_share(arrays, 'far_share_share')}** (samples spread like the codes: about 0.01); "
+                f"no stroke at all: {_share(arrays, 'no_stroke_share')}."
             )
             labels = arrays[f"{r}:labels"][confident]
             shares = np.bincount(labels, minlength=10) / max(len(labels), 1)
