@@ -98,3 +98,21 @@ def test_samples_only_re_measures_the_bundled_models_and_keeps_the_comparison(
         assert table["floor"][0]["frechet"] < table[model][0]["frechet"]
         assert table["floor"][0]["kid"] < table[model][0]["kid"]
     assert 0.9 < written["readers"]["classifier"]["test"] <= 1.0
+
+
+def test_the_gan_recipe_table_reads_each_curve_at_the_same_steps(tmp_path):
+    import json
+
+    from bench import gan_recipes
+
+    log = tmp_path / "metrics.jsonl"
+    rows = [{"type": "step", "step": 10}]
+    rows += [{"type": "epoch", "step": 133 * e, "val_frechet": 1000.0 / e} for e in range(1, 9)]
+    log.write_text("\n".join(json.dumps(r) for r in rows) + "\n{half a line")
+    points = gan_recipes.curve(log)
+    assert points[0] == (133, 1000.0) and len(points) == 8
+    assert gan_recipes.at(points, 500) == 1000.0 / 3  # the last epoch at or before step 500
+    assert gan_recipes.at(points, 100) is None and gan_recipes.at(points, 4000) is None
+    table = gan_recipes.markdown({"steps": [500, 1000], "curves": {"base": points, "ttur": []}})
+    assert "| the feasibility recipe: hinge loss, lr 2e-4 constant | 333 | 143 |" in table
+    assert "two time scales" not in table  # a recipe that did not run has no row
