@@ -42,8 +42,10 @@ def streamlit_server(
     timeout: float = 60.0,
     poll: float = 0.2,
     script: str = "streamlit_app.py",
+    cwd: Path = ROOT,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run <script>` on a free loopback port; yields (base URL, process)."""
+    """`streamlit run <script>` in ``cwd`` (the app's folder) on a free loopback port; yields
+    (base URL, process)."""
     port = free_port()
     flags = {"port": port, "address": "127.0.0.1", "headless": "true"}
     cmd = [sys.executable, "-m", "streamlit", "run", script]
@@ -52,7 +54,7 @@ def streamlit_server(
     # in the middle of a run, which looked like a hung benchmark.
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+        cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     try:

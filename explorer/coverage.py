@@ -38,7 +38,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.neighbors import NearestNeighbors
 
 from explorer import metrics
 
@@ -67,6 +66,8 @@ def nearest_distances(
     and each skips itself (a duplicate of it still counts, at distance 0)."""
     if leave_one_out and len(points) < 2:
         raise ValueError("a leave-one-out distance needs at least 2 points")
+    from sklearn.neighbors import NearestNeighbors  # seconds to import: only when computing
+
     index = NearestNeighbors(n_neighbors=2 if leave_one_out else 1).fit(points.numpy())
     distances = index.kneighbors(queries.numpy())[0]
     return distances[:, -1]

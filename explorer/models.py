@@ -267,7 +267,11 @@ class Generator(nn.Module):
             nn.Conv2d(width, 1, 7, padding=3),  # (B, 1, 28, 28) logits
         )
         for module in self.modules():
-            if isinstance(module, nn.Linear | nn.Conv2d | nn.ConvTranspose2d):
+            # A meta model (explorer.checkpoints.load's shape check) has nothing to initialise,
+            # and normal_ on a meta tensor imports torch._dynamo: 2 s of a first page view.
+            if isinstance(module, nn.Linear | nn.Conv2d | nn.ConvTranspose2d) and not (
+                module.weight.is_meta
+            ):
                 nn.init.normal_(module.weight, 0.0, 0.02)
                 nn.init.zeros_(module.bias)
 
@@ -298,8 +302,8 @@ class LiteGenerator(nn.Module):
             nn.ConvTranspose2d(half, 1, 4, stride=2, padding=1),  # (B, 1, 28, 28) logits
         )
         for module in self.modules():
-            if isinstance(module, nn.Linear | nn.ConvTranspose2d):
-                nn.init.normal_(module.weight, 0.0, 0.02)
+            if isinstance(module, nn.Linear | nn.ConvTranspose2d) and not module.weight.is_meta:
+                nn.init.normal_(module.weight, 0.0, 0.02)  # (meta: see Generator)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)

@@ -47,10 +47,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage as ndi
-from scipy.stats import wasserstein_distance
-from skimage.morphology._skeletonize_various_cy import _skeletonize_loop
-from skimage.transform import resize
+
+# scipy and scikit-image are imported where they are used: seconds on a busy machine, and a page
+# that only shows stored measures never needs them.
 
 if TYPE_CHECKING:
     import torch
@@ -98,6 +97,8 @@ def attribute_distances(samples: Morphometrics, real: Morphometrics) -> dict[str
     one histogram onto the other), in standard deviations of the real digits' attribute, so that
     attributes compare. Over images with a stroke only: count the others with
     :meth:`Morphometrics.no_stroke_share`. NaN where either side has no stroke at all."""
+    from scipy.stats import wasserstein_distance
+
     distances = {}
     for name in NAMES:
         a = getattr(samples, name)[samples.stroke]
@@ -172,6 +173,8 @@ def _as_batch(images: np.ndarray | torch.Tensor) -> np.ndarray:
 def _spline_matrix(size: int, scale: int) -> np.ndarray:
     """``pyramid_expand``'s cubic spline along one axis as a matrix (size·scale, size), read off
     ``skimage.transform.resize`` applied to unit vectors."""
+    from skimage.transform import resize
+
     columns = [
         resize(np.eye(size)[:, [k]], (size * scale, 1), order=3, mode="reflect", clip=False)
         for k in range(size)
@@ -183,6 +186,8 @@ def upsample(images: np.ndarray, scale: int = SCALE) -> np.ndarray:
     """``skimage.transform.pyramid_expand(image, scale, order=3)`` of each image (n, H, W): a
     cubic spline clipped to the image's own range (``resize``'s ``clip=True``), then a Gaussian of
     σ = 2·scale/6 (``skimage.filters.gaussian``: scipy's filter with ``mode="reflect"``)."""
+    from scipy import ndimage as ndi
+
     resized = (
         _spline_matrix(images.shape[1], scale) @ images @ _spline_matrix(images.shape[2], scale).T
     )
@@ -196,6 +201,8 @@ def upsample(images: np.ndarray, scale: int = SCALE) -> np.ndarray:
 def _thinning_table() -> np.ndarray:
     """skimage's ``medial_axis`` table over the 512 3×3 patterns: 1 where the centre must stay
     (it is ink and removing it would split or merge components, or it has < 3 ink pixels)."""
+    from scipy import ndimage as ndi
+
     patterns = ((np.arange(512)[:, None] >> np.arange(9)) & 1).astype(bool).reshape(512, 3, 3)
     eight = np.ones((3, 3), bool)
     keep = []
@@ -241,6 +248,9 @@ def _medial_axis_pixels(
     last), then a random tie-break (:func:`_tiebreak`). Images do not touch in the strip, so
     each one's axis is what skimage gives it alone.
     """
+    from scipy import ndimage as ndi
+    from skimage.morphology._skeletonize_various_cy import _skeletonize_loop
+
     n, h, w = ink.shape
     k, r, c = np.nonzero(ink)
     if len(k) == 0:

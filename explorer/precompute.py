@@ -1,9 +1,12 @@
 """What the AE vs VAE page shows, computed once per checkpoint, reader and code version.
 
 ``python -m explorer.precompute`` writes every default result for the bundled checkpoints into
-``checkpoints/precomputed/`` (committed), so a fresh clone's first views read arrays instead of
-decoding thousands of images; the app computes anything missing (a retrained checkpoint) on
-first use and keeps it in the run-time cache (:mod:`explorer.store`). A result's name holds the
+``checkpoints/precomputed/`` (committed; ``checkpoints/train_all.sh`` runs it after training),
+with the run-time caches' files a first view reads (:mod:`explorer.seeds`), so a fresh clone's
+first views read arrays instead of decoding thousands of images; a server makes anything
+missing (a retrained checkpoint) in the background at its start (:mod:`explorer.warmup`), and a
+page that comes first computes it on first use and keeps it in the run-time cache
+(:mod:`explorer.store`). A result's name holds the
 hashes of every checkpoint it depends on and its kind's version in :data:`VERSIONS`: change what
 a kind computes, bump its version.
 
@@ -37,10 +40,11 @@ from explorer import (
     protocol,
     smoothness,
     store,
+    warmup,
 )
 from explorer.checkpoints import Checkpoint
 
-VERSIONS = {"paths": 2, "samples": 2, "atlas": 2, "codes": 1}
+VERSIONS = {"paths": 2, "samples": 3, "atlas": 2, "codes": 1}
 DEFAULT_PAIRS, DEFAULT_PAIR_SEED, DEFAULT_SAMPLE_SEED = 200, 0, 0
 READERS = ("classifier", "classifier_mlp")  # file names of the bundled readers
 ATLAS_TILES, ATLAS_HEAT = 15, 31
@@ -114,7 +118,41 @@ def samples(model: Checkpoint, found: dict, trained: np.ndarray, source: str, se
     arrays = protocol.sample_arrays(m, z, {n: r.model for n, r in found.items()}, ref)
     for name in found:  # features for KID, half precision: 0.25 MB a reader
         arrays[f"{name}:features"] = arrays[f"{name}:features"].astype(np.float16)
+    arrays.update(sample_summary(arrays, features))
     return arrays
+
+
+def sample_summary(arrays: dict, real: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What the samples view states, each as (value, low, high, n) (:func:`estimate`): per
+    reader the share read as a digit and the KID to the real digits' ``real`` features (50
+    subsets), and the shares far from every training code and with no stroke (seconds of
+    bootstrap and kernel sums, so computed once with the samples)."""
+    out = {}
+    for name, features in real.items():
+        confident = (arrays[f"{name}:top"] >= smoothness.CONFIDENT).astype(np.float64)
+        out[f"{name}:confident_share"] = _share(confident)
+        kid = metrics.kernel_inception_distance(
+            arrays[f"{name}:features"].astype(np.float64), features, subsets=50
+        ).estimate()
+        out[f"{name}:kid"] = np.array([kid.value, kid.low, kid.high, kid.n], dtype=np.float64)
+    for key in ("far_share", "no_stroke"):
+        if key in arrays:
+            out[f"{key}_share"] = _share(arrays[key])
+    return out
+
+
+def _share(values: np.ndarray) -> np.ndarray:
+    """A share's (value, low, high, n); exactly (0, 0, 0, n) when no value is set."""
+    if not np.any(values):
+        return np.array([0.0, 0.0, 0.0, len(values)])
+    found = smoothness.bootstrap(values)
+    return np.array([found.value, found.low, found.high, found.n], dtype=np.float64)
+
+
+def estimate(arrays: dict, key: str) -> smoothness.Estimate:
+    """A stored (value, low, high, n) as an Estimate."""
+    value, low, high, n = (float(v) for v in arrays[key])
+    return smoothness.Estimate(value, low, high, int(n))
 
 
 def atlas_name(model: Checkpoint, found: dict, window: tuple[float, float]) -> str:
@@ -148,14 +186,16 @@ def atlas(model: Checkpoint, found: dict, trained: np.ndarray, window: tuple[flo
 # ---- Every default result of the bundled checkpoints -------------------------------------------
 
 
-def defaults(folder: Path) -> Iterator[tuple[str, Callable[[], dict]]]:
+def defaults(folder: Path, cache_dir: Path | None = None) -> Iterator[tuple[str, Callable]]:
     """(name, make) of every result the pages open with, for the checkpoints in ``folder``:
     codes, the default pair study and both sample sources of every AE and VAE, and the d = 2
-    models' atlases over every window choice. ``make`` reads the codes it needs from ``get``."""
+    models' atlases over every window choice. The codes that name the atlases are made here
+    when missing (kept in ``cache_dir``, by default the app's run-time cache)."""
     found = readers(folder)
     if not found:
         return
-    results = store.Store(Path(folder) / SHIPPED, Path(folder) / ".cache" / "results")
+    cache_dir = Path(cache_dir or warmup.checkpoint_cache(Path(folder)))
+    results = store.Store(Path(folder) / SHIPPED, cache_dir / "results")
     for pair, names in compare.PAIRS.items():
         ckpts = {n: checkpoints.load(Path(folder) / f"{n}.safetensors") for n in names}
         for ckpt in ckpts.values():
@@ -189,11 +229,14 @@ def defaults(folder: Path) -> Iterator[tuple[str, Callable[[], dict]]]:
 
 
 def main(argv: list[str]) -> int:
-    """Write every default result into checkpoints/precomputed/ (kept ones are kept)."""
+    """Write every default result into checkpoints/precomputed/ (kept ones are kept), then the
+    run-time caches' files a first view reads (:func:`explorer.seeds.write`)."""
+    from explorer import seeds
+
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "checkpoints"
     shipped = folder / SHIPPED
     shipped.mkdir(exist_ok=True)
-    results = store.Store(shipped, folder / ".cache" / "results")
+    results = store.Store(shipped, warmup.checkpoint_cache(folder) / "results")
     wanted = []
     for name, make in defaults(folder):
         wanted.append(name)
@@ -204,6 +247,7 @@ def main(argv: list[str]) -> int:
     for stale in sorted(p for p in shipped.glob("*.npz") if p.stem not in wanted):
         stale.unlink()
         print(f"removed {stale.name} (no bundled checkpoint uses it)")
+    seeds.write(folder, say=lambda text: print(text, flush=True))
     return 0
 
 

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.stats import wasserstein_distance
 from torch import nn
 
 from explorer import compare, coverage, latent, metrics, morphometrics, smoothness
@@ -258,6 +257,8 @@ def attribute_distance(
     (Wasserstein-1 distance to the real digits' distribution, in their SDs) for samples' rows
     of attributes (n, 6), with a bootstrap interval over the samples; samples without a stroke
     are left out (they count in "no stroke")."""
+    from scipy.stats import wasserstein_distance  # seconds to import: only when computing
+
     rows = table[np.isfinite(table).all(1)]
     if len(rows) < 2:
         return smoothness.Estimate(float("nan"), float("nan"), float("nan"), len(rows))

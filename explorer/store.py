@@ -66,11 +66,21 @@ class Store:
             return
         self.evict()
 
+    def has(self, name: str) -> bool:
+        """Whether a result is stored under ``name`` (without reading it)."""
+        return any((folder / f"{name}.npz").is_file() for folder in (self.shipped, self.cache))
+
     def get_or_make(self, name: str, make: Callable[[], dict[str, np.ndarray]]) -> dict:
+        """The stored result, else ``make()``'s, stored. Two threads that want the same missing
+        result (a page and the warm-up) compute it once: the second waits for the first."""
         found = self.get(name)
-        if found is None:
-            found = make()
-            self.put(name, found)
+        if found is not None:
+            return found
+        with _making(self.cache / name):
+            found = self.get(name)
+            if found is None:
+                found = make()
+                self.put(name, found)
         return found
 
     def evict(self) -> list[str]:
@@ -94,6 +104,16 @@ class Store:
                 total -= size
                 dropped.append(path.stem)
             return dropped
+
+
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def _making(path: Path) -> threading.Lock:
+    """One lock per result being made, for every Store of the process."""
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(path, threading.Lock())
 
 
 def _read(path: Path) -> dict[str, np.ndarray] | None:

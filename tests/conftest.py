@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "checkpoints"
 
 torch.set_num_threads(int(os.environ.get("TEST_TORCH_THREADS", "2")))
+# No warm-up thread in the servers and AppTests the tests start (explorer/warmup.py): it would
+# compute the bundled models' maps and studies beside every test. Its own tests turn it on.
+os.environ.setdefault("LATENT_EXPLORER_WARM", "0")
 
 
 @pytest.fixture(scope="session")

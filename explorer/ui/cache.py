@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import checkpoints, data, images, views
+from explorer import checkpoints, data, images, views, warmup
 from explorer.checkpoints import Checkpoint, CheckpointError
 from explorer.ui import display
 
@@ -26,7 +26,7 @@ CHECKPOINT_DIR = Path(os.environ.get("LATENT_EXPLORER_CHECKPOINTS", ROOT / "chec
 RUNS_DIR = Path(os.environ.get("LATENT_EXPLORER_RUNS", ROOT / "runs"))
 
 
-CACHE_DIR = CHECKPOINT_DIR / ".cache"
+CACHE_DIR = warmup.checkpoint_cache(CHECKPOINT_DIR)  # LATENT_EXPLORER_CACHE moves it
 
 
 LABELS = {

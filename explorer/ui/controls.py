@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import checkpoints, images
+from explorer import images
 from explorer.ui import cache, setup
 
 BROWSER_DECODE = os.environ.get("LATENT_EXPLORER_BROWSER_DECODE", "1") != "0"
@@ -67,29 +67,6 @@ def _components() -> tuple | None:
         return component("live_control"), component("live_films"), component("live_strip")
     except (AttributeError, OSError, st.errors.StreamlitAPIException):
         return None
-
-
-@st.cache_resource(show_spinner=False)
-def start_exports():
-    """One per server, started by the first script run of any page (:func:`explorer.ui.page_setup`): export
-    every bundled model to ONNX (explorer/onnx_export.py) on a background thread, so that no
-    page waits for it and the first live page opened finds the files. Idempotent: files that
-    exist (named by the checkpoint's hash) are kept. Until a model's files exist, its page uses
-    the server path."""
-    import threading
-
-    from explorer import onnx_export
-
-    def run() -> None:
-        for name in checkpoints.discover(cache.CHECKPOINT_DIR):
-            try:
-                onnx_export.export(cache.load(name))
-            except Exception as err:  # one model that cannot export keeps the server path
-                print(f"ONNX export of {name} failed ({err}); it decodes on the server")
-
-    thread = threading.Thread(target=run, name="onnx-export", daemon=True)
-    thread.start()
-    return thread
 
 
 def onnx_urls(name: str) -> dict[str, str] | None:

@@ -1,5 +1,5 @@
 """Page setup: the page registry, the page config and sidebar, presentation mode, the page's
-CSS and the server's singletons (heap trimmer, quiet idle, ONNX exports, upload bounds).
+CSS and the server's singletons (heap trimmer, quiet idle, warm-up, upload bounds).
 
 torch uses one thread per call so that several sessions share the machine's cores.
 """
@@ -102,11 +102,9 @@ def page_setup(title: str) -> None:
     _heap_trimmer()
     _quiet_idle()
     _cpu_probe()
-    from explorer.ui import controls, state, studies, uploads
+    from explorer.ui import state, uploads, warming
 
-    if controls.BROWSER_DECODE:
-        controls.start_exports()  # the first run of any page starts it; later ones hit the cache
-    studies.start_warming()  # the AE vs VAE results the shipped folder lacks, in the background
+    warming.start()  # seeds the caches, then makes what they lack in the background (once)
     uploads.install()  # bounds what the server holds for uploads; cheap and idempotent
     # Streamlit's default top padding (6 rem) pushes the main image below a projector's fold.
     st.html(

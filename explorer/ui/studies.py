@@ -6,7 +6,6 @@ it (explorer.jobs), everything kept as plain arrays by explorer.store.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -29,25 +28,6 @@ def results() -> store.Store:
 def queue() -> jobs.JobQueue:
     """One per server: custom studies run one at a time (explorer.jobs)."""
     return jobs.JobQueue(results())
-
-
-@st.cache_resource(show_spinner=False)
-def start_warming() -> threading.Thread:
-    """One per server, started by the first script run of any page: compute the default
-    results the shipped folder lacks (a retrained checkpoint) on a background thread at low
-    priority, so the first visit of AE vs VAE finds them."""
-
-    def run() -> None:
-        jobs.lower_priority()
-        try:
-            for name, make in precompute.defaults(cache.CHECKPOINT_DIR):
-                results().get_or_make(name, make)
-        except Exception as err:  # a checkpoint that cannot load: its page says so
-            print(f"precomputing the AE vs VAE results stopped ({err})")
-
-    thread = threading.Thread(target=run, name="precompute", daemon=True)
-    thread.start()
-    return thread
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
