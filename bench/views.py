@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,11 +33,11 @@ from pathlib import Path
 
 import psutil
 
-from bench.browser import ROOT, launch, streamlit_server
+from bench.browser import launch, streamlit_server
 from bench.common import machine, markdown_table, write_results
+from bench.fresh import Clone
 
 GOAL_COLD_S, GOAL_WARM_S = 3.0, 1.0
-SHIPPED = Path("checkpoints") / "precomputed"
 EXACT = ".le-canvas[data-source='exact']"
 MAP_READY = "window.__leTelemetry?.map?.ready === true"
 
@@ -56,7 +53,8 @@ class View:
 
 def _views() -> list[View]:
     cmp = "/AE_vs_VAE"
-    table = "[data-testid='stMarkdown'] table"
+    # The findings' table, or the note that the protocol's results are for other checkpoints.
+    table = "[data-testid='stMarkdown'] table, [data-testid='stAlert']"
     out = [View("home", "Home", "/", "[data-testid='stImage'] img")]
     for pair, d in (("2d", "2"), ("16d", "16")):
         q = "" if pair == "2d" else "pair=16d&"
@@ -89,7 +87,7 @@ def _views() -> list[View]:
         out.append(View(f"map_{key}", f"Latent map, {label}", f"/Latent_map{query}", "", MAP_READY))
     out += [
         View("kl", "KL and ELBO", "/KL_and_ELBO", "[data-testid='stImage'] img"),
-        View("lesson", "Lesson", "/Lesson", "[data-testid='stCaption']"),
+        View("lesson", "Lesson", "/Lesson", "[data-testid='stCaptionContainer']"),
     ]
     return out
 
@@ -169,56 +167,6 @@ class CpuTrace:
         self._thread.join()
 
 
-class Clone:
-    """A fresh clone of the working tree in a temporary folder, reset to it before every run."""
-
-    def __init__(self, shipped_cache: Path) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-views-"))
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "-co", "--exclude-standard"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        ).stdout.decode()
-        self.files = {Path(p) for p in listed.split("\0") if p and (ROOT / p).is_file()}
-        for rel in self.files:
-            (self.dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, self.dir / rel)
-        if not any(p.parent == SHIPPED for p in self.files):
-            self._add_shipped(shipped_cache)
-        self.manifest = {p for p in self.dir.rglob("*") if p.is_file()}
-        self.data_cache = self.dir / ".bench-data-cache"
-
-    def _add_shipped(self, shipped_cache: Path) -> None:
-        """The shipped results, made once by their generator and kept for later runs."""
-        target = self.dir / SHIPPED
-        if shipped_cache.is_dir():
-            shutil.copytree(shipped_cache, target, dirs_exist_ok=True)
-        print("python -m explorer.precompute (shipped results; kept ones are reused)", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "explorer.precompute", str(self.dir / "checkpoints")],
-            cwd=self.dir,
-            check=True,
-            env={**os.environ, "LATENT_EXPLORER_CACHE": str(self.dir / ".precompute-cache")},
-        )
-        shutil.rmtree(self.dir / ".precompute-cache", ignore_errors=True)
-        shutil.rmtree(self.dir / "checkpoints" / ".cache", ignore_errors=True)
-        shutil.rmtree(shipped_cache, ignore_errors=True)  # stale results go with it
-        shutil.copytree(target, shipped_cache)
-
-    def reset(self) -> None:
-        """Delete every file a run wrote (run-time caches, exports, map files)."""
-        for path in sorted(self.dir.rglob("*"), reverse=True):
-            if path.is_file() and path not in self.manifest:
-                path.unlink()
-
-    def env(self) -> dict:
-        return {"LATENT_EXPLORER_CACHE": str(self.data_cache)}
-
-    def remove(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def _open(context, url: str, view: View, trace: CpuTrace, timeout_s: float) -> dict:
     """Open ``url`` in a new tab of ``context``; seconds to drawn and the server's CPU seconds."""
     page = context.new_page()
@@ -250,9 +198,9 @@ def _open(context, url: str, view: View, trace: CpuTrace, timeout_s: float) -> d
     }
 
 
-def one_run(browser, clone: Clone, view: View, timeout_s: float) -> dict:
+def one_run(browser, clone: Clone, view: View, timeout_s: float, restart: bool = False) -> dict:
     """A fresh server on the reset clone: the view cold, then warm; and the server's start."""
-    clone.reset()
+    clone.reset(keep_data=restart)
     load_before = os.getloadavg()[0]
     spawned = time.perf_counter()
     with streamlit_server(clone.env(), poll=0.05, cwd=clone.dir, timeout=120) as (url, proc):
@@ -333,13 +281,18 @@ def table(results: dict) -> str:
     return markdown_table(header, rows)
 
 
-def run(views: list[View], runs: int, timeout_s: float, shipped_cache: Path) -> dict:
+def run(
+    views: list[View], runs: int, timeout_s: float, shipped_cache: Path, restart: bool = False
+) -> dict:
     from playwright.sync_api import sync_playwright
 
     clone = Clone(shipped_cache)
+    if restart:
+        clone.fill_data_cache()
     out = {
         "machine": machine(),
         "runs": runs,
+        "data_cache": "kept (a restart)" if restart else "empty (a fresh clone)",
         "goals": {"cold_s": GOAL_COLD_S, "warm_s": GOAL_WARM_S, "start_to_home_s": GOAL_COLD_S},
         "views": {},
     }
@@ -347,7 +300,7 @@ def run(views: list[View], runs: int, timeout_s: float, shipped_cache: Path) -> 
         with sync_playwright() as playwright:
             browser = launch(playwright)
             for view in views:
-                found = [one_run(browser, clone, view, timeout_s) for _ in range(runs)]
+                found = [one_run(browser, clone, view, timeout_s, restart) for _ in range(runs)]
                 out["views"][view.key] = summarise(view, found)
                 s = out["views"][view.key]
                 print(
@@ -373,13 +326,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.views", description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per view (default 3)")
     parser.add_argument("--only", nargs="+", default=None, help="view keys (default: all)")
-    parser.add_argument("--timeout", type=float, default=240.0, help="seconds per opening")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per opening")
     parser.add_argument(
         "--shipped-cache",
         default=str(Path(tempfile.gettempdir()) / "latent-explorer-bench-shipped"),
         help="where generated shipped results are kept between runs",
     )
-    parser.add_argument("--out", default="views.json", help="file name in bench/results/")
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="keep the data cache (parsed digits and splits) between runs, as a restart would",
+    )
+    parser.add_argument("--out", default=None, help="file name in bench/results/")
     args = parser.parse_args(argv)
     keys = {v.key for v in VIEWS}
     if args.only and not set(args.only) <= keys:
@@ -387,8 +345,8 @@ def main(argv: list[str] | None = None) -> dict:
     if not 1 <= args.runs <= 20:
         parser.error("--runs must lie in 1..20")
     views = [v for v in VIEWS if not args.only or v.key in args.only]
-    results = run(views, args.runs, args.timeout, Path(args.shipped_cache))
-    write_results(args.out, results)
+    results = run(views, args.runs, args.timeout, Path(args.shipped_cache), args.restart)
+    write_results(args.out or ("views-restart.json" if args.restart else "views.json"), results)
     print(table(results))
     return results
 

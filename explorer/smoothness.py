@@ -74,7 +74,15 @@ def bootstrap(
         raise ValueError("bootstrap needs at least one value")
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(values), size=(n_boot, len(values)))
-    stats = np.array([statistic(values[rows]) for rows in draws], dtype=float)
+    if statistic is np.mean and values.ndim == 1 and values.dtype.kind == "f":
+        # Every resample's mean in one call per chunk (at most 2M values, 16 MB): the same
+        # numbers as one np.mean per resample in half the time (a page shows up to nine).
+        step = max(1, 2_000_000 // len(values))
+        stats = np.concatenate(
+            [values[draws[i : i + step]].mean(1) for i in range(0, n_boot, step)]
+        )
+    else:
+        stats = np.array([statistic(values[rows]) for rows in draws], dtype=float)
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(stats, [tail, 100 - tail])
     return Estimate(float(statistic(values)), float(low), float(high), len(values))

@@ -41,7 +41,7 @@ CACHE_ENV = "LATENT_EXPLORER_CACHE"  # moves every run-time cache (explorer.data
 SHIPPED = "precomputed"  # beside the checkpoints (explorer.precompute.SHIPPED)
 SEED, DATA = "seed", "data"  # its folders of the checkpoint cache's and data cache's files
 QUIET_S = 0.5  # a step starts once no page has run for this long…
-MAX_WAIT_S = 10.0  # …or after this long in any case (a busy class still gets its results)
+MAX_WAIT_S = 30.0  # …or after this long in any case (a busy class still gets its results)
 
 
 def checkpoint_cache(checkpoint_dir: Path) -> Path:
