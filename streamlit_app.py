@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer import plots, sitemap, urlstate, views
+from explorer import lesson, plots, sitemap, urlstate, views
 from explorer.ui import cache, display, setup, state
 
 setup.page_setup("Home")
@@ -19,7 +19,7 @@ st.page_link(
 )
 st.page_link(
     sitemap.LESSON.script,
-    label="For a class: **Why a VAE?**, a lesson in seven steps, each opening a page",
+    label=f"For a class: **Why a VAE?**, a lesson in {len(lesson.STEPS)} steps, each opening a page",
     icon=":material/school:",
 )
 display.formula(

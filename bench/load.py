@@ -198,9 +198,10 @@ def _round(page, url: str, out: dict) -> None:
     out["exceptions"] += _step_live(page, f"{url}/Interpolation", out["latency_ms"])
     start = time.perf_counter()
     page.goto(f"{url}/Latent_map")
-    page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot').length == 2", timeout=120_000
-    )
+    # Both models' maps drawn by the map component (its canvases live in a shadow root, which
+    # Playwright's locators reach).
+    page.locator(".lm-canvas").nth(1).wait_for(timeout=120_000)
+    page.wait_for_function("window.__leTelemetry?.map?.draws > 0", timeout=120_000)
     out["map_ms"].append((time.perf_counter() - start) * 1000)
     out["exceptions"] += page.locator(EXCEPTION).count()
     out["rounds"] += 1

@@ -47,6 +47,17 @@ def load(path: Path = RESULTS) -> dict | None:
     return results if "checkpoints" in results else None
 
 
+def design(results: dict) -> str:
+    """The combinations a verdict is over, as measured: "3 training seeds × 10 sets × 2
+    readers" ("1 training seed" where only the bundled models were measured)."""
+    settings = results["settings"]
+    seeds, sets, readers = len(settings["seeds"]), settings["sets"], len(settings["readers"])
+    return (
+        f"{seeds} training seed{'s' if seeds != 1 else ''} × {sets} set{'s' if sets != 1 else ''}"
+        f" × {readers} reader{'s' if readers != 1 else ''}"
+    )
+
+
 def current(results: dict, shas: dict[str, str]) -> bool:
     """Whether the results were measured on exactly these checkpoints (name -> sha256)."""
     measured = results.get("checkpoints", {})
@@ -71,6 +82,31 @@ def findings(results: dict, pair: str) -> list[Finding]:
             )
     keys = [m.key for m in protocol.MEASURES]
     return sorted(found, key=lambda f: (ORDER[f.verdict], f.comparison, keys.index(f.measure.key)))
+
+
+def percent(value: float) -> str:
+    """A share as a percentage, by the one rule used wherever a share is quoted (pages, lesson,
+    README): whole percent, one decimal under 10 % or over 90 % (0.075 is "7.5 %", 0.61 is
+    "61 %", 0.995 is "99.5 %"), so that a share is never rounded to none or all of them."""
+    pct = 100 * value
+    return f"{pct:.1f} %" if abs(pct) < 10 or pct > 90 else f"{pct:.0f} %"
+
+
+def share(est: dict) -> str:
+    """ "7.5 % [6.0, 9.1]": a share by :func:`percent`'s rule, its 95 % interval in percent with
+    as many decimals as the value, or more where the ends need them to differ."""
+    value, low, high = (100 * est[k] for k in ("value", "low", "high"))
+    places = max(1 if value < 10 or value > 90 else 0, protocol.decimals_for(low, high, 0))
+    return f"{percent(est['value'])} [{low:.{places}f}, {high:.{places}f}]"
+
+
+SHARES = frozenset({"confident", "confident_share", "garbage_share", "far_share", "no_stroke"})
+
+
+def quote(est: dict, measure: protocol.Measure) -> str:
+    """A measure's figure with its interval: a share by :func:`share`'s rule, anything else
+    with the measure's decimals."""
+    return share(est) if measure.key in SHARES else interval(est, measure.decimals)
 
 
 def interval(est: dict, decimals: int = 2) -> str:

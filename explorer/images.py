@@ -53,6 +53,18 @@ def grid(images: torch.Tensor | np.ndarray, ncol: int, pad: int = 2) -> np.ndarr
     return out
 
 
+def strip_with_ends(
+    frames: torch.Tensor, a: torch.Tensor, b: torch.Tensor, gap: int = 6
+) -> np.ndarray:
+    """A strip of ``frames`` (N, 1, H, W) with the images ``a`` and ``b`` (1, H, W) at its ends,
+    each set off by a grey bar ``gap`` px wide: the originals beside a model's path between
+    them."""
+    strip = grid(frames, ncol=len(frames))
+    ends = [to_uint8(image[None])[0] for image in (a, b)]
+    bar = np.full((strip.shape[0], gap), 128, dtype=np.uint8)
+    return np.concatenate([ends[0], bar, strip, bar, ends[1]], axis=1)
+
+
 def upscale(array: np.ndarray, scale: int = DISPLAY_SCALE) -> np.ndarray:
     """Nearest-neighbour upscaling of a 2-D uint8 array."""
     return np.kron(array, np.ones((scale, scale), dtype=np.uint8))

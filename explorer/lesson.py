@@ -2,9 +2,12 @@
 
 Pure data (no Streamlit): a step names a page and the query parameters that page reads through
 its URL fields (explorer/urlstate.py), so the same step is a button in the app and a link a
-teacher can paste. Its numbers, and the direction of each claim, are read from the measured
-results of the bundled models (bench/results/smoothness.json, quoted in the README), so the
-text says what is true of these models, including where the AE does as well as the VAE.
+teacher can paste. Every claim is read from the AE vs VAE protocol's results
+(bench/results/smoothness.json, explorer.findings) and worded from its verdict: a robust finding
+is told as a fact, a reversed one as the AE's, a mixed one as what it is (it depends on the
+seed, the pairs or the reader). The folk claim "an AE's space is full of holes" is a question the
+class tests, with the measured answer for these models. The figures are the bundled models' on
+the protocol's first set, the ones the view a step opens shows.
 """
 
 from __future__ import annotations
@@ -12,18 +15,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlencode
 
-from explorer import sitemap
+from explorer import findings, sitemap
 from explorer.sitemap import Page
 
-RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "smoothness.json"
-# Step 4's ends: the first held-out 1 and the first 7 (their indices within their class) that the
-# bundled ae2d and vae2d both reconstruct as that digit with confidence >= 0.9 (the held-out 1 #0
-# is a slanted 1 both read as a 7, and 7 #0 a 7 the classifier reads as a 1). Checked against the
-# bundled models by tests/test_links.py.
-LERP_ENDS = (2, 3)
+RESULTS = findings.RESULTS
+READER = "classifier"  # the reader whose figures a step quotes (the view shows both)
+SECOND_READER = "classifier_mlp"
 
 
 @dataclass(frozen=True)
@@ -42,112 +41,200 @@ class Step:
         return self.page.path + (f"?{urlencode(params)}" if params else "")
 
 
-def _pct(estimate: dict) -> str:
-    """A share as the README quotes it: whole percent, one decimal under 10 % (7.5 %)."""
-    value = 100 * estimate["value"]
-    return f"{value:.1f} %" if value < 10 else f"{value:.0f} %"
+def pct(estimate: dict) -> str:
+    """An estimate's share in percent, by the rule the pages quote it with
+    (:func:`explorer.findings.percent`)."""
+    return findings.percent(estimate["value"])
 
 
-def _claim(diff: dict, vae_more: str, ae_more: str, alike: str) -> str:
-    """The words for a measured VAE − AE difference: ``alike`` when its interval holds 0, else
-    the side it favours (``vae_more`` when positive, ``ae_more`` when negative)."""
-    if not diff["separates"]:
-        return alike
-    return vae_more if diff["value"] > 0 else ae_more
+def finding(results: dict, pair: str, key: str, comparison: str = "prior") -> findings.Finding:
+    """One measure's finding for one pair."""
+    return next(
+        f
+        for f in findings.findings(results, pair)
+        if f.measure.key == key and f.comparison == comparison
+    )
 
 
-def numbers(results: dict) -> dict[str, str]:
-    """The figures the lesson quotes, formatted, and the d = 2 claims, each worded from the
-    direction of its measured interval, from bench.smoothness's results."""
-    d16, d2 = results["16d"], results["2d"]
-    diff = d2["vae_minus_ae"]
-    ae, vae = (_pct(d2[m]["samples_prior_confident"]) for m in ("ae", "vae"))
-    ae_div, vae_div = (f"{d2[m]['samples_prior_diversity']['value']:.2f}" for m in ("ae", "vae"))
-    return {
-        "vae16": _pct(d16["vae"]["samples_prior_confident"]),
-        "ae16": _pct(d16["ae"]["samples_prior_confident"]),
-        "vae_jump": f"{d2['vae']['path_largest_jump']['value']:.3f}",
-        "ae_jump": f"{d2['ae']['path_largest_jump']['value']:.3f}",
-        "paths": _claim(
-            diff["path_lowest_confidence"],
-            "on average the VAE's paths stay more confident than the AE's",
-            "on average the AE's paths are more confident than the VAE's",
-            "on average the AE's paths are about as confident as the VAE's",
-        ),
-        "samples2": _claim(
-            diff["samples_prior_confident"],
-            f"the VAE's samples are read as a digit more often too ({vae} against {ae})",
-            f"the AE's samples are read as a digit more often ({ae} against {vae})",
-            f"both models' samples are read as a digit about as often ({vae} and {ae})",
-        ),
-        "diversity2": _claim(
-            diff["samples_prior_diversity"],
-            f"The VAE's spread over more of the ten digits (diversity {vae_div} nats against "
-            f"{ae_div}",
-            f"The AE's spread over more of the ten digits (diversity {ae_div} nats against "
-            f"{vae_div}",
-            f"Both spread over the ten digits about as much (diversity {vae_div} and {ae_div} nats",
-        )
-        + "; log 10 = 2.30 is all ten equally).",
-    }
+def figures(found: findings.Finding, reader: str = READER) -> tuple[dict, dict]:
+    """The bundled AE's and VAE's figure (reader-free measures: the same for every reader)."""
+    shown = found.shown.get(reader) or found.shown["none"]
+    return shown["ae"], shown["vae"]
 
 
-def steps(results: dict) -> list[Step]:
-    """The steps, their figures taken from ``results`` (the last one's from
-    bench/results/attributes.json)."""
-    n = numbers(results)
+def said(found: findings.Finding, robust: str, reversed_: str, mixed: str) -> str:
+    """The sentence for a finding's verdict, with how many combinations agree."""
+    words = {"robust": robust, "reversed": reversed_, "mixed": mixed}[found.verdict]
+    return f"{words} ({found.verdict}: {found.counts})"
+
+
+def steps(results: dict | None) -> list[Step]:
+    """The lesson's steps; without the protocol's results, the steps with no figures."""
+    if results is None:
+        return [*_plain_steps(), attribute_step(_attribute_results(), 8)]
     found = [
-        Step(
-            "1. Walk through a VAE's latent space",
-            "The 2-D VAE turns every point z = (z0, z1) into an image. Drag z0 and watch the digit "
-            "morph; the strip underneath sweeps z0 across its whole range with z1 fixed, and the "
-            "grid below the sliders shows the whole plane at once. Nearly everywhere a digit.",
-            sitemap.SLIDERS,
-            {"model": "vae2d", "start": "random", "seed": "3", "sweep": "0"},
-            "Sweep a VAE slider",
-        ),
-        Step(
-            "2. An AE can have holes",
-            "An AE with the same network, data and training, but trained only to reconstruct, has "
-            "no reason to decode the space between its codes into digits. This preset opens the "
-            "held-out pair whose path falls furthest below the VAE's: the AE passes through frames "
-            "the classifier cannot read. It is one chosen pair: the boxes on that page show all 200, "
-            f"and {n['paths']}.",
-            sitemap.AE_VS_VAE,
-            {"preset": "hole"},
-            "Show a hole in the AE",
-        ),
-        Step(
-            "3. The VAE's prior is filled",
-            "Sampling means decoding z ~ N(0, I). The VAE was trained for that: at d = 16 (this "
-            f"view), {n['vae16']} of its samples are read as a digit, the AE's {n['ae16']}. At d = 2 "
-            f"(the other pair) {n['samples2']}. {n['diversity2']} An AE needs a Gaussian fitted "
-            "to its codes afterwards (the third grid).",
-            sitemap.AE_VS_VAE,
-            {"preset": "prior", "view": "samples", "pair": "16d"},
-            "Sample from the prior",
-        ),
-        Step(
-            "4. Smoother paths between digits",
-            "Interpolate between a 1 and a 7 with both 2-D models (the first held-out 1 and 7 that "
-            "both reconstruct as themselves). Over 200 pairs the largest jump between frames at "
-            f"d = 2, the peak of the charts' 'mean' line (the change per pixel), is {n['vae_jump']} "
-            f"for the VAE and {n['ae_jump']} for the AE (the README has every measure with its "
-            "interval).",
-            sitemap.INTERPOLATION,
-            {
-                "pair": "2d",
-                "frames": "11",
-                "a_index": str(LERP_ENDS[0]),
-                "b_index": str(LERP_ENDS[1]),
-            },
-            "Interpolate 1 → 7",
-        ),
+        _codes(results),
+        _sampling(results),
+        _paths(results),
+        _holes(results),
+        *_plain_steps()[4:],
+    ]
+    return [*found, attribute_step(_attribute_results(), len(found) + 1)]
+
+
+def _codes(results: dict) -> Step:
+    far2, far16 = finding(results, "2d", "far_share"), finding(results, "16d", "far_share")
+    (ae2, vae2), (ae16, vae16) = figures(far2), figures(far16)
+    text = (
+        "A VAE pays, for every digit, for how far its code's distribution is from N(0, I); an AE "
+        "puts its codes wherever reconstruction likes. This opens each 2-D model's plane over "
+        "its own codes, with N(0, I)'s 2σ and 3σ circles dotted and, in red, where a code drawn "
+        "from N(0, I) would land farther from every code the decoder learned from than 99 % of "
+        f"those codes are from their neighbour. At d = 2, {pct(ae2)} of N(0, I) samples land "
+        f"that far for the AE and {pct(vae2)} for the VAE; at d = 16, {pct(ae16)} and "
+        f"{pct(vae16)}. At d = 16 "
+        + said(
+            far16,
+            "the VAE's codes are where sampling looks",
+            "the AE's codes are where sampling looks",
+            "which model's codes sampling finds depends on the run",
+        )
+        + "; at d = 2 "
+        + said(
+            far2,
+            "the VAE's are too",
+            "the AE's codes lie nearer N(0, I)'s samples",
+            "it depends on the run",
+        )
+        + "."
+    )
+    params = {"view": "atlas", "pair": "2d", "window": "own", "overlay": "coverage"}
+    return Step(
+        "1. Where each model puts its codes", text, sitemap.AE_VS_VAE, params, "Show the codes"
+    )
+
+
+def _sampling(results: dict) -> Step:
+    stroke = finding(results, "16d", "no_stroke")
+    kinds = finding(results, "16d", "diversity")
+    read = finding(results, "16d", "confident")
+    fitted = finding(results, "16d", "confident", "fitted")
+    (no_ae, no_vae), (kinds_ae, kinds_vae) = figures(stroke), figures(kinds)
+    (ae, vae), (ae_fit, _) = figures(read), figures(fitted)
+    ae_b, vae_b = figures(read, SECOND_READER)
+    text = (
+        "Sampling means decoding z ~ N(0, I). At d = 16 (this view) "
+        f"{pct(no_ae)} of the AE's samples have no stroke at all, {pct(no_vae)} of the VAE's: "
+        + said(
+            stroke,
+            "the VAE's prior decodes to strokes, the AE's mostly to blank images",
+            "the AE's prior decodes to strokes more often",
+            "which decodes to strokes more often depends on the run",
+        )
+        + f". The digits Reader A reads among them spread over {kinds_vae['value']:.2f} nats "
+        f"for the VAE and {kinds_ae['value']:.2f} for the AE (all ten equally: 2.30): "
+        + said(
+            kinds,
+            "the VAE's samples are all kinds of digit",
+            "the AE's samples are more kinds of digit",
+            "which makes more kinds depends on the run",
+        )
+        + f". Reader A reads {pct(vae)} of the VAE's samples as a digit and {pct(ae)} of the "
+        f"AE's, blank ones included; Reader B {pct(vae_b)} and {pct(ae_b)}: "
+        + said(
+            read,
+            "the VAE's are read as digits more often",
+            "the AE's are read as digits more often",
+            "how often a reader calls a sample a digit depends on the reader and the set",
+        )
+        + ". An AE needs a Gaussian fitted to its codes afterwards (the third grid): its "
+        f"samples are then read as a digit {pct(ae_fit)} of the time, "
+        + said(
+            fitted,
+            "still behind the VAE",
+            "ahead of the VAE",
+            "sometimes behind the VAE and sometimes not",
+        )
+        + "."
+    )
+    params = {"preset": "prior", "view": "samples", "pair": "16d"}
+    return Step(
+        "2. Sampling from the prior", text, sitemap.AE_VS_VAE, params, "Sample from the prior"
+    )
+
+
+def _paths(results: dict) -> Step:
+    jump2, jump16 = finding(results, "2d", "largest_jump"), finding(results, "16d", "largest_jump")
+    (ae, vae) = figures(jump2)
+    text = (
+        "How much does the image change at each step of a path between two held-out digits? "
+        "No reader is needed: this opens 200 pairs of the 2-D models, with the largest jump "
+        "between frames of every path in the right-hand box (pick a pair to see its frames, and "
+        f"open it in Interpolation). The largest jump averages {vae['value']:.3f} for the VAE "
+        f"and {ae['value']:.3f} for the AE at d = 2: "
+        + said(
+            jump2,
+            "the VAE's paths change the image more evenly",
+            "the AE's paths change the image more evenly",
+            "neither model's paths are evenly smoother",
+        )
+        + "; at d = 16 "
+        + said(jump16, "the VAE's are", "the AE's are", "the difference does not hold")
+        + "."
+    )
+    params = {"view": "pairs", "pair": "2d"}
+    return Step("3. Paths between digits", text, sitemap.AE_VS_VAE, params, "Compare 200 paths")
+
+
+def _holes(results: dict) -> Step:
+    garbage2 = finding(results, "2d", "garbage_share")
+    garbage16 = finding(results, "16d", "garbage_share")
+    (ae2, vae2), (ae16, vae16) = figures(garbage2), figures(garbage16)
+    text = (
+        "Is an AE's space 'full of holes'? Test it: this opens a typical pair of held-out digits "
+        "(the median difference between the models) beside the boxes of all 200. A frame no "
+        "digit claims is a blend when its top two digits reach 0.9 together, garbage otherwise. "
+        f"Between a and b, {pct(ae2)} of the AE's frames are garbage at d = 2 and {pct(vae2)} "
+        f"of the VAE's; at d = 16, {pct(ae16)} and {pct(vae16)}. The answer for these models: "
+        + said(
+            garbage2,
+            "at d = 2 the AE's paths cross more garbage",
+            "at d = 2 the VAE's paths cross more garbage, not the AE's",
+            "at d = 2 it depends on the seed, the pairs or the reader",
+        )
+        + "; "
+        + said(
+            garbage16,
+            "at d = 16 the AE's do",
+            "at d = 16 the VAE's do",
+            "at d = 16 it depends too",
+        )
+        + "."
+    )
+    params = {"preset": "typical", "pair": "2d"}
+    return Step("4. Holes: a question to test", text, sitemap.AE_VS_VAE, params, "Test for holes")
+
+
+def _plain_steps() -> list[Step]:
+    """The steps whose text needs no measured figure (and the first four without figures)."""
+    return [
+        Step("1. Where each model puts its codes", "The AE's and the VAE's 2-D planes over their "
+             "own codes, with N(0, I)'s circles.", sitemap.AE_VS_VAE,
+             {"view": "atlas", "pair": "2d", "window": "own", "overlay": "coverage"},
+             "Show the codes"),
+        Step("2. Sampling from the prior", "Both models decode the same N(0, I) codes.",
+             sitemap.AE_VS_VAE, {"preset": "prior", "view": "samples", "pair": "16d"},
+             "Sample from the prior"),
+        Step("3. Paths between digits", "200 paths between held-out digits, both 2-D models.",
+             sitemap.AE_VS_VAE, {"view": "pairs", "pair": "2d"}, "Compare 200 paths"),
+        Step("4. Holes: a question to test", "A typical pair beside the boxes of all 200.",
+             sitemap.AE_VS_VAE, {"preset": "typical", "pair": "2d"}, "Test for holes"),
         Step(
             "5. What the VAE pays for it: the ELBO of one digit",
-            "The VAE's objective is reconstruction minus KL. For this digit, read the reconstruction "
-            "term, the KL of each of the 16 dimensions (closed form beside a Monte Carlo estimate) "
-            "and their difference, the ELBO. A dimension with KL near 0 carries no information.",
+            "The VAE's objective is reconstruction minus KL: its reconstructions are blurrier "
+            "than the AE's. For this digit, read the reconstruction term, the KL of each of the "
+            "16 dimensions (closed form beside a Monte Carlo estimate) and their difference, the "
+            "ELBO. A dimension with KL near 0 carries no information.",
             sitemap.KL_ELBO,
             {"model": "vae", "digit": "3"},
             "Break down one ELBO",
@@ -155,24 +242,25 @@ def steps(results: dict) -> list[Step]:
         Step(
             "6. β: how much the prior counts",
             "β weighs the KL term. Moving β here shows how the objective of this digit changes; "
-            "to see the effect on the space, train a VAE with β = 4 in the panel below it (a minute "
-            "or so) and compare its KL per dimension: fewer dimensions stay active.",
+            "to see the effect on the space, train a VAE with β = 4 in the panel below it (a "
+            "minute or so) and compare its KL per dimension and its active units with the page's "
+            "bundled VAE: fewer dimensions stay active.",
             sitemap.KL_ELBO,
             {"model": "vae", "digit": "3", "beta": "4"},
             "Weigh the KL by β = 4",
         ),
         Step(
             "7. The map of the codes",
-            "t-SNE places the 500 held-out codes in 2-D, AE and VAE side by side, coloured by digit, "
-            "with 50 prior samples on top. Each sample is placed beside the codes nearest to it, so "
-            "the map shows which digits a sample is near, not whether it decodes to one (step 3 "
-            "measures that). Click two points to send them to Interpolation.",
+            "t-SNE places the held-out codes in 2-D, AE and VAE side by side, coloured by digit, "
+            "with 50 prior samples on top. Each sample is placed beside the codes nearest to it, "
+            "so the map shows which digits a sample is near, not whether it decodes to one "
+            "(step 2 measures that). Click one point, then Shift-click another (or lasso), and "
+            "send them to Interpolation.",
             sitemap.LATENT_MAP,
             {"method": "tsne", "overlay": "prior"},
             "Open the latent map",
         ),
-    ]
-    return [*found, attribute_step(_attribute_results(), len(found) + 1)]
+    ]  # fmt: skip
 
 
 # ---- What a direction means (issue 25): numbers from bench/results/attributes.json ------------
@@ -251,4 +339,4 @@ def attribute_step(results: dict | None, number: int) -> Step:
     return Step(title, text, sitemap.SLIDERS, params, "Make a digit thicker")
 
 
-STEPS = steps(json.loads(RESULTS.read_text(encoding="utf-8")))
+STEPS = steps(findings.load())

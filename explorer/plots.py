@@ -20,13 +20,17 @@ DIGIT_COLORS = [
     "#17becf",
 ]
 # The toolbar stands in a column in the right margin: in a row it covered the title on a phone.
+# Text at 14 px (ticks, legends; titles larger): plotly's 12 px ticks were too small to read on a
+# projector.
+FONT_SIZE = 14
 _LAYOUT = {
+    "font": {"size": FONT_SIZE},
     "margin": {"l": 10, "r": 40, "t": 60, "b": 10},
     "height": 320,
     "modebar": {"orientation": "v"},
     # Below the axes, in rows: at the right (plotly's default) the toolbar, which a phone always
     # shows, covered a legend's entries.
-    "legend": {"orientation": "h", "yanchor": "top", "y": -0.32, "xanchor": "left", "x": 0},
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.42, "xanchor": "left", "x": 0},
 }
 TITLE_CHARS = 40  # a longer title wraps, so it fits a 390 px phone beside the toolbar
 
@@ -36,7 +40,17 @@ def _title(text: str) -> dict:
     import textwrap
 
     lines = textwrap.wrap(text, TITLE_CHARS) or [""]
-    return {"text": "<br>".join(lines), "x": 0.01, "xanchor": "left", "font": {"size": 14}}
+    return {"text": "<br>".join(lines), "x": 0.01, "xanchor": "left", "font": {"size": 16}}
+
+
+def _legible(fig: go.Figure) -> go.Figure:
+    """Ticks, legends and colour bars at FONT_SIZE and axis titles 2 px larger: Streamlit's
+    chart theme sets them explicitly (12 px), so the layout's font alone does not reach them."""
+    fig.update_xaxes(tickfont_size=FONT_SIZE, title_font_size=FONT_SIZE + 2)
+    fig.update_yaxes(tickfont_size=FONT_SIZE, title_font_size=FONT_SIZE + 2)
+    fig.update_layout(legend_font_size=FONT_SIZE)
+    fig.update_traces(colorbar_tickfont_size=FONT_SIZE, selector={"type": "heatmap"})
+    return fig
 
 
 def latent_map(
@@ -80,7 +94,7 @@ def latent_map(
     fig.update_layout(
         title=_title(title), dragmode="pan", **{**_LAYOUT, "height": 460, "legend": legend}
     )
-    return fig
+    return _legible(fig)
 
 
 def selected_rows(selection: dict | None) -> list[int]:
@@ -119,7 +133,7 @@ def smoothness(
     fig.update_xaxes(autorange="reversed")  # a (λ = 1) on the left, like the strip
     if y_range is not None:
         fig.update_yaxes(range=list(y_range))
-    return fig
+    return _legible(fig)
 
 
 def kl_bars(
@@ -131,18 +145,28 @@ def kl_bars(
     if monte_carlo is not None:
         fig.add_trace(go.Bar(x=dims, y=monte_carlo, name="Monte Carlo"))
     fig.update_layout(title=_title(title), barmode="group", yaxis_title="KL (nats)", **_LAYOUT)
-    return fig
+    return _legible(fig)
 
 
-def curves(history: list[dict], keys: list[str], title: str, x: str = "epoch") -> go.Figure:
-    """Training curves of the named metrics from a list of records."""
+def curves(
+    history: list[dict],
+    keys: list[str],
+    title: str,
+    x: str = "epoch",
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    """Training curves of the named metrics from a list of records; ``colors`` fixes a key's
+    colour (charts side by side then keep one colour per term)."""
     fig = go.Figure()
     for key in keys:
         rows = [r for r in history if key in r and x in r]
         if rows:
-            fig.add_trace(go.Scatter(x=[r[x] for r in rows], y=[r[key] for r in rows], name=key))
+            line = {"color": colors[key]} if colors and key in colors else None
+            fig.add_trace(
+                go.Scatter(x=[r[x] for r in rows], y=[r[key] for r in rows], name=key, line=line)
+            )
     fig.update_layout(title=_title(title), xaxis_title=x, **_LAYOUT)
-    return fig
+    return _legible(fig)
 
 
 def kl_heatmap(steps: list[int], kl_rows: list[list[float]], title: str) -> go.Figure:
@@ -158,7 +182,7 @@ def kl_heatmap(steps: list[int], kl_rows: list[list[float]], title: str) -> go.F
         )
     )
     fig.update_layout(title=_title(title), xaxis_title="step", **_LAYOUT)
-    return fig
+    return _legible(fig)
 
 
 @dataclass(frozen=True)
@@ -308,7 +332,11 @@ def atlas(
             x1=cx + rx,
             y1=cy + ry,
             line={"color": "white", "dash": ring.dash, "width": 1.5},
-            label={"text": ring.label, "textposition": "top center", "font": {"color": "white"}},
+            label={
+                "text": ring.label,
+                "textposition": "top center",
+                "font": {"color": "white", "size": FONT_SIZE},
+            },
         )
     fig.add_layout_image(
         source=tiles_png,
@@ -325,7 +353,8 @@ def atlas(
     fig.update_yaxes(
         range=[low, high], title="z1", showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1
     )
-    layout = {**_LAYOUT, "height": 440, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
+    # The right margin holds the toolbar: with 10 px it covered the plane on a phone.
+    layout = {**_LAYOUT, "height": 440, "margin": {"l": 10, "r": 40, "t": 40, "b": 10}}
     fig.update_layout(
         title=title,
         clickmode="event+select",
@@ -334,7 +363,7 @@ def atlas(
         plot_bgcolor="black",
         **layout,
     )
-    return fig
+    return _legible(fig)
 
 
 def digit_key() -> str:
@@ -354,7 +383,7 @@ def distributions(values: dict[str, np.ndarray], title: str, y_title: str) -> go
         fig.add_trace(go.Box(y=array, name=model, boxpoints="all", jitter=0.4, pointpos=0,
                              marker={"size": 3, "opacity": 0.5}, boxmean=True))  # fmt: skip
     fig.update_layout(title=title, yaxis_title=y_title, showlegend=False, **_LAYOUT)
-    return fig
+    return _legible(fig)
 
 
 def digit_shares(shares: np.ndarray) -> go.Figure:
@@ -362,4 +391,4 @@ def digit_shares(shares: np.ndarray) -> go.Figure:
     fig = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=shares, marker_color=DIGIT_COLORS))
     fig.update_layout(title="digits produced", yaxis={"tickformat": ".0%"},
                       **{**_LAYOUT, "height": 200, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}})  # fmt: skip
-    return fig
+    return _legible(fig)

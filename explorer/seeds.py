@@ -78,7 +78,7 @@ def write(folder: Path, say: Callable[[str], None] = print, force: bool = False)
                 found = attributes.cache_path(ckpt.sha256, fitting)
                 shutil.copyfile(found, cache / found.name)
         if all(n in ckpts for n in warmup.MAP_NAMES):
-            maps.warm(folder, cache, names=warmup.MAP_NAMES, say=say)
+            maps.warm(folder, cache, maps.POINT_SETS, names=warmup.MAP_NAMES, say=say)
         _replace(shipped / warmup.SEED, sorted(cache.iterdir()))
     splits = {data.Split.from_dict(c.meta.get("split", {})) for c in ckpts.values()}
     found = []

@@ -147,6 +147,21 @@ def dataset_kl(vae: nn.Module, images: torch.Tensor) -> np.ndarray:
     return losses.kl_per_dim(mu, logvar).mean(0).numpy()
 
 
+@torch.inference_mode()
+def first_read_as_itself(
+    classifier: nn.Module, images: torch.Tensor, labels: np.ndarray, digit: int
+) -> int:
+    """Index within class ``digit`` of its first image that ``classifier`` reads as that digit
+    with confidence >= 0.9 (as "read as a digit" counts everywhere); 0 when none is. Held-out
+    digits are not all clean: Interpolation's first 7 is read as a 1."""
+    rows = np.flatnonzero(np.asarray(labels) == digit)
+    if not len(rows):
+        return 0
+    read, confidence = metrics.classifier_confidence(classifier, images[rows])
+    found = np.flatnonzero(((read == digit) & (confidence >= 0.9)).numpy())
+    return int(found[0]) if len(found) else 0
+
+
 def default_pair(rows: list[int], labels: np.ndarray) -> tuple[int, int]:
     """Two of the selected held-out rows to interpolate between: the first, and the first after
     it of another digit class (a lasso lists its points class by class, so the first two are

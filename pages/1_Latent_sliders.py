@@ -19,7 +19,7 @@ models = cache.available()
 default = models[0] if models else None
 MODEL = urlstate.Field("keep_sl_model", "model", default, urlstate.choice(models))
 state.url_state([MODEL], "sl")  # the model first: the other fields depend on it
-settings, stage = setup.stage()
+settings, stage = setup.stage((1, 2))  # a wide stage: 16 sliders beside the digit
 with settings:
     name = state.pick("Model", models, "sl_model", cache.label)
 ckpt = cache.load_or_explain(name) if name else None

@@ -269,49 +269,6 @@ def test_home_names_held_out_numbers_with_their_noise_and_draws():
     )
 
 
-def test_the_lesson_quotes_the_measured_results_and_follows_their_direction():
-    import json
-
-    from explorer import lesson
-
-    results = json.loads(lesson.RESULTS.read_text(encoding="utf-8"))
-    text = " ".join(step.text for step in lesson.STEPS)
-    vae16 = results["16d"]["vae"]["samples_prior_confident"]["value"]
-    assert f"at d = 16 (this view), {100 * vae16:.0f} % of its samples" in text
-    assert lesson._pct({"value": 0.075}) == "7.5 %" and lesson._pct({"value": 0.61}) == "61 %"
-    assert f"{results['2d']['ae']['path_largest_jump']['value']:.3f} for the AE" in text
-    # Each claim about the d = 2 models follows its measure's direction and interval.
-    _assert_claims(results, 1, "path_lowest_confidence", [
-        (0.1, True, "the VAE's paths stay more confident than the AE's"),
-        (-0.1, True, "the AE's paths are more confident than the VAE's"),
-        (0.1, False, "the AE's paths are about as confident as the VAE's"),
-    ])  # fmt: skip
-    _assert_claims(results, 2, "samples_prior_confident", [
-        (0.1, True, "the VAE's samples are read as a digit more often too"),
-        (-0.1, True, "the AE's samples are read as a digit more often"),
-        (0.1, False, "both models' samples are read as a digit about as often"),
-    ])  # fmt: skip
-    _assert_claims(results, 2, "samples_prior_diversity", [
-        (0.1, True, "The VAE's spread over more of the ten digits"),
-        (-0.1, True, "The AE's spread over more of the ten digits"),
-        (0.1, False, "Both spread over the ten digits about as much"),
-    ])  # fmt: skip
-
-
-def _assert_claims(results: dict, step: int, measure: str, cases: list) -> None:
-    """Lesson step ``step`` says ``words`` when the d = 2 VAE − AE ``measure`` is ``value``
-    (``separates``: its interval excludes 0), for each case."""
-    import copy
-
-    from explorer import lesson
-
-    diff = results["2d"]["vae_minus_ae"][measure]
-    for value, separates, words in cases:
-        changed = copy.deepcopy(results)
-        changed["2d"]["vae_minus_ae"][measure] = {**diff, "value": value, "separates": separates}
-        assert words in lesson.steps(changed)[step].text, (measure, value, separates)
-
-
 def test_operator_stop_accepts_only_in_app_run_folders_in_the_runs_directory(
     tmp_path, capsys, monkeypatch
 ):

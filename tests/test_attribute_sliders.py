@@ -24,7 +24,7 @@ from explorer import (
     onnx_export,
     views,
 )
-from explorer.ui import cache, controls
+from explorer.ui import cache, controls, display
 from tests.conftest import BUNDLED, ROOT
 
 SLIDERS = "pages/1_Latent_sliders.py"
@@ -169,7 +169,7 @@ def test_standard_attribute_sliders_and_a_bad_edit(monkeypatch):
     monkeypatch.setattr(controls, "BROWSER_DECODE", False)
     at = _run(SLIDERS, {**LINK, "edit": "boldness:3"}, sl_live=False)
     assert [w.value.replace("\\", "") for w in at.warning] == [
-        "edit=boldness:3 ignored (boldness:3 is not name:number with a name of thickness, "
+        f"edit={display.literal('boldness:3')} ignored (boldness:3 is not name:number with a name of thickness, "
         "slant, width, height, area, length); using the default."
     ]
     at.slider(key="sl_attr_vae_2").set_value(2.0).run()  # wider

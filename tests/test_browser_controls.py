@@ -5,6 +5,7 @@ a preset and a clicked point are written to the link.
 """
 
 import json
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -116,6 +117,82 @@ def test_live_slider_steps_with_the_keyboard(page):
     assert float(slider.input_value()) == pytest.approx(start + 0.01, abs=1e-6)
 
 
+def _params(page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def _sidebar(page, title: str, param: str) -> None:
+    """Switch pages as a student does, by the sidebar's link (the session keeps its state), and
+    wait until the page has written ``param`` to its URL."""
+    page.locator('[data-testid="stSidebar"] a').filter(has_text=title).first.click()
+    path = title.replace(" ", "_")
+    page.wait_for_function(f"location.pathname.endsWith('/{path}')", timeout=60_000)
+    wait_idle(page, 120_000)
+    page.wait_for_function(f"location.search.includes('{param}')", timeout=120_000)
+
+
+def test_settings_survive_a_live_control_then_a_page_switch(page):
+    # A live control's release reruns only its fragment, and Streamlit then dropped the values of
+    # the page's other widgets on the server: switching pages and back reset Interpolation to
+    # d = 16, linear, 1 → 7 (keeping only λ) and Latent sliders to a held-out digit (issue 22).
+    _open(page, "Interpolation?pair=2d&mode=spherical&a_digit=4&b_digit=9")
+    page.locator('.le-range[aria-label="λ"]').wait_for(timeout=60_000)
+    _nudge_slider(page, "λ", times=1)
+    page.wait_for_function("location.search.includes('lam=0.49')", timeout=60_000)
+    interpolation = _params(page)
+    assert interpolation["pair"] == "2d" and interpolation["mode"] == "spherical"
+    _sidebar(page, "Latent sliders", "z=")
+    page.locator('[data-testid="stRadio"] label').filter(has_text="Random sample").click()
+    page.wait_for_function("location.search.includes('start=random')", timeout=60_000)
+    page.locator('.le-range[aria-label="z0"]').wait_for(timeout=60_000)
+    wait_idle(page, 60_000)
+    before = _params(page)["z"]
+    _nudge_slider(page, "z0", times=1)
+    until(page, lambda: _params(page)["z"], lambda z: z != before, 60)
+    sliders = _params(page)
+    _sidebar(page, "Interpolation", "pair=2d")
+    assert _params(page) == interpolation
+    _sidebar(page, "Latent sliders", "start=random")
+    assert _params(page) == sliders
+
+
+PAD_DOT_JS = """c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let x = 0, y = 0, n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] > 230 && d[i + 1] > 50 && d[i + 1] < 100 && d[i + 2] > 50 && d[i + 2] < 100) {
+      x += (i / 4) % c.width; y += Math.floor(i / 4 / c.width); n += 1;
+    }
+  }
+  return n ? [x / n / c.width, y / n / c.height] : null;
+}"""  # the centre of the pad's red dot (#ff4b4b), as fractions of its width and height
+
+
+def test_the_2d_pad_follows_its_sliders_and_their_key_steps_reach_the_url(page):
+    # The pad's dot stayed put while z0's slider was dragged, and a release sent the dot's old
+    # z0 with the new z1: arrow keys moved the slider (0 → 0.04) but not the URL (issue 22).
+    _open(page, "Latent_sliders?model=vae2d&start=random&seed=3")
+    pad, slider = page.locator(".le-pad"), page.locator('.le-range[aria-label="z0"]')
+    until(page, lambda: pad.get_attribute("data-drawn"), lambda d: d == "digits", 60)
+    wait_idle(page, 60_000)
+    start = pad.evaluate(PAD_DOT_JS)
+    drag(page, slider, ((0.5, 0.5), (0.85, 0.5)), steps=20, release=False)
+    page.wait_for_timeout(300)
+    value, dot = float(slider.input_value()), pad.evaluate(PAD_DOT_JS)
+    assert dot[0] == pytest.approx((value + 3) / 6, abs=0.03) and value > 0.5, (value, dot)
+    assert dot[1] == pytest.approx(start[1], abs=0.02)  # z1 did not move
+    page.mouse.up()
+    z0 = lambda: float(_params(page)["z"].split(",")[0])  # noqa: E731
+    until(page, z0, lambda v: v == pytest.approx(value, abs=1e-6), 60)
+    slider.focus()
+    for _ in range(4):
+        slider.press("ArrowRight")
+    until(page, z0, lambda v: v == pytest.approx(value + 0.04, abs=1e-6), 60)
+    assert float(slider.input_value()) == pytest.approx(value + 0.04, abs=1e-6)
+    dot = pad.evaluate(PAD_DOT_JS)
+    assert dot[0] == pytest.approx((value + 3.04) / 6, abs=0.03)
+
+
 def _captions(page) -> list[str]:
     return page.locator('[data-testid="stImage"]').all_inner_texts()
 
@@ -123,7 +200,7 @@ def _captions(page) -> list[str]:
 def test_ae_vs_vae_atlas_click_decodes_both_models_and_a_preset_opens_its_view(page):
     page.set_viewport_size({"width": 1280, "height": 720})
     try:
-        page.goto(f"{page.base_url}/AE_vs_VAE")
+        page.goto(f"{page.base_url}/AE_vs_VAE?view=atlas")
         page.wait_for_function(
             "document.querySelectorAll('.js-plotly-plot .nsewdrag').length == 2", timeout=180_000
         )

@@ -6,7 +6,7 @@ on the first screen; no metric is cut off).
 
 import pytest
 
-from bench.browser import open_page, require_chromium, wait_idle
+from bench.browser import open_page, require_chromium, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
 require_chromium()
@@ -43,15 +43,20 @@ COVERED_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(
 })"""
 
 
-@pytest.mark.parametrize(
-    "path", ["", "AE_vs_VAE", "Latent_sliders", "Interpolation", "Latent_map", "KL_and_ELBO"]
-)
+PHONE_PAGES = ["", "AE_vs_VAE", "AE_vs_VAE?view=atlas", "Latent_sliders", "Interpolation",
+               "Latent_map", "KL_and_ELBO"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", PHONE_PAGES)
 def test_nothing_overflows_a_phone(page, path):
     restore = _at_viewport(page, PHONE)
     try:
         page.goto(f"{page.base_url}/{path}")
-        # The AE vs VAE page keeps its formula in a folded expander: wait for its charts.
-        first = ".js-plotly-plot" if path == "AE_vs_VAE" else ".katex-display"
+        # The AE vs VAE page keeps its formula in a folded expander: wait for its findings
+        # table, or the atlas's charts.
+        first = {"AE_vs_VAE": "table", "AE_vs_VAE?view=atlas": ".js-plotly-plot"}.get(
+            path, ".katex-display"
+        )
         page.wait_for_selector(first, timeout=120_000)
         wait_idle(page, 120_000)
         page.wait_for_timeout(1500)
@@ -130,8 +135,10 @@ def test_kl_metrics_are_not_cut_off_on_a_projector(page):
 # Presentation mode at a projector's 1280×720: each page's main image and the control that drives
 # it, both wholly inside the first screen (no scrolling), the image at least 280 px.
 PRESENTED = {
-    "AE_vs_VAE": (".js-plotly-plot", '[data-testid="stButtonGroup"]'),
-    "Latent_sliders": (".le-canvas", ".le-range"),
+    # The atlas (the findings table, the page's first view, is text).
+    "AE_vs_VAE?view=atlas": (".js-plotly-plot", '[data-testid="stButtonGroup"]'),
+    # All 16 sliders beside the digit (the last one is on the screen too).
+    "Latent_sliders": (".le-canvas", '.le-range[aria-label="z15"]'),
     # The 2-D VAE: its pad beside the image, and the sliders under both still on the screen.
     "Latent_sliders?model=vae2d": (".le-pad", '.le-range[aria-label="z1"]'),
     # Drawing: the canvas is the image; what the models make of it sits beside it, not below.
@@ -170,5 +177,143 @@ def test_presentation_mode_fits_a_projector(page, path):
             spans = abs(boxes["control"]["width"] - views["width"]) <= 0.1 * views["width"]
             assert spans, (boxes, views)
         assert page.locator('[data-testid="stException"]').count() == 0
+        _assert_legible(page.evaluate(FONTS_JS))
+    finally:
+        restore()
+
+
+# The smallest computed font size (px) of each kind of text on the page, with the lowest opacity
+# of the captions; the components' text is looked up in their shadow roots, and the 2-D pad
+# reports the size of the labels it draws on its canvas.
+FONTS_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const shadows = [...document.querySelectorAll('*')].filter(e => e.shadowRoot).map(e => e.shadowRoot);
+  const all = (sel, roots = [main]) => roots.flatMap(r => [...r.querySelectorAll(sel)])
+    .filter(e => e.getBoundingClientRect().width > 0 && (e.textContent || '').trim());
+  const px = (els) => els.map(e => parseFloat(getComputedStyle(e).fontSize));
+  const caption = all('[data-testid="stCaptionContainer"] p, [data-testid="stImageCaption"] p')
+    .concat(all('figcaption, .le-reads, .ap-caption, .dc-caption, .lm-title', shadows));
+  const opacity = (e) => { let o = 1; for (let x = e; x; x = x.parentElement) o *= getComputedStyle(x).opacity; return o; };
+  return {
+    caption: px(caption), captionOpacity: caption.map(opacity),
+    code: px(all('[data-testid="stCaptionContainer"] code')),
+    body: px(all('[data-testid="stMarkdownContainer"] p').filter(e => !e.closest('[data-testid="stCaptionContainer"]'))
+      .concat(all('.le-row', shadows))),
+    metric: px(all('[data-testid="stMetricLabel"] p')),
+    chart: px(all('.js-plotly-plot :is(.xtick, .ytick, .legendtext, .xtitle, .ytitle) text, '
+      + '.js-plotly-plot :is(.xtitle, .ytitle, .legendtext)')),
+    pad: shadows.flatMap(r => [...r.querySelectorAll('.le-pad')]).map(e => parseFloat(e.dataset.labelPx)),
+  };
+}"""
+LEGIBLE = {"caption": 20, "code": 18, "body": 18, "metric": 20, "chart": 14, "pad": 18}
+
+
+def _assert_legible(found: dict) -> None:
+    """Presentation mode (issue 22): captions and key numbers at least 20 px at full contrast,
+    body text 18 px, chart ticks and axis titles 14 px, the pad's axis labels 18 px."""
+    small = {kind: min(found[kind]) for kind, least in LEGIBLE.items()
+             if found[kind] and min(found[kind]) < least}  # fmt: skip
+    assert not small, small
+    assert found["caption"] and min(found["captionOpacity"]) >= 0.99, found["captionOpacity"]
+
+
+# A button or a segmented control's option whose label is cut off: it ends in "…" or a scrolling
+# or clipping box hides part of it.
+CUT_LABELS_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] button')]
+  .filter(b => b.getBoundingClientRect().width > 0 && b.innerText.trim()).filter(b => {
+    const r = b.getBoundingClientRect();
+    if ([b, ...b.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1
+        && getComputedStyle(e).overflowX !== 'visible')) return true;
+    for (let a = b.parentElement; a && a.dataset.testid !== 'stMain'; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX === 'visible') continue;
+      const p = a.getBoundingClientRect();
+      if (r.right > p.right + 1 || r.left < p.left - 1) return true;
+    }
+    return false;
+  }).map(b => b.innerText.trim())"""
+
+
+@pytest.mark.parametrize("present", [False, True])
+@pytest.mark.parametrize("path", ["Lesson", "Latent_sliders", "AE_vs_VAE?view=atlas"])
+def test_no_label_is_cut_off_at_1280_px(page, path, present):
+    # "Sweep a VAE sl…", "Random from the fitted G…" and AE vs VAE's "Many" (pairs) at 1280 px.
+    restore = _at_viewport(page, PROJECTOR)
+    try:
+        page.goto(f"{page.base_url}/{path}{'&' if '?' in path else '?'}present={int(present)}")
+        page.locator('[data-testid="stMain"] button').first.wait_for(timeout=180_000)
+        wait_idle(page, 180_000)
+        page.wait_for_timeout(1000)
+        assert page.evaluate(CUT_LABELS_JS) == []
+    finally:
+        restore()
+
+
+def _beside_the_atlases(page, decoded, present: bool) -> None:
+    """Each of ``decoded`` (a locator: both models' decode of the point) to the right of the
+    second atlas, beside it rather than in a row below, and inside a 1280x720 first screen."""
+    atlas = page.locator(".js-plotly-plot").nth(1).bounding_box()
+    shown = [e.bounding_box() for e in decoded.all()]
+    assert len(shown) == 2, shown
+    for box in shown:
+        assert box["x"] >= atlas["x"] + atlas["width"] - 1, (box, atlas, present)
+        assert box["y"] < atlas["y"] + atlas["height"], (box, atlas, present)
+        assert box["y"] + box["height"] <= PROJECTOR[1], (box, present)
+
+
+def _open_atlas(page, url: str, present: bool) -> None:
+    page.goto(f"{url}/AE_vs_VAE?view=atlas{'&present=1' if present else ''}")
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot .nsewdrag').length == 2", timeout=180_000
+    )
+    wait_idle(page, 180_000)
+    page.wait_for_timeout(1000)
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_the_decoded_point_sits_beside_the_atlases_on_the_first_screen(page, present):
+    # The browser's preview under the pointer (the atlas probe): on a laptop's first screen too.
+    restore = _at_viewport(page, PROJECTOR)
+    try:
+        _open_atlas(page, page.base_url, present)
+        page.locator(".ap-canvas").first.wait_for(timeout=60_000)
+        _beside_the_atlases(page, page.locator(".ap-canvas"), present)
+    finally:
+        restore()
+
+
+def test_on_the_server_path_the_decoded_point_sits_beside_the_atlases_too(browser):
+    # With decoding in the browser off, the server's images landed in a new row below.
+    with streamlit_server(env={"LATENT_EXPLORER_BROWSER_DECODE": "0"}) as (url, _):
+        tab = browser.new_page(viewport={"width": PROJECTOR[0], "height": PROJECTOR[1]})
+        try:
+            for present in (True, False):
+                _open_atlas(tab, url, present)
+                decoded = tab.locator('[data-testid="stImage"]').filter(has_text=" at (")
+                _beside_the_atlases(tab, decoded, present)
+        finally:
+            tab.close()
+
+
+# ---- A phone: what a student reads ---------------------------------------------------------------
+
+
+def test_on_a_phone_the_pairs_table_and_the_strips_stay_readable(page):
+    # The pairs table lost its VAE column past the screen's edge, and 11-frame strips shrank to
+    # 30 px a frame (issue 22).
+    restore = _at_viewport(page, PHONE)
+    try:
+        page.goto(f"{page.base_url}/AE_vs_VAE?view=pairs&selected=5")
+        page.locator('[data-testid="stDataFrame"]').wait_for(timeout=180_000)
+        wait_idle(page, 180_000)
+        page.wait_for_timeout(1000)
+        widths = page.evaluate("""() => { const g = document.querySelector(
+            '[data-testid="stDataFrame"] .dvn-scroller');
+            return [g.querySelector('.dvn-stack').scrollWidth, g.clientWidth]; }""")
+        assert widths[0] <= widths[1] - 8, widths  # every column, with room to spare
+        strips = page.evaluate("""() => [...document.querySelectorAll(
+            '[data-testid="stMain"] [data-testid="stImage"] img')]
+            .filter(i => i.naturalWidth > 3 * i.naturalHeight)
+            .map(i => i.getBoundingClientRect().width / i.naturalWidth)""")
+        assert len(strips) == 2 and min(strips) >= 0.5, strips  # 28 px frames at 3x: >= 42 px
     finally:
         restore()

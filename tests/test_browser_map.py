@@ -10,6 +10,7 @@ import pytest
 from bench.browser import canvas_pixels, require_chromium, until, wait_idle
 from explorer import data, images, maps
 from explorer.ui import cache
+from tests.test_browser_layout import CUT_LABELS_JS
 
 pytestmark = pytest.mark.browser
 require_chromium()
@@ -125,7 +126,7 @@ def test_a_click_picks_a_digit_for_the_neighbours_view(page):
     button.click()
     page.wait_for_url("**/Interpolation**", timeout=60_000)
     wait_idle(page, 120_000)
-    assert page.get_by_text(f"held-out #{a} (a) and #{b} (b)").count() > 0
+    page.get_by_text(f"held-out #{a} (a) and #{b} (b)").wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
@@ -184,5 +185,17 @@ def test_on_a_phone_the_maps_stack_and_a_tap_picks(page):
         assert selection["pick"] is not None and selection["source"] == "ae"
         phone.locator(".lm-card").wait_for(state="visible", timeout=5_000)  # the tapped digit
         phone.get_by_text("selected on the AE (d=16) map").wait_for(timeout=60_000)
+        # A phone has no Shift: the Add tool adds each tapped digit to the selection, and two
+        # go to Interpolation (issue 22).
+        first, labels = selection["pick"], _held_out().labels
+        other = next(r for r in range(200, len(labels)) if labels[r] != labels[first])
+        phone.get_by_role("button", name="Add", exact=True).click()
+        phone.touchscreen.tap(*_locate(phone, 0, other))
+        selection = until(phone, lambda: _telemetry(phone, "selection"),
+                          lambda s: len(s["rows"]) == 2, 10)  # fmt: skip
+        assert set(selection["rows"]) == {first, selection["pick"]} and first != selection["pick"]
+        button = phone.get_by_role("button", name=f"Interpolate #{first} (digit ")
+        button.wait_for(timeout=60_000)
+        assert phone.evaluate(CUT_LABELS_JS) == []
     finally:
         context.close()

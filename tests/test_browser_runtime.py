@@ -448,9 +448,11 @@ def test_the_server_sends_the_runtime_and_models_as_they_are_stored(browser, url
 
 def test_no_large_static_file_is_left_for_streamlit_to_compress():
     """Every committed file over 100 kB under static/ (the browser runtime's) is stored gzipped;
-    the exported graphs (static/models/, made at start-up) are checked above."""
+    the exported graphs (static/models/, made at start-up) are checked above, and the Latent
+    map's files (static/maps/, made per checkpoint) are fetched once per page."""
     from tests.conftest import ROOT
 
-    files = [p for p in (ROOT / "static").rglob("*") if "models" not in p.relative_to(ROOT).parts]
+    made = {"models", "maps"}
+    files = [p for p in (ROOT / "static").rglob("*") if not made & set(p.relative_to(ROOT).parts)]
     big = [p for p in files if p.is_file() and p.stat().st_size > 100_000]
     assert big and all(p.suffix == ".gz" for p in big), [p.name for p in big if p.suffix != ".gz"]

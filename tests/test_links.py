@@ -7,7 +7,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer import lesson, metrics, smoothness, views
+from explorer import lesson, views
 from tests.conftest import ROOT
 from tests.test_pages import PAGES, _bundled, _component, _id, _images, _page, _run
 
@@ -127,50 +127,10 @@ def test_a_lesson_button_switches_to_its_page_in_that_state():
     assert not at.exception and len(at.button) == len(lesson.STEPS)
     at.button(key="lesson_0").click().run()
     assert not at.exception
-    assert at.session_state["keep_sl_model"] == "vae2d"
-    assert at.radio(key="sl_source_vae2d").value == "Random sample"
-    assert lesson.STEPS[1].url() == "/AE_vs_VAE?preset=hole"
-    assert lesson.STEPS[2].url(present=True) == (
-        "/AE_vs_VAE?preset=prior&view=samples&pair=16d&present=1"
-    )
-
-
-def test_the_prior_step_opens_a_view_whose_verdict_agrees_with_it():
-    # Step 3 says the VAE's prior samples are read as a digit more often at d = 16 (this view).
-    step = lesson.STEPS[2]
-    assert "at d = 16 (this view)" in step.text
-    at = _link(step.page.script, **step.params)
-    assert at.session_state["cmp_pair"] == "16d" and at.session_state["cmp_view"] == "samples"
-    verdicts = [m.value for m in at.markdown if "the VAE's images as a digit" in m.value]
-    assert len(verdicts) == 1 and "**more often than**" in verdicts[0], verdicts
-
-
-def test_the_interpolation_step_starts_from_digits_both_2d_models_reconstruct():
-    # lesson.LERP_ENDS: the first held-out 1 and 7 that ae2d and vae2d both reconstruct as that
-    # digit with confidence >= 0.9 (every earlier one of its class fails for a model).
-    clf = _bundled("classifier")[0].model
-    models = [_bundled(name)[0].model for name in ("ae2d", "vae2d")]
-    test = _bundled("vae2d")[1]
-
-    def both_read(image: torch.Tensor, digit: int) -> bool:
-        reads = [metrics.classifier_confidence(clf, views.decode(m, views.encode(m, image[None])))
-                 for m in models]  # fmt: skip
-        return all(int(d) == digit and float(p) >= smoothness.CONFIDENT for d, p in reads)
-
-    for digit, index in zip((1, 7), lesson.LERP_ENDS, strict=True):
-        rows = np.flatnonzero(test.labels.numpy() == digit)
-        reads = [both_read(test.images[row], digit) for row in rows[: index + 1]]
-        assert reads == [False] * index + [True], (digit, reads)
-    step = lesson.STEPS[3]
-    at = _link(step.page.script, **step.params)
-    assert (
-        at.session_state["ip_a_class"] == 1
-        and at.session_state["ip_a_index"] == lesson.LERP_ENDS[0]
-    )
-    assert (
-        at.session_state["ip_b_class"] == 7
-        and at.session_state["ip_b_index"] == lesson.LERP_ENDS[1]
-    )
+    assert at.session_state["cmp_view"] == "atlas"
+    assert at.segmented_control(key="cmp_pair").value == "2d"
+    assert lesson.STEPS[1].url() == "/AE_vs_VAE?preset=prior&view=samples&pair=16d"
+    assert lesson.STEPS[2].url(present=True) == "/AE_vs_VAE?view=pairs&pair=2d&present=1"
 
 
 def test_the_beta_step_sets_the_training_panel_beta_too():
@@ -240,7 +200,7 @@ def test_a_drawing_starts_the_sliders_and_is_encoded_by_both_models(monkeypatch)
 
 def test_a_drawing_is_endpoint_a_on_interpolation(monkeypatch):
     from explorer import images, latent
-    from explorer.ui import controls
+    from explorer.ui import controls, interpolation
 
     # the server path: images beside the canvas
     monkeypatch.setattr(controls, "BROWSER_DECODE", False)
@@ -255,7 +215,8 @@ def test_a_drawing_is_endpoint_a_on_interpolation(monkeypatch):
     assert _images(at)["what the models see"] == _id(digit, 4)
     vae, test = _bundled("vae")
     a = views.encode(vae.model, digit.unsqueeze(0))[0]
-    row_b = int(np.flatnonzero(test.labels.numpy() == 7)[0])
+    index_b = interpolation.default_indices()[1]  # the first 7 the reader reads as a 7
+    row_b = int(np.flatnonzero(test.labels.numpy() == 7)[index_b])
     b = views.encode(vae.model, test.images[row_b : row_b + 1])[0]
     lam = at.session_state["ip_lam"]
     assert at.session_state["ip_code_vae"] == pytest.approx(

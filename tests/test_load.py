@@ -17,6 +17,9 @@ def test_four_sessions_for_fifteen_seconds_without_exceptions(monkeypatch):
     # The server trims its heap every 4 s instead of 15, so each wave's settling wait is 9 s.
     monkeypatch.setenv("LATENT_EXPLORER_TRIM_S", "4")
     monkeypatch.setattr("explorer.heap.TRIM_INTERVAL_S", 4.0)
+    # No background warm-up: what it makes once per server (ONNX graphs, maps) would land in
+    # either wave and hide or fake a per-session growth.
+    monkeypatch.setenv("LATENT_EXPLORER_WARM", "0")
     from bench import load
 
     monkeypatch.setattr(load, "SETTLE_S", 4.0 + 5)

@@ -25,7 +25,7 @@ from explorer import (
     smoothness,
     views,
 )
-from explorer.ui import cache, controls, display, state, studies, training
+from explorer.ui import cache, controls, display, interpolation, state, studies, training
 from tests.conftest import BUNDLED, ROOT
 
 PAGES = {
@@ -187,7 +187,8 @@ def test_interpolation_at_the_ends_shows_exactly_a_or_b(lam, endpoint):
     for name in ("ae", "vae"):
         ckpt, test = _bundled(name)
         digit = 1 if endpoint == "a" else 7
-        row = int(np.flatnonzero(test.labels.numpy() == digit)[0])
+        index = interpolation.default_indices()[0 if endpoint == "a" else 1]
+        row = int(np.flatnonzero(test.labels.numpy() == digit)[index])
         code = views.encode(ckpt.model, test.images[row : row + 1])[0]
         expected.append(_id(views.decode(ckpt.model, code)[0]))
     assert shown == expected
@@ -359,8 +360,8 @@ def test_ae_vs_vae_pair_presets_open_the_pair_their_rule_names(preset):
     assert at.session_state["cmp_view"] == "pairs"
     assert at.session_state["cmp_selected"] == chosen[preset].index
     note = at.info[0].value
-    assert f"below the VAE in {100 * chosen['hole'].share:.0f} %" in note
-    assert f"below the AE in {100 * chosen['ae_wins'].share:.0f} %" in note
+    assert f"below the VAE in {findings.percent(chosen['hole'].share)}" in note
+    assert f"below the AE in {findings.percent(chosen['ae_wins'].share)}" in note
     frames = views.decode(
         _bundled("ae2d")[0].model, torch.from_numpy(ae["codes"][chosen[preset].index])
     )
@@ -408,7 +409,7 @@ def test_ae_vs_vae_samples_decode_the_same_prior_codes_for_both():
         model = _bundled(name)[0].model
         images_ = compare.decode_all(model, compare.prior_codes(1000, 2, 0))
         read = compare.probabilities(reader, images_).max(1).values >= smoothness.CONFIDENT
-        expected = findings.interval(smoothness.bootstrap(read.numpy().astype(float)).to_dict())
+        expected = findings.share(smoothness.bootstrap(read.numpy().astype(float)).to_dict())
         assert f"Reader A (CNN): **{expected}**" in caption
     assert any("percentage points" in m.value for m in at.markdown)
 

@@ -145,10 +145,10 @@ def preset_note(cmp: Comparison, view: str) -> None:
             st.info(
                 f"**{chosen[preset].title}** ({cmp.reader_label}): {chosen[preset].rule}, among "
                 f"{n} random held-out pairs of different digits. Of all of them, the AE dips at "
-                f"least 0.1 below the VAE in {100 * chosen['hole'].share:.0f} %, the VAE below "
-                f"the AE in {100 * chosen['ae_wins'].share:.0f} %, and "
-                f"{100 * chosen['typical'].share:.0f} % lie within 0.1: the boxes below show "
-                "every pair."
+                f"least 0.1 below the VAE in {findings.percent(chosen['hole'].share)}, the VAE "
+                f"below the AE in {findings.percent(chosen['ae_wins'].share)}, and "
+                f"{findings.percent(chosen['typical'].share)} lie within 0.1: the boxes below "
+                "show every pair."
             )
     elif preset == "prior" and view == "samples":
         st.info(
@@ -172,10 +172,11 @@ def explain(cmp: Comparison) -> None:
             "model's decodes), read every decoded image: a frame that no digit claims is a "
             "blend when its top two digits reach 0.9 together, else garbage. Other measures "
             "need no reader: pixel jumps along a path, whether samples land near any code the "
-            "decoder was trained on, and the strokes' shape (Morpho-MNIST). Every claim was "
-            "measured over 3 training seeds, 10 sets of pairs and samples and both readers "
-            "(`python -m bench.smoothness --protocol`): robust when the VAE wins beyond the "
-            "interval in every combination, reversed when the AE does, mixed otherwise.",
+            "decoder was trained on, and the strokes' shape (Morpho-MNIST). Every claim is "
+            "measured over every combination of training seed, set of pairs and samples and "
+            "reader (`python -m bench.smoothness`; the findings view says how many): robust "
+            "when the VAE wins beyond the interval in every combination, reversed when the AE "
+            "does, mixed otherwise.",
             fold=False,  # already inside an expander
         )
 
@@ -200,7 +201,6 @@ def show_findings(cmp: Comparison) -> None:
         shown = found.shown.get(reader_tag) or found.shown.get("none")
         if shown is None:
             continue
-        decimals = found.measure.decimals
         rows.append(
             f"| **{found.verdict}** | {found.measure.label}"
             + (
@@ -208,13 +208,13 @@ def show_findings(cmp: Comparison) -> None:
                 if found.measure.on == "samples"
                 else ""
             )
-            + f" | {findings.interval(shown['ae'], decimals)} | "
-            f"{findings.interval(shown['vae'], decimals)} | {found.counts} |"
+            + f" | {findings.quote(shown['ae'], found.measure)} | "
+            f"{findings.quote(shown['vae'], found.measure)} | {found.counts} |"
         )
     header = f"| verdict | measure | {cache.label(cmp.ae)} | {cache.label(cmp.vae)} | over |"
     st.markdown("\n".join([header, "|---|---|---|---|---|", *rows]))
     st.caption(
         f"Figures: the bundled models on the first set of 200 pairs or 1,000 samples, read by "
-        f"{cmp.reader_label} where a reader is needed (95 % intervals). Verdicts: over 3 "
-        "training seeds × 10 sets × 2 readers (readers only where the measure needs one)."
+        f"{cmp.reader_label} where a reader is needed (95 % intervals). Verdicts: over "
+        f"{findings.design(results)} (readers only where the measure needs one)."
     )

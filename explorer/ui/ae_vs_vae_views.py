@@ -46,9 +46,9 @@ def show_atlas(cmp: Comparison) -> None:
     selected, point = _selected_pair(), st.session_state["cmp_point"]
     study = ae_vs_vae.paths(cmp) if selected is not None else None
     overlay = st.session_state["cmp_overlay"]
-    # Presenting: the decoded point beside the atlases, so that pointing at a plane and the
-    # digits it decodes share a projector's first screen.
-    columns = st.columns([2, 2, 1] if setup.presenting() else [1, 1])
+    # The decoded point beside the atlases, so that pointing at a plane and the digits it decodes
+    # share the first screen (a projector's, and a laptop's with the sidebar open).
+    columns = st.columns([2, 2, 1.3])
     for i, (name, column) in enumerate(zip(cmp.names, columns[:2], strict=True)):
         grid = studies.atlas(cmp.ckpts[name], windows[name])
         if overlay == "coverage":
@@ -102,7 +102,7 @@ def show_atlas(cmp: Comparison) -> None:
         + (f"; yellow: pair #{selected}'s path" if study else "")
         + ". Click anywhere to decode that point with both models (pointing previews it)."
     )
-    decode_point(cmp, point, columns[2] if setup.presenting() else None)
+    decode_point(cmp, point, columns[2])
 
 
 def _typed_point() -> None:
@@ -137,7 +137,7 @@ def _share(arrays: dict, key: str) -> str:
     found = precompute.estimate(arrays, key)
     if found.high == 0:
         return f"none of the {found.n:,}"
-    return findings.interval(found.to_dict())
+    return findings.share(found.to_dict())
 
 
 def show_samples(cmp: Comparison) -> None:
@@ -236,6 +236,21 @@ def _picked_row() -> None:
         st.session_state["cmp_preset"] = None
 
 
+# Short headers and narrow columns: every column fits a 390 px phone, the VAE's included.
+TABLE_COLUMNS = {
+    "pair": st.column_config.NumberColumn("#", width=44),
+    "digits": st.column_config.TextColumn("a → b", width=56),
+    "AE lowest": st.column_config.NumberColumn("AE", width=64, help="lowest confidence"),
+    "VAE lowest": st.column_config.NumberColumn("VAE", width=64, help="lowest confidence"),
+    "VAE − AE": st.column_config.NumberColumn(width=80),
+}
+
+
+def _mean(values: np.ndarray, measure: str) -> str:
+    """A measure's mean over the pairs with its interval (a share in percent)."""
+    return findings.quote(smoothness.bootstrap(values).to_dict(), protocol.BY_KEY[measure])
+
+
 def show_pairs(cmp: Comparison) -> None:
     study = ae_vs_vae.paths(cmp)
     if study is None:
@@ -254,8 +269,8 @@ def show_pairs(cmp: Comparison) -> None:
             diff = protocol.difference(protocol.BY_KEY[measure], ae_m[measure], vae_m[measure])
             verdict = "differ" if diff.winner else "do not differ beyond the interval"
             st.caption(
-                f"Mean AE {_share(ae_m[measure])}, VAE {_share(vae_m[measure])}; VAE − AE "
-                f"{findings.interval(diff.to_dict())}: the models **{verdict}** here."
+                f"Mean AE {_mean(ae_m[measure], measure)}, VAE {_mean(vae_m[measure], measure)}; "
+                f"VAE − AE {findings.interval(diff.to_dict())}: the models **{verdict}** here."
             )
     gap = vae_m["lowest_confidence"] - ae_m["lowest_confidence"]
     order = gap.argsort()[::-1]
@@ -268,8 +283,8 @@ def show_pairs(cmp: Comparison) -> None:
         "VAE − AE": gap[order].round(3),
     }
     st.caption(
-        f"Every pair, sorted by VAE − AE lowest confidence as {cmp.reader_label} reads it (click "
-        "a header to re-sort); pick a row to see its frames above."
+        f"Every pair, sorted by VAE − AE lowest confidence between a and b as {cmp.reader_label} "
+        "reads it (click a header to re-sort); pick a row to see its frames above."
     )
     st.dataframe(
         table,
@@ -278,6 +293,7 @@ def show_pairs(cmp: Comparison) -> None:
         selection_mode="single-row",
         hide_index=True,
         height=280,
+        column_config=TABLE_COLUMNS,
     )
     _pair_inputs()
 

@@ -99,13 +99,13 @@ def drawing_exact(digit: torch.Tensor | None, recon: list[str], planes: list[str
     }
 
 
-def draw_digit(key: str) -> torch.Tensor | None:
+def draw_digit(key: str, models: tuple[str, ...] = RECONSTRUCTED) -> torch.Tensor | None:
     """A canvas to draw a digit on (with Clear); returns it as a (1, 28, 28) digit, made as an
     upload is (:func:`explorer.images.preprocess_digit`), or None until something is drawn.
 
-    Beside it: the digit the models see, the AE's and the VAE's reconstructions and, for the
-    d = 2 pair, its point on each latent plane. They follow the stroke in the browser and show
-    Python's values once the stroke ends."""
+    Beside it: the digit the models see, the reconstructions of ``models`` (the AE and the VAE
+    a page shows) and its point on each d = 2 latent plane. They follow the stroke in the
+    browser and show Python's values once the stroke ends."""
     if _components() is None:
         st.caption("The drawing canvas could not load here; upload a picture instead.")
         return None
@@ -123,9 +123,9 @@ def draw_digit(key: str) -> torch.Tensor | None:
             )
         else:
             with shown:
-                show_encodings(digit)
+                show_encodings(digit, models)
         return digit
-    recon, planes = _present(RECONSTRUCTED), _present(PLANES)
+    recon, planes = _present(models), _present(PLANES)
     planes = planes if len(planes) == len(PLANES) else []  # both planes, or none
     payload = {
         "size": size,
@@ -153,13 +153,13 @@ def _drawing_browser(key: str, recon: list[str], planes: list[str]) -> dict | No
             "planes": encoders[len(recon):]}  # fmt: skip
 
 
-def show_encodings(digit: torch.Tensor) -> None:
-    """The server path: the 28x28 digit the models see and the AE's and VAE's
-    reconstructions, side by side, as images."""
+def show_encodings(digit: torch.Tensor, models: tuple[str, ...] = RECONSTRUCTED) -> None:
+    """The server path: the 28x28 digit the models see and the reconstructions of ``models``,
+    side by side, as images."""
     columns = st.columns(3)
     with columns[0]:
         display.show_digit(digit, "what the models see", scale=setup.scale(4, 6))
-    for name, column in zip(RECONSTRUCTED, columns[1:], strict=True):
+    for name, column in zip(models, columns[1:], strict=True):
         ckpt = cache.load_or_explain(name) if name in cache.available(("ae", "vae")) else None
         if ckpt is not None:
             with column:
@@ -196,7 +196,7 @@ def atlas_probe(key: str, names: tuple[str, ...], classifier: torch.nn.Module,
     payload = {
         "charts": charts,
         "labels": [cache.label(n) for n in names],
-        "size": 140,  # presenting: both fit beside a 380 px atlas, captions included
+        "size": 120,  # both, captions included, beside the atlases on a 1280x720 first screen
         "point": list(point),
         "exact": [_url(image) for image, _ in shown],
         "captions": [caption for _, caption in shown],

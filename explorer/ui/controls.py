@@ -183,7 +183,7 @@ def live_control(
 
     payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
                "k": FILM_FRAMES, "size": live_size(), "pad": pad, "browser": browser,
-               "runtimeFailed": runtime_failed(key)}  # fmt: skip
+               "runtimeFailed": runtime_failed(key), "present": setup.presenting()}  # fmt: skip
     if frames is not None:
         payload["films"] = {"frames": frames, "filmsAt": [s["value"] for s in sliders]}
     _send(parts[0], key, payload, on_values_change=changed, on_runtime_change=lambda: None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 
 import numpy as np
 import streamlit as st
@@ -25,12 +26,23 @@ def _digit_png(raw: bytes, shape: tuple[int, ...], scale: int) -> bytes:
     return images.digit_png(torch.from_numpy(pixels.copy()), scale)
 
 
-def show_strip(frames: torch.Tensor, caption: str = "", scale: int = 3) -> None:
-    st.image(
-        images.png_bytes(images.grid(frames, ncol=len(frames)), scale),
-        caption=caption,
-        output_format="PNG",
-    )
+def show_strip(
+    frames: torch.Tensor,
+    caption: str = "",
+    scale: int = 3,
+    ends: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> None:
+    """A row of frames; ``ends`` (two images) stand at its ends, set off by grey bars (the
+    originals a and b beside a model's path). On a phone the strip scrolls sideways at a size
+    that can be read (STRIP_CSS) rather than shrinking to the screen."""
+    array = images.grid(frames, ncol=len(frames))
+    if ends is not None:
+        array = images.strip_with_ends(frames, *ends)
+    png = images.png_bytes(array, scale)
+    # Keyed by what it shows, so that a rerun keeps the element; styled by the key's prefix.
+    key = hashlib.sha256(png + caption.encode()).hexdigest()[:16]
+    with st.container(key=f"le_strip_{key}"):
+        st.image(png, caption=caption, output_format="PNG")
 
 
 def formula(latex: str | list[str], text: str, fold: bool = True) -> None:

@@ -22,6 +22,24 @@ SOURCES = {
     "draw": "A drawing and a digit",
     "map": state.PICKED_PAIR,
 }
+DEFAULT_DIGITS = (1, 7)  # a and b of a first visit
+
+
+@functools.cache
+def default_indices() -> tuple[int, int]:
+    """Indices within their classes of a first visit's a (a 1) and b (a 7): the first held-out
+    1 and 7 that the reader (checkpoints/classifier.safetensors) reads as themselves, so that a
+    class sees the digits it chose (the first 7 is read as a 1). Derived from the digits and the
+    reader once per server, never written down: the models are retrained. (0, 0) without them."""
+    try:
+        reader = cache.load("classifier").model
+        pixels, labels = cache.held_out(cache.load(cache.available(("vae", "ae"))[0]))
+    except Exception:  # no reader or no model: the page says so itself
+        return 0, 0
+    a, b = (views.first_read_as_itself(reader, pixels, labels, d) for d in DEFAULT_DIGITS)
+    return a, b
+
+
 FIELDS = [
     urlstate.Field("ip_models", "pair", "16d", urlstate.choice(list(PAIRS))),
     urlstate.Field("ip_source", "ends", SOURCES["digits"], *urlstate.named(SOURCES)),
@@ -32,8 +50,8 @@ FIELDS = [
         urlstate.integers(2, 0, 100_000),
         lambda rows: ",".join(map(str, rows)),
     ),
-    *state.digit_fields("ip_a", 1, "a_"),
-    *state.digit_fields("ip_b", 7, "b_"),
+    *state.digit_fields("ip_a", DEFAULT_DIGITS[0], "a_", default_indices()[0]),
+    *state.digit_fields("ip_b", DEFAULT_DIGITS[1], "b_", default_indices()[1]),
     urlstate.Field("ip_code_seed_a", "seed_a", 1, urlstate.integer(0, 1_000_000)),
     urlstate.Field("ip_code_seed_b", "seed_b", 2, urlstate.integer(0, 1_000_000)),
     urlstate.Field("ip_frames", "frames", 11, urlstate.integer(3, 25)),
@@ -48,12 +66,14 @@ CONTROL = "ip_live_control"
 
 @dataclass(frozen=True)
 class Ends:
-    """Each model's two endpoint codes (a, b), the number of frames and the mode."""
+    """Each model's two endpoint codes (a, b), the number of frames and the mode, and the two
+    images they encode (None for seeds)."""
 
     models: dict[str, Checkpoint]
     codes: dict[str, tuple[torch.Tensor, torch.Tensor]]
     frames: int
     mode: str
+    originals: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def pick_ends(pair: str) -> Ends:
@@ -77,9 +97,10 @@ def pick_ends(pair: str) -> Ends:
     seeds, drawn = None, None
     if source == SOURCES["draw"]:
         st.caption("a: the digit you draw (made into a 28×28 digit as MNIST's were)")
-        drawn = browser_views.draw_digit("ip_draw")
-        row_b = state.pick_digit(labels, "ip_b", "b", default=7)
+        drawn = browser_views.draw_digit("ip_draw", PAIRS[pair])
+        row_b = state.pick_digit(labels, "ip_b", "b", default=DEFAULT_DIGITS[1])
         if drawn is None:
+            state.write_url_state(FIELDS, "ip")  # a link to this view, before anything is drawn
             st.stop()
     elif source == SOURCES["map"]:
         row_a, row_b = picked
@@ -96,28 +117,28 @@ def pick_ends(pair: str) -> Ends:
     else:
         c1, c2 = st.columns(2)
         with c1:
-            row_a = state.pick_digit(labels, "ip_a", "a", default=1)
+            row_a = state.pick_digit(labels, "ip_a", "a", default=DEFAULT_DIGITS[0])
         with c2:
-            row_b = state.pick_digit(labels, "ip_b", "b", default=7)
+            row_b = state.pick_digit(labels, "ip_b", "b", default=DEFAULT_DIGITS[1])
             if row_b == row_a:
                 st.caption("Pick a different digit for b.")
     c1, c2 = st.columns(2)
     n = c1.slider("Frames", 3, 25, key="ip_frames")
     mode = c2.radio("Mode", ["linear", "spherical"], horizontal=True, key="ip_mode")
     models = {name: c for name in encoders if (c := cache.load_or_explain(name)) is not None}
-    if seeds is None:
-        a_img = drawn.unsqueeze(0) if drawn is not None else pixels[row_a : row_a + 1]
-        b_img = pixels[row_b : row_b + 1]
-        codes = {
-            name: (views.encode(c.model, a_img)[0], views.encode(c.model, b_img)[0])
-            for name, c in models.items()
-        }
-    else:
+    if seeds is not None:
         codes = {
             name: tuple(c.model.sample(1, torch.Generator().manual_seed(s))[0] for s in seeds)
             for name, c in models.items()
         }
-    return Ends(models, codes, n, mode)
+        return Ends(models, codes, n, mode)
+    a_img = drawn.unsqueeze(0) if drawn is not None else pixels[row_a : row_a + 1]
+    b_img = pixels[row_b : row_b + 1]
+    codes = {
+        name: (views.encode(c.model, a_img)[0], views.encode(c.model, b_img)[0])
+        for name, c in models.items()
+    }
+    return Ends(models, codes, n, mode, (a_img[0], b_img[0]))
 
 
 def _set_lam(values: list[float]) -> None:
@@ -228,7 +249,11 @@ def paths(ends: Ends, classifier: Checkpoint | None) -> None:
     for (name, path), column in zip(found.items(), st.columns(max(len(found), 1)), strict=False):
         with column:  # the same y-axes side by side, so the models compare at a glance
             st.subheader(cache.label(name))
-            display.show_strip(path.frames, "a → b")
+            if ends.originals is None:
+                display.show_strip(path.frames, "a → b")
+            else:  # the digits chosen beside what the model makes of them
+                caption = "a and b as written, at either end of the model's path a → b"
+                display.show_strip(path.frames, caption, ends=ends.originals)
             st.session_state[f"ip_path_{name}"] = path.codes.tolist()
             change = {"max": path.max_change, "mean": path.mean_change}
             fig = plots.smoothness(

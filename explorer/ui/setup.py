@@ -29,11 +29,12 @@ def scale(normal: int, presented: int) -> int:
     return presented if presenting() else normal
 
 
-def stage() -> tuple:
-    """(settings, stage) containers: side by side in presentation mode, so that the controls sit
-    beside the main image and both stay above a projector's fold; one above the other else."""
+def stage(ratio: tuple[int, int] = (2, 3)) -> tuple:
+    """(settings, stage) containers: side by side in presentation mode (widths in ``ratio``),
+    so that the controls sit beside the main image and both stay above a projector's fold; one
+    above the other else."""
     if presenting():
-        return tuple(st.columns([2, 3], gap="medium"))
+        return tuple(st.columns(list(ratio), gap="medium"))
     return st.container(), st.container()
 
 
@@ -57,6 +58,46 @@ WRAP_LINKS_CSS = (
     '[data-testid="stMain"] [data-testid="stPageLink-NavLink"] '
     ':not([data-testid="stIconMaterial"]) { white-space: normal; }'
 )
+
+
+# A button's label wraps rather than ending in "…", and a segmented control's buttons wrap onto
+# a second row rather than scrolling out of sight: Streamlit cut "Random from the fitted G…", a
+# lesson's "Sweep a VAE sl…", the map's "Interpolate #5 (digit …" and AE vs VAE's "Many pairs"
+# off at 1280 px.
+WRAP_BUTTONS_CSS = (
+    '[data-testid="stMain"] button .stMarkdownEllipsis, '
+    '[data-testid="stMain"] button .stMarkdownEllipsis p '
+    "{ white-space: normal; overflow: visible; text-overflow: clip; } "
+    '[data-testid="stMain"] .stButtonGroup > div { flex-wrap: wrap; }'
+)
+
+# On a phone a strip of digits (explorer.ui.display.show_strip) shrank to the screen, 28 px a
+# frame: it keeps frames large enough to read and scrolls sideways instead (!important: Streamlit
+# sizes the image in its style attribute).
+STRIP_CSS = (
+    "@media (max-width: 640px) { "
+    '[class*="st-key-le_strip_"] { overflow-x: auto; } '
+    '[class*="st-key-le_strip_"] [data-testid="stImage"] img '
+    "{ max-width: none !important; width: 640px !important; } "
+    '[class*="st-key-le_strip_"] [data-testid="stImageCaption"] '
+    "{ position: sticky; left: 0; width: calc(100vw - 2rem) !important; } }"
+)
+
+# Presentation mode: text that a class reads from the back of the room on a 1280x720 projector.
+# Body text and controls at 18 px, captions (where the key numbers are: "reads 7", "lowest
+# confidence 0.61") and metric labels at 20 px at full contrast (Streamlit's are 14 px at 60 %
+# opacity); chart text is set by explorer.plots. The custom properties reach the components'
+# shadow roots (static/components/components.css).
+PRESENT_CSS = """
+:root { --le-text: 18px; --le-caption: 20px; --le-caption-opacity: 1; }
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] :is(p, li, td, th) { font-size: 18px; }
+[data-testid="stMain"] input { font-size: 18px; }
+[data-testid="stMain"] :is([data-testid="stCaptionContainer"], [data-testid="stImageCaption"]),
+[data-testid="stMain"] [data-testid="stCaptionContainer"] :is(p, li),
+[data-testid="stMain"] [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p {
+  font-size: 20px; opacity: 1; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"] code { font-size: 0.9em; }
+"""
 
 
 @st.cache_resource
@@ -109,7 +150,8 @@ def page_setup(title: str) -> None:
     # Streamlit's default top padding (6 rem) pushes the main image below a projector's fold.
     st.html(
         "<style>.stMainBlockContainer {padding-top: 2.5rem;} "
-        f"{NARROW_CSS} {WRAP_LINKS_CSS}</style>"
+        f"{NARROW_CSS} {WRAP_LINKS_CSS} {WRAP_BUTTONS_CSS} {STRIP_CSS}"
+        f"{PRESENT_CSS if presenting() else ''}</style>"
     )
     state.keep_settings()
     with st.sidebar:

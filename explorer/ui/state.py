@@ -29,11 +29,13 @@ def pick(label_text: str, options: list, key: str, fmt=str):
     return choice
 
 
-def digit_fields(key: str, default: int = 0, prefix: str = "") -> list[urlstate.Field]:
+def digit_fields(
+    key: str, default: int = 0, prefix: str = "", index: int = 0
+) -> list[urlstate.Field]:
     """URL fields of a :func:`pick_digit` (class and index within the class)."""
     return [
         urlstate.Field(f"{key}_class", f"{prefix}digit", default, urlstate.integer(0, 9)),
-        urlstate.Field(f"{key}_index", f"{prefix}index", 0, urlstate.integer(0, 10_000)),
+        urlstate.Field(f"{key}_index", f"{prefix}index", index, urlstate.integer(0, 10_000)),
     ]
 
 
@@ -65,10 +67,18 @@ def clamp_number_state(key: str, low: float, high: float) -> None:
 def keep_settings() -> None:
     """Re-assign every page's settings (the URL fields of the pages this session has visited):
     Streamlit drops a widget's value at the end of a run that does not draw it, so without this
-    a page switch would lose them (the usual multipage fix)."""
+    a page switch would lose them (the usual multipage fix).
+
+    A setting may already be gone by then: a fragment's rerun (a live control's release) drops
+    the values of the widgets outside the fragment on the server, and the browser sends them
+    back only to the page that drew them. Those come back from the copy that
+    :func:`write_url_state` keeps of every setting it writes."""
+    copies = st.session_state.get("_kept_values", {})
     for key in st.session_state.get("_kept_keys", ()):
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+        elif key in copies:
+            st.session_state[key] = copies[key]
 
 
 def url_state(fields: list[urlstate.Field], page: str) -> bool:
@@ -100,6 +110,8 @@ def write_url_state(fields: list[urlstate.Field], page: str) -> None:
     if shown != st.query_params.to_dict():
         st.query_params.from_dict(shown)
     st.session_state[f"_url_{page}"] = params
+    copies = st.session_state.setdefault("_kept_values", {})  # see keep_settings
+    copies.update({f.key: st.session_state[f.key] for f in fields if f.key in st.session_state})
 
 
 def open_interpolation(rows: tuple[int, int], origin: str, pair: str | None = None) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import views
+from explorer import plots, views
 
 
 @st.cache_resource
@@ -61,9 +61,31 @@ def browser_id() -> str:
     return hashlib.sha256(b"latent-explorer-browser:" + token).hexdigest()[:16]
 
 
+# One colour per term in both of a run's charts (per step, and per epoch on the validation
+# digits): by trace order, the ELBO was red in one and blue in the other.
+TERMS = ("recon", "kl", "elbo", "accuracy", "d_loss", "g_loss", "loss")
+TERM_COLORS = dict(zip(TERMS, plots.DIGIT_COLORS, strict=False))  # ten distinct colours
+
+
+def term_colors(keys: list[str]) -> dict[str, str]:
+    """Each key's colour, by its term ("val_elbo" is the ELBO's)."""
+    return {k: TERM_COLORS[k.removeprefix("val_")] for k in keys if k.removeprefix("val_") in TERMS}
+
+
+def active_units(epochs: list[dict]) -> tuple[int, int, int] | None:
+    """(epoch, active units, latent dimensions) of a VAE run's latest epoch that counted them
+    (Burda et al.'s criterion on the validation digits, as explorer.objectives logs it)."""
+    found = [r for r in epochs if "active_dims" in r and "kl_per_dim" in r]
+    if not found:
+        return None
+    last = found[-1]
+    return int(last["epoch"]), int(last["active_dims"]), len(last["kl_per_dim"])
+
+
 def metrics_dashboard(path: Path, key: str) -> None:
-    """Reconstruction, KL and ELBO curves and a KL heat-map from a metrics JSONL."""
-    from explorer import live, plots, trainstate
+    """Reconstruction, KL and ELBO curves, the run's active units and a KL heat-map from a
+    metrics JSONL."""
+    from explorer import live, trainstate
 
     steps, epochs = live.read_metrics(path)
     rows = [r for r in steps + epochs if "kl_per_dim" in r]
@@ -73,17 +95,22 @@ def metrics_dashboard(path: Path, key: str) -> None:
         return
     progress = views.run_progress(steps, epochs) + trainstate.run_status(path).note  # (stopped)
     st.caption(f"Run {path.parent.name}: {progress}")
+    if (units := active_units(epochs)) is not None:
+        epoch, active, dims = units
+        st.metric(f"This run's active units, after epoch {epoch}", f"{active} of {dims}",
+                  help="Burda et al.'s criterion, Var_x(E_q[z_j]) > 0.01, on the validation "
+                  "digits: the same count as the bundled VAE's above.")  # fmt: skip
     # Chart keys carry "_chart_": the page's own widgets share the prefix (kl_live_epochs is the
     # Epochs input), and a shared key raises StreamlitDuplicateElementKey on a full rerun.
     c1, c2 = st.columns(2)
     keys = ["recon", "kl", "elbo"] if rows else ["d_loss", "g_loss", "recon", "loss"]
-    c1.plotly_chart(plots.curves(steps, keys, "per step", x="step"), key=f"{key}_chart_steps")
+    steps_fig = plots.curves(steps, keys, "per step", x="step", colors=term_colors(keys))
+    c1.plotly_chart(steps_fig, key=f"{key}_chart_steps")
     if epochs:
+        val_keys = ["val_elbo", "val_recon", "val_kl", "val_accuracy"]
         c2.plotly_chart(
             plots.curves(
-                epochs,
-                ["val_elbo", "val_recon", "val_kl", "val_accuracy"],
-                "validation digits, per epoch",
+                epochs, val_keys, "validation digits, per epoch", colors=term_colors(val_keys)
             ),
             key=f"{key}_chart_epochs",
         )

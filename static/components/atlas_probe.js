@@ -2,7 +2,8 @@
 // atlases, both models' digit at one point of their shared latent plane, decoded in the browser
 // (runtime.js) as the pointer moves over either atlas (a preview) and at once when it clicks
 // (issue 11). The atlases are Streamlit's own plotly charts (keys in data.charts); the probe
-// listens to their plotly_hover, plotly_unhover and plotly_click events. A click still selects
+// listens to their plotly_hover, plotly_unhover and plotly_click events (and turns a finger's
+// touch into a hover first, so that a tap selects its own spot). A click still selects
 // the point in the chart, which reruns the page: Python, the source of truth, puts it in the URL
 // and sends its own decode here (data.exact), which replaces the browser's. If the models cannot
 // load, the probe says so once and shows only Python's decode, after each click's rerun.
@@ -69,8 +70,20 @@ function hook(st) {
     gd.on("plotly_hover", (e) => { const s = probe(); if (s) preview(s, pointOf(e), "hover"); });
     gd.on("plotly_unhover", () => { const s = probe(); if (s) leave(s); });
     gd.on("plotly_click", (e) => { const s = probe(); if (s) preview(s, pointOf(e), "click"); });
+    gd.addEventListener("touchstart", (e) => hoverAt(gd, e), { capture: true, passive: true });
   });
   return missing;
+}
+
+/** A finger's touch as the mouse's move to that spot, before plotly handles the tap. Plotly
+ * picks a tap's point from the last hover, which no finger makes: each tap selected the spot of
+ * the tap before it (and the first tap nothing). */
+function hoverAt(gd, event) {
+  const touch = event.touches[0];
+  const plane = gd.querySelector(".nsewdrag");
+  if (!touch || !plane || event.touches.length > 1) return;
+  const { clientX, clientY } = touch;
+  plane.dispatchEvent(new MouseEvent("mousemove", { clientX, clientY, bubbles: true }));
 }
 
 function leave(st) {

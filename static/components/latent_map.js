@@ -1,11 +1,12 @@
 // The Latent map (Streamlit components v2; explorer/ui/latent_map.py): two models' maps of the
 // same digits side by side (stacked on a phone), linked. Pointing at a digit shows its picture,
 // cut from the points' sprite sheet in the browser (as TensorFlow's Embedding Projector does),
-// and rings the same digit on the other map; a click or tap picks a digit, a lasso (the Lasso
-// tool, or Shift + drag) selects digits, and either lights up the same digits on both maps at
-// once. Python hears the pick and the selection (state "selection": {rows, pick, source, seq})
-// and answers with the neighbours and the selected digits; its payload echoes the last seq it
-// handled, so an older answer never undoes a newer lasso. The points, their coordinates and
+// and rings the same digit on the other map; a click or tap picks a digit (with Shift, or the Add
+// tool on a phone, adds it), a lasso (the Lasso tool, or Shift + drag) selects digits, and either
+// lights up the same digits on both maps at once. Python hears the pick and the selection
+// (state "selection": {rows, pick, source, seq}) and answers with the neighbours and the selected
+// digits; its payload echoes the last seq it handled, so an older answer never undoes a newer
+// lasso. The points, their coordinates and
 // colours come as files named by their content (explorer/maps.py), fetched once per page.
 // Telemetry: window.__leTelemetry.map (tests and benches read it; see runtime.js).
 import { element, mount, paint } from "./dom.js";
@@ -41,6 +42,7 @@ function build(root) {
   const bar = element("div", "lm-toolbar", root);
   const tools = {};
   for (const [tool, text, tip] of [["pick", "Pick", "Click or tap a digit to pick it"],
+    ["add", "Add", "Click or tap digits to add each to the selection (again to drop it)"],
     ["lasso", "Lasso", "Drag around digits to select them (or Shift + drag)"]]) {
     tools[tool] = element("button", "lm-button", bar, text);
     tools[tool].title = tip;
@@ -73,15 +75,15 @@ function setTool(st, tool) {
   st.views.forEach((v) => { v.tool = tool; v.over.dataset.tool = tool; });
   st.dom.hint.textContent = tool === "lasso"
     ? "Drag around digits to select them on both maps."
-    : TOUCH ? "Tap a digit to see it and pick it; + and − zoom."
-      : "Point at a digit to see it; click to pick it, Shift-click to add more. "
-        + "Ctrl + wheel zooms; drag pans.";
+    : tool === "add" ? `${TOUCH ? "Tap" : "Click"} digits to add them; again to drop one.`
+      : TOUCH ? "Tap a digit to see it and pick it (Add picks more); + and − zoom."
+        : "Point at a digit to see it; click to pick it, Shift-click (or Add) to add more. "
+          + "Ctrl + wheel zooms; drag pans.";
 }
 
 function wire(st) {
   const { tools, buttons } = st.dom;
-  tools.pick.onclick = () => setTool(st, "pick");
-  tools.lasso.onclick = () => setTool(st, "lasso");
+  for (const tool of Object.keys(tools)) tools[tool].onclick = () => setTool(st, tool);
   const everyView = (f) => { st.views.forEach(f); redraw(st); };
   buttons.in.onclick = () => everyView((v) => zoom(v, 1.5));
   buttons.out.onclick = () => everyView((v) => zoom(v, 1 / 1.5));
@@ -89,8 +91,9 @@ function wire(st) {
   buttons.clear.onclick = () => choose(st, [], null, null);
   st.handlers = {
     hover: (v, row, e) => hover(st, v, row, e),
-    tap: (v, row, e, add) => {
+    tap: (v, row, e, shift) => {
       if (row === null) return;
+      const add = shift || st.tool === "add"; // a phone has no Shift: the Add tool adds
       const rows = add ? [...st.selected].filter((r) => r !== row) : [];
       if (!add || !st.selected.has(row)) rows.push(row); // a second Shift-click drops it again
       choose(st, rows, row, v.name);

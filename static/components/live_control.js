@@ -41,6 +41,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
   post("control", data.id, { browser: data.browser, ready: st.runtime === "ready" });
   if (data.runtimeFailed) showFailure(st);
   root.dataset.path = data.browser ? "browser" : "server"; // which path Python drew it for
+  root.classList.toggle("le-present", !!data.present); // presentation mode (components.css)
   // Quick key steps each send their values; reruns answer them one by one, each with values
   // older than the slider's. Until the answer to the last step sent arrives (or 5 s pass), keep
   // the slider where the user put it, so the next step builds on it and no step is lost.
@@ -56,6 +57,7 @@ export default function ({ data: raw, parentElement, setStateValue }) {
   else if (!data.pad) st.padSprites = [];
   // else: Python did not send the pad's sprite again (the browser decodes); keep the one shown.
   update(st, st.dragging || awaiting);
+  if (data.pad && !(st.dragging || awaiting)) st.padValue = sentValues.slice(0, 2); // Reset, Random
   if (data.exact === null) confirmInBrowser(st, setStateValue);
   else showExact(st, setStateValue);
   if (data.pad) drawPad(st);
@@ -88,6 +90,10 @@ function showExact(st, setStateValue) {
   };
   Promise.all(exact.map((img) => img.decode().catch(() => null))).then(drawExact).then(() => {
     if (data.browser && !st.runtime) startRuntime(st, setStateValue); // after the first image
+    // A new exact image (a new start: another stroke of a drawing) gets its own reading.
+    else if (browsing(st) && !st.dragging) {
+      requestDecode(st, data.sliders.map((s) => s.value), performance.now(), { readsOnly: true });
+    }
   });
 }
 
@@ -107,8 +113,9 @@ function confirmInBrowser(st, setStateValue) {
   if (!st.runtime) startRuntime(st, setStateValue);
 }
 
-/** A slider at ``value``: the browser's decode, else its filmstrip's frame. */
+/** A slider at ``value``: the browser's decode, else its filmstrip's frame; the pad's dot. */
 function drawFrames(st, index, value, eventTime) {
+  if (st.dom.pad && index < 2) drawPad(st);
   if (browsing(st)) requestDecode(st, currentValues(st), eventTime);
   else filmFrame(st, index, value, eventTime);
 }
@@ -137,5 +144,11 @@ function wire(st, setStateValue) {
     }
   };
   wireSliders(st, schedule, release, drawFrames);
-  if (st.dom.pad) wirePad(st, schedule, release);
+  if (!st.dom.pad) return;
+  wirePad(st, schedule, release);
+  // The pad's value follows its two sliders at once (a key step releases before the next
+  // frame), so that its dot moves with them and a release sends what they show.
+  st.dom.inputs.slice(0, 2).forEach(({ input }) => input.addEventListener("input", () => {
+    st.padValue = currentValues(st).slice(0, 2);
+  }));
 }

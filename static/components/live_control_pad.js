@@ -25,7 +25,10 @@ export function drawPad(st) {
   pad.dataset.drawn = loaded ? "digits" : "blank";
   ctx.strokeStyle = "rgba(128,128,128,0.6)";
   ctx.strokeRect(0.5, 0.5, pad.width - 1, pad.height - 1);
-  ctx.font = "bold 13px sans-serif";
+  // Axis labels in proportion to the pad: 20 px on a projector's 280 px pad, 17 px at 240 px.
+  const px = Math.max(14, Math.round(pad.width / 14));
+  pad.dataset.labelPx = String(px);
+  ctx.font = `bold ${px}px sans-serif`;
   ctx.fillStyle = "#ffd54f";
   ctx.textBaseline = "bottom";
   ctx.textAlign = "left";
