@@ -1,6 +1,6 @@
 """The GAN recipe search: `python -m bench.gan_recipes [--train] [--epochs 30]`.
 
-Each recipe is the lite DCGAN (explorer.models.LiteGenerator, a spectrally normalised
+Each recipe is the lite DCGAN (explorer.gan.LiteGenerator, a spectrally normalised
 discriminator, DiffAugment, an averaged generator) with one lever changed, trained on the
 training digits while its validation Fréchet distance (1,000 samples against the 1,000
 validation digits, on Reader A's features: ``--val-reader``) is logged every epoch. With

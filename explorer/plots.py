@@ -53,69 +53,6 @@ def _legible(fig: go.Figure) -> go.Figure:
     return fig
 
 
-def latent_map(
-    coords: np.ndarray,
-    labels: np.ndarray,
-    title: str,
-    overlays: dict[str, np.ndarray] | None = None,
-) -> go.Figure:
-    """Scatter of a 2-D map coloured by digit; each point's customdata is its row index."""
-    fig = go.Figure()
-    for digit in range(10):
-        rows = np.flatnonzero(labels == digit)
-        fig.add_trace(
-            go.Scattergl(
-                x=coords[rows, 0],
-                y=coords[rows, 1],
-                mode="markers",
-                name=str(digit),
-                marker={"color": DIGIT_COLORS[digit], "size": 6, "opacity": 0.8},
-                customdata=rows,
-                hovertemplate=f"digit {digit} · #%{{customdata}}<extra></extra>",
-            )
-        )
-    for name, points in (overlays or {}).items():
-        is_path = name.startswith("path")
-        fig.add_trace(
-            go.Scatter(
-                x=points[:, 0],
-                y=points[:, 1],
-                name=name,
-                mode="lines+markers" if is_path else "markers",
-                marker={"color": "black", "size": 9, "symbol": "x" if not is_path else "circle"},
-                line={"color": "black", "width": 2},
-                hoverinfo="skip",
-            )
-        )
-    # Pan, not lasso, by default: in plotly's lasso and box modes a click selects nothing, and a
-    # student's first move is to click a point. The toolbar still offers box and lasso.
-    # Taller, with no axis title: its legend sits closer under the axes.
-    legend = {**_LAYOUT["legend"], "y": -0.1, "title_text": "digit"}
-    fig.update_layout(
-        title=_title(title), dragmode="pan", **{**_LAYOUT, "height": 460, "legend": legend}
-    )
-    return _legible(fig)
-
-
-def selected_rows(selection: dict | None) -> list[int]:
-    """Row indices of the points chosen in a plotly selection event, in click order, no repeats.
-
-    Streamlit reports ``{"selection": {"points": [{"customdata": …}, …]}}``; overlay traces carry
-    no customdata and are ignored.
-    """
-    if not selection:
-        return []
-    points = (selection.get("selection") or {}).get("points") or []
-    rows: list[int] = []
-    for point in points:
-        value = point.get("customdata")
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if value is not None and int(value) not in rows:
-            rows.append(int(value))
-    return rows
-
-
 def smoothness(
     lams: np.ndarray,
     curves: dict[str, np.ndarray],

@@ -9,30 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import checkpoints, live, plots, train, trainstate, views
+from explorer import checkpoints, train, training_runs, trainstate, views
 from explorer.models import ModelConfig, build
-
-
-def test_selected_rows_reads_plotly_selection_events():
-    event = {"selection": {"points": [
-        {"curve_number": 3, "point_index": 5, "customdata": 42},
-        {"curve_number": 1, "point_index": 0, "customdata": [7]},
-        {"curve_number": 10, "point_index": 2},  # an overlay trace: no customdata
-        {"curve_number": 3, "point_index": 5, "customdata": 42},
-    ]}}  # fmt: skip
-    assert plots.selected_rows(event) == [42, 7]
-    assert plots.selected_rows(None) == [] and plots.selected_rows({"selection": {}}) == []
-
-
-def test_latent_map_figure_carries_row_indices():
-    coords = np.arange(12.0).reshape(6, 2)
-    labels = np.array([0, 1, 0, 2, 1, 0])
-    fig = plots.latent_map(coords, labels, "t", {"prior samples": np.zeros((2, 2))})
-    zeros = fig.data[0]
-    assert list(zeros.customdata) == [0, 2, 5] and list(zeros.x) == [0.0, 4.0, 10.0]
-    assert fig.data[-1].name == "prior samples"
-    # A click must select in the mode the chart opens in: plotly's lasso and box modes ignore it.
-    assert fig.layout.dragmode not in ("lasso", "select")
 
 
 def test_default_pair_skips_a_lassos_same_digit_neighbours():
@@ -99,10 +77,10 @@ def test_metrics_log_reader_skips_a_half_written_line(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text(json.dumps({"type": "step", "step": 1}) + "\n" + json.dumps({"type": "epoch", "epoch": 1})
                     + "\n" + '{"type": "st')  # fmt: skip
-    steps, epochs = live.read_metrics(path)
+    steps, epochs = training_runs.read_metrics(path)
     assert steps == [{"type": "step", "step": 1}] and epochs == [{"type": "epoch", "epoch": 1}]
-    assert live.read_metrics(tmp_path / "absent.jsonl") == ([], [])
-    assert live.discover_runs(tmp_path.parent)[tmp_path.name] == path
+    assert training_runs.read_metrics(tmp_path / "absent.jsonl") == ([], [])
+    assert training_runs.discover_runs(tmp_path.parent)[tmp_path.name] == path
 
 
 def test_live_runs_respect_the_caps_and_stop(tmp_path, monkeypatch):
@@ -116,13 +94,13 @@ def test_live_runs_respect_the_caps_and_stop(tmp_path, monkeypatch):
         return {}
 
     monkeypatch.setattr(train, "run", fake_run)
-    runs = live.LiveRuns(max_runs=2)
+    runs = training_runs.LiveRuns(max_runs=2)
     args = train.make_args("vae", dataset="digits", out=str(tmp_path / "v.safetensors"))
     first = runs.start("alice", args)
-    with pytest.raises(live.CapacityError, match="already have a live run"):
+    with pytest.raises(training_runs.CapacityError, match="already have a live run"):
         runs.start("alice", args)
     runs.start("bob", args)
-    with pytest.raises(live.CapacityError, match="already training 2 live runs"):
+    with pytest.raises(training_runs.CapacityError, match="already training 2 live runs"):
         runs.start("carol", args)
     runs.stop("alice")
     first.thread.join(5)
@@ -143,28 +121,30 @@ def test_one_address_cannot_take_every_slot_by_clearing_its_cookies(tmp_path, mo
         return {}
 
     monkeypatch.setattr(train, "run", fake_run)
-    runs = live.LiveRuns(max_runs=2, per_address=1)
+    runs = training_runs.LiveRuns(max_runs=2, per_address=1)
     args = train.make_args("vae", dataset="digits", out=str(tmp_path / "v.safetensors"))
     runs.start("browser-1", args, address="10.0.0.7")
     # The same student with new cookies is a new owner, but the same address.
-    with pytest.raises(live.CapacityError, match="limit per address is 1"):
+    with pytest.raises(training_runs.CapacityError, match="limit per address is 1"):
         runs.start("browser-2", args, address="10.0.0.7")
     runs.start("browser-3", args, address="10.0.0.8")  # another student takes the other slot
-    assert live.LiveRuns().per_address == max(1, live.MAX_RUNS - 1)  # never every slot
+    assert training_runs.LiveRuns().per_address == max(
+        1, training_runs.MAX_RUNS - 1
+    )  # never every slot
     release.set()
     for owner in ("browser-1", "browser-3"):
         runs.get(owner).thread.join(5)
 
 
 def test_a_real_live_run_trains_and_logs(tmp_path):
-    runs = live.LiveRuns()
+    runs = training_runs.LiveRuns()
     args = train.make_args("vae", dataset="digits", epochs=1, latent_dim=2, progress=False,
                            batch_size=32, out=str(tmp_path / "v.safetensors"),
                            run_dir=str(tmp_path), log_every=2)  # fmt: skip
     run = runs.start("s", args)
     run.thread.join(120)
     assert run.finished and run.error == ""
-    steps, epochs = live.read_metrics(run.metrics_path)
+    steps, epochs = training_runs.read_metrics(run.metrics_path)
     # 25 steps of 32 of the 797 training digits, logged every 2nd step.
     assert len(epochs) == 1 and len(steps) == 12 and len(steps[0]["kl_per_dim"]) == 2
 
@@ -190,7 +170,7 @@ def _blocking_run(monkeypatch):
 def test_a_run_whose_owner_is_gone_is_stopped_and_a_connected_one_kept(tmp_path, monkeypatch):
     _blocking_run(monkeypatch)
     connected = {"tab-b"}
-    runs = live.LiveRuns(max_runs=2, is_connected=connected.__contains__, grace_s=30)
+    runs = training_runs.LiveRuns(max_runs=2, is_connected=connected.__contains__, grace_s=30)
     args = [train.make_args("vae", dataset="digits", out=str(tmp_path / n / "v.safetensors"),
                             run_dir=str(tmp_path / n)) for n in ("live-a", "live-b")]  # fmt: skip
     a = runs.start("browser-a", args[0], "tab-a")
@@ -205,7 +185,9 @@ def test_a_run_whose_owner_is_gone_is_stopped_and_a_connected_one_kept(tmp_path,
     a.thread.join(5)
     assert not a.running and "page was closed" in a.error and b.running
     (tmp_path / "live-b").mkdir()
-    (tmp_path / "live-b" / live.STOP_FILE).touch()  # the operator: python -m explorer.live stop
+    (
+        tmp_path / "live-b" / training_runs.STOP_FILE
+    ).touch()  # the operator: python -m explorer.training_runs stop
     runs.reap()  # (or the watchdog, within a second)
     b.thread.join(5)
     assert b.error == "stopped by the server's operator" and runs.active() == 0
@@ -219,14 +201,14 @@ def test_operator_stop_command_and_pruning_and_who_sees_which_runs(tmp_path, mon
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.jsonl").write_text("{}\n")
         os.utime(tmp_path / name, (1000 + i, 1000 + i))
-    assert set(live.visible_runs(tmp_path, {"live-aaaa-2"})) == {"cli-vae", "live-aaaa-2"}
-    assert len(live.visible_runs(tmp_path, set(), share=True)) == 4
+    assert set(training_runs.visible_runs(tmp_path, {"live-aaaa-2"})) == {"cli-vae", "live-aaaa-2"}
+    assert len(training_runs.visible_runs(tmp_path, set(), share=True)) == 4
     monkeypatch.setenv("LATENT_EXPLORER_RUNS", str(tmp_path))
-    assert live.main(["stop"]) == 0
+    assert training_runs.main(["stop"]) == 0
     assert "asked 3 run(s) to stop" in capsys.readouterr().out
-    assert (tmp_path / "live-bbbb-1" / live.STOP_FILE).exists()
-    assert not (tmp_path / "cli-vae" / live.STOP_FILE).exists()
-    deleted = live.prune_live_dirs(tmp_path, keep=1, running={"live-aaaa-1"})
+    assert (tmp_path / "live-bbbb-1" / training_runs.STOP_FILE).exists()
+    assert not (tmp_path / "cli-vae" / training_runs.STOP_FILE).exists()
+    deleted = training_runs.prune_live_dirs(tmp_path, keep=1, running={"live-aaaa-1"})
     assert deleted == ["live-bbbb-1"] and (tmp_path / "cli-vae").is_dir()
     assert (tmp_path / "live-aaaa-1").is_dir() and (tmp_path / "live-aaaa-2").is_dir()
 
@@ -278,16 +260,19 @@ def test_operator_stop_accepts_only_in_app_run_folders_in_the_runs_directory(
     (runs / "live-link").symlink_to(elsewhere, target_is_directory=True)
     for name in (str(elsewhere), "../elsewhere", "live-a/../../elsewhere", "cli-vae", "/"):
         with pytest.raises(ValueError, match="is not an in-app run's name"):
-            live.request_stop(runs, name)
-    assert live.request_stop(runs, "live-link") == []  # a link out of the runs folder
-    assert not (elsewhere / live.STOP_FILE).exists() and not (runs / "cli-vae" / "STOP").exists()
-    assert live.request_stop(runs, "live-a") == ["live-a"]
-    assert (runs / "live-a" / live.STOP_FILE).exists()
+            training_runs.request_stop(runs, name)
+    assert training_runs.request_stop(runs, "live-link") == []  # a link out of the runs folder
+    assert (
+        not (elsewhere / training_runs.STOP_FILE).exists()
+        and not (runs / "cli-vae" / "STOP").exists()
+    )
+    assert training_runs.request_stop(runs, "live-a") == ["live-a"]
+    assert (runs / "live-a" / training_runs.STOP_FILE).exists()
     monkeypatch.setenv("LATENT_EXPLORER_RUNS", str(runs))
-    assert live.main(["stop", str(elsewhere)]) == 2
+    assert training_runs.main(["stop", str(elsewhere)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "is not an in-app run's name" in err
-    assert not (elsewhere / live.STOP_FILE).exists()
+    assert not (elsewhere / training_runs.STOP_FILE).exists()
 
 
 def test_a_failed_live_run_names_no_absolute_server_path(tmp_path):
@@ -299,15 +284,15 @@ def test_a_failed_live_run_names_no_absolute_server_path(tmp_path):
     args = train.make_args("vae", dataset="digits", epochs=1, progress=False, eval_k=0,
                            out=str(runs_dir / "live-x" / "vae.safetensors"),
                            run_dir=str(runs_dir / "live-x"), write_resume=False)  # fmt: skip
-    run = live.LiveRuns().start("alice", args)
+    run = training_runs.LiveRuns().start("alice", args)
     run.thread.join(60)
     assert run.finished and run.error and "runs/live-x" in run.error
     assert str(tmp_path) not in run.error
     assert not re.search(r"(^|[\s'\"(:])/\w", run.error), run.error
-    assert live.hide_paths("no such file: '/srv/app/checkpoints/vae.safetensors'") == (
+    assert training_runs.hide_paths("no such file: '/srv/app/checkpoints/vae.safetensors'") == (
         "no such file: '…/vae.safetensors'"
     )
-    assert live.hide_paths("runs/live-x and 1/2 and ~/x") == "runs/live-x and 1/2 and ~/x"
+    assert training_runs.hide_paths("runs/live-x and 1/2 and ~/x") == "runs/live-x and 1/2 and ~/x"
 
 
 def _log(path, *records):

@@ -466,15 +466,15 @@ def _finished_live_run(tmp_path, monkeypatch, records: list[dict]) -> AppTest:
     """The KL page of a session whose live run has written ``records`` and stopped."""
     import json
 
-    from explorer import live, train
+    from explorer import train, training_runs
 
     run_dir = tmp_path / "live-me"
     run_dir.mkdir()
     (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     args = train.make_args("vae", epochs=3, out=str(run_dir / "vae.safetensors"),
                            run_dir=str(run_dir), progress=False)  # fmt: skip
-    runs = live.LiveRuns()
-    runs._runs["me"] = live.LiveRun(args, error="stopped", finished=True)
+    runs = training_runs.LiveRuns()
+    runs._runs["me"] = training_runs.LiveRun(args, error="stopped", finished=True)
     runs._names["me"] = {run_dir.name}  # the runs this browser started
     monkeypatch.setattr(training, "live_runs", lambda: runs)
     monkeypatch.setattr(training, "browser_id", lambda: "me")  # runs belong to a browser

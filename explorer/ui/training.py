@@ -1,5 +1,5 @@
 """Live training runs started from the KL and ELBO page: the server-wide registry, who owns a
-run (a browser, by an anonymous id) and the dashboard of a run's metrics (explorer/live.py runs
+run (a browser, by an anonymous id) and the dashboard of a run's metrics (explorer/training_runs.py runs
 them; this is their Streamlit side).
 """
 
@@ -16,10 +16,10 @@ from explorer import plots, views
 @st.cache_resource
 def live_runs():
     """The server-wide registry of live training runs (caps shared by every session); a run
-    whose owner has no connected session for a while is stopped (see explorer.live)."""
-    from explorer import live
+    whose owner has no connected session for a while is stopped (see explorer.training_runs)."""
+    from explorer import training_runs
 
-    return live.LiveRuns(is_connected=_session_connected)
+    return training_runs.LiveRuns(is_connected=_session_connected)
 
 
 def _session_connected(session: str) -> bool:
@@ -85,9 +85,9 @@ def active_units(epochs: list[dict]) -> tuple[int, int, int] | None:
 def metrics_dashboard(path: Path, key: str) -> None:
     """Reconstruction, KL and ELBO curves, the run's active units and a KL heat-map from a
     metrics JSONL."""
-    from explorer import live, trainstate
+    from explorer import training_runs, trainstate
 
-    steps, epochs = live.read_metrics(path)
+    steps, epochs = training_runs.read_metrics(path)
     rows = [r for r in steps + epochs if "kl_per_dim" in r]
     rows.sort(key=lambda r: r["step"])
     if not steps and not epochs:
@@ -129,10 +129,10 @@ def metrics_dashboard(path: Path, key: str) -> None:
 
 def train_panel() -> None:
     """ "Train a VAE here": latent size, β and epochs, Start and Stop, and this browser's run
-    live (one run per browser, found again after a reload; see explorer.live for the caps)."""
+    live (one run per browser, found again after a reload; see explorer.training_runs for the caps)."""
     import time
 
-    from explorer import live, train
+    from explorer import train, training_runs
     from explorer.ui import cache, state
 
     runs = live_runs()
@@ -151,8 +151,12 @@ def train_panel() -> None:
     epochs = int(c3.number_input("Epochs", 1, 30, 5, key="kl_live_epochs", disabled=busy))
     b1, b2, _ = st.columns([1, 1, 4])
     if b1.button("Start", key="kl_live_start"):
-        live.prune_live_dirs(cache.RUNS_DIR, running={r for r in [mine and mine.name] if r})
-        run_dir = cache.RUNS_DIR / f"{live.LIVE_PREFIX}{me[:8]}-{time.strftime('%Y%m%d-%H%M%S')}"
+        training_runs.prune_live_dirs(
+            cache.RUNS_DIR, running={r for r in [mine and mine.name] if r}
+        )
+        run_dir = (
+            cache.RUNS_DIR / f"{training_runs.LIVE_PREFIX}{me[:8]}-{time.strftime('%Y%m%d-%H%M%S')}"
+        )
         args = train.make_args(
             "vae",
             latent_dim=dim,
@@ -167,7 +171,7 @@ def train_panel() -> None:
         )
         try:
             runs.start(me, args, streamlit_session(), address=st.context.ip_address or "")
-        except live.CapacityError as err:
+        except training_runs.CapacityError as err:
             st.warning(str(err))
     if b2.button("Stop", key="kl_live_stop"):
         runs.stop(me)
@@ -200,11 +204,11 @@ def follow_panel() -> None:
     (every in-app run with LATENT_EXPLORER_SHARE_RUNS=1), refreshed every 2 s."""
     import os
 
-    from explorer import live
+    from explorer import training_runs
     from explorer.ui import cache
 
     share = os.environ.get("LATENT_EXPLORER_SHARE_RUNS", "") == "1"
-    logs = live.visible_runs(cache.RUNS_DIR, live_runs().names(browser_id()), share)
+    logs = training_runs.visible_runs(cache.RUNS_DIR, live_runs().names(browser_id()), share)
     if not logs:
         st.caption(
             "No runs yet. Start one here or with `python -m explorer.train vae` on the server; "

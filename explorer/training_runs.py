@@ -1,4 +1,5 @@
-"""Live training for the KL / ELBO page: background runs with caps, and metrics log readers.
+"""Training runs in the app (the KL / ELBO page's live training, not the live control of the
+sliders): background runs with caps, and metrics log readers.
 
 A run trains a small VAE with :func:`explorer.train.run` in a daemon thread, writing the same
 metrics JSONL a command-line run writes, so one reader serves both. On a shared server:
@@ -11,7 +12,7 @@ metrics JSONL a command-line run writes, so one reader serves both. On a shared 
 - Owned by a live client: a watchdog stops a run once none of its owner's sessions has been
   connected for ``OWNER_GRACE_S`` seconds (a closed tab frees its slot; a reload keeps the run,
   and the reloaded page finds it and can stop it).
-- The operator stops any run with ``python -m explorer.live stop [NAME]`` (a STOP file in
+- The operator stops any run with ``python -m explorer.training_runs stop [NAME]`` (a STOP file in
   the run's folder, which the watchdog honours).
 - Disk: in-app runs write no resume state, and only the newest ``KEEP_LIVE_DIRS`` finished
   ``live-*`` folders are kept.
@@ -292,10 +293,10 @@ def hide_paths(text: str, run_dir: Path | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m explorer.live stop [NAME]``: the operator stops in-app runs."""
+    """``python -m explorer.training_runs stop [NAME]``: the operator stops in-app runs."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] != "stop" or len(argv) > 2:
-        print("usage: python -m explorer.live stop [NAME]", file=sys.stderr)
+        print("usage: python -m explorer.training_runs stop [NAME]", file=sys.stderr)
         return 2
     folder = Path(
         os.environ.get("LATENT_EXPLORER_RUNS", Path(__file__).resolve().parents[1] / "runs")
