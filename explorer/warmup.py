@@ -255,13 +255,10 @@ def run(
 
 
 def start(
-    checkpoint_dir: Path,
-    cache_dir: Path,
-    busy: Callable[[], bool] = lambda: False,
-    load=None,
-    export: bool = True,
+    checkpoint_dir: Path, cache_dir: Path, busy: Callable[[], bool] = lambda: False, **options
 ) -> threading.Thread | None:
-    """:func:`run` on one daemon thread at low CPU priority; None when ``LATENT_EXPLORER_WARM=0``."""
+    """:func:`run` (``options``: its ``load`` and ``export``) on one daemon thread at low CPU
+    priority; None when ``LATENT_EXPLORER_WARM=0``."""
     if not enabled():
         return None
 
@@ -270,7 +267,7 @@ def start(
 
         jobs.lower_priority()
         wait_quiet(busy)  # the first page of a fresh server goes first
-        run(checkpoint_dir, cache_dir, busy, load, export)
+        run(checkpoint_dir, cache_dir, busy, **options)
 
     thread = threading.Thread(target=work, name="warm-up", daemon=True)
     thread.start()
