@@ -192,7 +192,8 @@ def show_findings(cmp: Comparison) -> None:
     if results is None or not findings.current(results, shas):
         st.warning(
             "The protocol's results are not for these checkpoints: run "
-            "`python -m bench.smoothness --protocol` to measure them."
+            "`python -m bench.smoothness` to measure them (`--protocol` adds training seeds 1 "
+            "and 2, from `checkpoints/train_seeds.sh`)."
         )
         return
     reader_tag = cmp.reader
