@@ -124,10 +124,11 @@ def _sampling(results: dict) -> Step:
     ae_b, vae_b = figures(read, SECOND_READER)
     text = (
         "Sampling means decoding z ~ N(0, I). At d = 16 (this view) "
-        f"{pct(no_ae)} of the AE's samples have no stroke at all, {pct(no_vae)} of the VAE's: "
+        f"{pct(no_ae)} of the AE's samples have no stroke at all (not 4 pixels at half ink: "
+        f"faint smears), {pct(no_vae)} of the VAE's: "
         + said(
             stroke,
-            "the VAE's prior decodes to strokes, the AE's mostly to blank images",
+            "the VAE's prior decodes to strokes, the AE's mostly to smears",
             "the AE's prior decodes to strokes more often",
             "which decodes to strokes more often depends on the run",
         )
@@ -140,7 +141,7 @@ def _sampling(results: dict) -> Step:
             "which makes more kinds depends on the run",
         )
         + f". Reader A reads {pct(vae)} of the VAE's samples as a digit and {pct(ae)} of the "
-        f"AE's, blank ones included; Reader B {pct(vae_b)} and {pct(ae_b)}: "
+        f"AE's, smears included; Reader B {pct(vae_b)} and {pct(ae_b)}: "
         + said(
             read,
             "the VAE's are read as digits more often",

@@ -64,7 +64,8 @@ def test_each_step_quotes_the_results_figures_and_verdicts():
     read_b = _bundled("16d", "prior", "confident", "classifier_mlp")
     fitted = _bundled("16d", "fitted", "confident", lesson.READER)
     _in_order(steps[1].text, [
-        f"{pct(stroke['ae'])} of the AE's samples have no stroke at all, {pct(stroke['vae'])}",
+        f"{pct(stroke['ae'])} of the AE's samples have no stroke at all",
+        f"faint smears), {pct(stroke['vae'])} of the VAE's",
         _counts("16d", "prior", "no_stroke"),
         f"{kinds['vae']['value']:.2f} nats for the VAE and {kinds['ae']['value']:.2f} for the AE",
         _counts("16d", "prior", "diversity"),
