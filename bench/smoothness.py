@@ -237,7 +237,8 @@ def markdown(results: dict) -> str:
                     f"**{verdict['verdict']}** ({verdict['vae_better']} VAE, "
                     f"{verdict['ae_better']} AE, of {verdict['combinations']})"
                 )
-                name = measure.label + (f" ({title})" if measure.on == "samples" else "")
+                name = measure.label.replace("|", r"\|")  # "|Δ pixel|" inside a table cell
+                name += f" ({title})" if measure.on == "samples" else ""
                 for reader, values in shown.items():
                     ae, vae = (_cell(values[m], measure.decimals) for m in ("ae", "vae"))
                     rows.append([name, "–" if reader == "none" else reader, ae, vae, counts])

@@ -81,7 +81,15 @@ def findings(results: dict, pair: str) -> list[Finding]:
                 )
             )
     keys = [m.key for m in protocol.MEASURES]
-    return sorted(found, key=lambda f: (ORDER[f.verdict], f.comparison, keys.index(f.measure.key)))
+    comparisons = list(COMPARISONS)  # both from N(0, I) first, then the AE's fitted Gaussian
+    return sorted(
+        found,
+        key=lambda f: (
+            ORDER[f.verdict],
+            comparisons.index(f.comparison),
+            keys.index(f.measure.key),
+        ),
+    )
 
 
 def percent(value: float) -> str:

@@ -171,3 +171,33 @@ def test_without_results_the_steps_keep_their_views_and_quote_nothing():
 
 def test_lesson_pages_are_the_ae_vs_vae_page():
     assert {s.page.script for s in lesson.STEPS[:4]} == {PAGES["compare"]}
+
+
+def _cells(row: str) -> list[str]:
+    """A Markdown table row's cells (a pipe escaped as \\| stays inside its cell)."""
+    return re.split(r"(?<!\\)\|", row.strip().strip("|"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pair", ["2d", "16d"])
+def test_the_findings_view_is_a_table_in_the_order_the_lesson_tells_it(pair):
+    at = _run(PAGES["compare"], {"pair": pair})
+    assert at.session_state["cmp_view"] == "findings"
+    table = next(m.value for m in at.markdown if m.value.startswith("| verdict |"))
+    rows = table.splitlines()
+    assert all(len(_cells(row)) == 5 for row in rows), [r for r in rows if len(_cells(r)) != 5]
+    body = rows[2:]
+    expected = findings.findings(RESULTS, pair)
+    assert len(body) == len(expected)
+    # Robust first, then reversed, then mixed; within a verdict, both from N(0, I) first.
+    verdicts = [_cells(row)[0].strip().strip("*") for row in body]
+    assert verdicts == [f.verdict for f in expected]
+    order = [findings.ORDER[v] for v in verdicts]
+    assert order == sorted(order)
+    for verdict in set(verdicts):
+        fitted = [
+            "fitted to its codes" in _cells(row)[1]
+            for row, v in zip(body, verdicts, strict=True)
+            if v == verdict
+        ]
+        assert fitted == sorted(fitted), (verdict, fitted)  # no fitted row before a prior one

@@ -202,8 +202,9 @@ def show_findings(cmp: Comparison) -> None:
         shown = found.shown.get(reader_tag) or found.shown.get("none")
         if shown is None:
             continue
+        label = found.measure.label.replace("|", r"\|")  # "|Δ pixel|" inside a table cell
         rows.append(
-            f"| **{found.verdict}** | {found.measure.label}"
+            f"| **{found.verdict}** | {label}"
             + (
                 f", {findings.COMPARISONS[found.comparison]}"
                 if found.measure.on == "samples"
