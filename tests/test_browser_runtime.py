@@ -138,8 +138,12 @@ def _live_tab(browser, path: str, model: str = ""):
     tab.goto(f"{url}/{path}")
     wait_idle(tab, 120_000)
     if model:
+        before = tab.url
         tab.get_by_label("Model").click()
         tab.get_by_role("option", name=model).click()
+        # The page writes the new model into its address at the end of the run that draws its
+        # control: until then the old model's control may still be there, about to be replaced.
+        tab.wait_for_function("u => location.href !== u", arg=before, timeout=120_000)
         wait_idle(tab, 60_000)
     root = tab.locator(".le-root").first
     root.wait_for(timeout=120_000)

@@ -190,7 +190,9 @@ def test_a_students_upload_survives_other_students_uploads():
         student.get_by_text("Held-out digit", exact=True).click()
         wait_idle(student, 60_000)
         student.get_by_text("Upload", exact=True).click()  # a new, empty uploader
-        note.wait_for(timeout=60_000)
+        student.locator('input[type="file"]').wait_for(state="attached", timeout=120_000)
+        wait_idle(student, 120_000)
+        note.wait_for(timeout=120_000)
         wait_idle(student, 60_000)
         assert student.get_by_text("what the model sees").count() == 1 and note.count() == 1
         assert student.locator('[data-testid="stException"]').count() == 0
