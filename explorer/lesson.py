@@ -12,6 +12,7 @@ the protocol's first set, the ones the view a step opens shows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -72,17 +73,16 @@ def steps(results: dict | None) -> list[Step]:
     """The lesson's steps; without the protocol's results, the steps with no figures."""
     if results is None:
         return [*_plain_steps(), attribute_step(_attribute_results(), 8)]
-    found = [
-        _codes(results),
-        _sampling(results),
-        _paths(results),
-        _holes(results),
-        *_plain_steps()[4:],
-    ]
+    plain = _plain_steps()
+    # Steps 1-4 open the same views with the measured figures in their text.
+    texts = [_codes(results), _sampling(results), _paths(results), _holes(results)]
+    measured = zip(plain[: len(texts)], texts, strict=True)
+    found = [dataclasses.replace(step, text=text) for step, text in measured]
+    found += plain[len(texts) :]
     return [*found, attribute_step(_attribute_results(), len(found) + 1)]
 
 
-def _codes(results: dict) -> Step:
+def _codes(results: dict) -> str:
     far2, far16 = finding(results, "2d", "far_share"), finding(results, "16d", "far_share")
     (ae2, vae2), (ae16, vae16) = figures(far2), figures(far16)
     text = (
@@ -108,13 +108,10 @@ def _codes(results: dict) -> Step:
         )
         + "."
     )
-    params = {"view": "atlas", "pair": "2d", "window": "own", "overlay": "coverage"}
-    return Step(
-        "1. Where each model puts its codes", text, sitemap.AE_VS_VAE, params, "Show the codes"
-    )
+    return text
 
 
-def _sampling(results: dict) -> Step:
+def _sampling(results: dict) -> str:
     stroke = finding(results, "16d", "no_stroke")
     kinds = finding(results, "16d", "diversity")
     read = finding(results, "16d", "confident")
@@ -158,13 +155,10 @@ def _sampling(results: dict) -> Step:
         )
         + "."
     )
-    params = {"preset": "prior", "view": "samples", "pair": "16d"}
-    return Step(
-        "2. Sampling from the prior", text, sitemap.AE_VS_VAE, params, "Sample from the prior"
-    )
+    return text
 
 
-def _paths(results: dict) -> Step:
+def _paths(results: dict) -> str:
     jump2, jump16 = finding(results, "2d", "largest_jump"), finding(results, "16d", "largest_jump")
     (ae, vae) = figures(jump2)
     text = (
@@ -183,11 +177,10 @@ def _paths(results: dict) -> Step:
         + said(jump16, "the VAE's are", "the AE's are", "the difference does not hold")
         + "."
     )
-    params = {"view": "pairs", "pair": "2d"}
-    return Step("3. Paths between digits", text, sitemap.AE_VS_VAE, params, "Compare 200 paths")
+    return text
 
 
-def _holes(results: dict) -> Step:
+def _holes(results: dict) -> str:
     garbage2 = finding(results, "2d", "garbage_share")
     garbage16 = finding(results, "16d", "garbage_share")
     (ae2, vae2), (ae16, vae16) = figures(garbage2), figures(garbage16)
@@ -212,12 +205,12 @@ def _holes(results: dict) -> Step:
         )
         + "."
     )
-    params = {"preset": "typical", "pair": "2d"}
-    return Step("4. Holes: a question to test", text, sitemap.AE_VS_VAE, params, "Test for holes")
+    return text
 
 
 def _plain_steps() -> list[Step]:
-    """The steps whose text needs no measured figure (and the first four without figures)."""
+    """Every step's page, link and button, with text that quotes no measured figure (steps 1-4
+    get theirs from :func:`steps`)."""
     return [
         Step("1. Where each model puts its codes", "The AE's and the VAE's 2-D planes over their "
              "own codes, with N(0, I)'s circles.", sitemap.AE_VS_VAE,

@@ -112,14 +112,20 @@ def _page_text(at) -> str:
     return " ".join(m.value for m in [*at.markdown, *at.caption]).replace("\\", "")
 
 
+def _open(index: int, reader: str, view: str, pair: str):
+    """Lesson step ``index``'s link with ``reader`` chosen: the view and pair it names."""
+    step = lesson.STEPS[index]
+    at = _run(step.page.script, {**step.params, "reader": reader})
+    assert at.session_state["cmp_view"] == view and at.session_state["cmp_pair"] == pair
+    return at
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("reader", list(ae_vs_vae.READERS))
 def test_the_sampling_step_opens_a_view_that_shows_its_figures(reader):
     # Step 2 quotes Reader A; the view it opens shows the same shares for whichever reader is
     # chosen, and the view's verdict on this set agrees with the results' difference.
-    step = lesson.STEPS[1]
-    at = _run(step.page.script, {**step.params, "reader": reader})
-    assert at.session_state["cmp_view"] == "samples" and at.session_state["cmp_pair"] == "16d"
+    at = _open(1, reader, "samples", "16d")
     name = ae_vs_vae.READERS[reader]
     read = _bundled("16d", "prior", "confident", name)
     fitted = _bundled("16d", "fitted", "confident", name)
@@ -138,9 +144,7 @@ def test_the_sampling_step_opens_a_view_that_shows_its_figures(reader):
 @pytest.mark.parametrize("reader", list(ae_vs_vae.READERS))
 def test_the_paths_step_opens_a_view_that_shows_its_figures(reader):
     # Step 3's largest jump needs no reader: the same means under either reader's view.
-    step = lesson.STEPS[2]
-    at = _run(step.page.script, {**step.params, "reader": reader})
-    assert at.session_state["cmp_view"] == "pairs" and at.session_state["cmp_pair"] == "2d"
+    at = _open(2, reader, "pairs", "2d")
     jump = _bundled("2d", "prior", "largest_jump")
     means = re.findall(r"Mean AE (\S+) \[[^]]+\], VAE (\S+) \[", _page_text(at))
     shown = {(float(ae), float(vae)) for ae, vae in means}
