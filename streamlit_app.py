@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from explorer import lesson, plots, sitemap, urlstate, views
-from explorer.ui import cache, display, setup, state
+from explorer import lesson, markdown, plots, sitemap, urlstate, views
+from explorer.ui import cache, display, setup, state, studies
 
 setup.page_setup("Home")
 st.title("Latent Explorer")
@@ -34,9 +34,15 @@ if not names:
     st.error(
         f"No checkpoints found in {cache.CHECKPOINT_DIR}. Create them with checkpoints/train_all.sh."
     )
-FIELDS = [urlstate.Field("home_seed", "seed", 0, urlstate.integer(0, 10_000))]
+FIELDS = [
+    urlstate.Field("home_seed", "seed", 0, urlstate.integer(0, 10_000)),
+    urlstate.Field("home_curves", "curves", False, *urlstate.named({"off": False, "on": True})),
+]
 state.url_state(FIELDS, "home")
-seed = st.number_input("Sample seed", 0, 10_000, key="home_seed")
+seed_box, curves_box = st.columns([1, 2], vertical_alignment="bottom")
+seed = seed_box.number_input("Sample seed", 0, 10_000, key="home_seed")
+# Off at first: seven Plotly charts took about two of the first view's seconds in the browser.
+curves = curves_box.toggle("Training curves", key="home_curves")
 state.write_url_state(FIELDS, "home")
 for name in names:
     ckpt = cache.load_or_explain(name)
@@ -44,28 +50,32 @@ for name in names:
         continue
     st.subheader(cache.label(name))
     meta, config = ckpt.meta, ckpt.config
-    left, middle, right = st.columns([2, 3, 2])
+    if curves:
+        left, chart, right = st.columns([2, 3, 2])
+    else:
+        (left, right), chart = st.columns([3, 2]), None
     with left:
         st.markdown(
             f"- kind: **{config.kind}**, latent dim **{config.latent_dim or '–'}**\n"
             f"- data: {views.split_text(meta.get('split', {}))}\n"
             f"- trained **{meta.get('epochs', '?')}** epochs in {meta.get('seconds', '?')} s"
         )
-        rows = views.held_out_rows(meta)
-        st.dataframe(
-            {"test digits": [r[0] for r in rows], "value": [r[1] for r in rows]},
-            hide_index=True,
-        )
-    with middle:
+        rows = [
+            [markdown.cell(label), markdown.cell(value)]
+            for label, value in views.held_out_rows(meta)
+        ]
+        st.markdown(markdown.table(["test digits", "value"], rows))
+    if chart is not None:
         keys = {
             "vae": ["elbo", "val_elbo", "test_elbo"],  # test_: checkpoints from before validation
             "ae": ["recon", "val_recon", "test_recon"],
             "gan": ["d_loss", "g_loss", "val_frechet"],
             "classifier": ["accuracy", "val_accuracy", "test_accuracy"],
         }[config.kind]
-        st.plotly_chart(
-            plots.curves(meta.get("history", []), keys, "training curves"), key=f"curve_{name}"
-        )
+        with chart:
+            st.plotly_chart(
+                plots.curves(meta.get("history", []), keys, "training curves"), key=f"curve_{name}"
+            )
     with right:
         if config.kind == "classifier":
             st.caption(
@@ -74,5 +84,5 @@ for name in names:
                 "chosen on real validation digits only, never on any model's decodes."
             )
         else:
-            png = cache.sample_grid(name, ckpt.sha256, int(seed))
+            png = studies.sample_grid(ckpt, int(seed))
             st.image(png, caption="64 random samples", output_format="PNG")

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from explorer import markdown
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
@@ -49,11 +51,20 @@ def machine() -> str:
     return f"{psutil.cpu_count()} cores, {memory:.0f} GiB, {cpu}"
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A Markdown table as the README writes it: the header, ``|---|`` under each of its cells,
-    then one line per row of cells (an empty cell is one space)."""
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU seconds of ``process`` and of its children, those still running and
+    those it has waited for: the server's warm-up runs in a child process (explorer.warmup), and
+    a server's cost is all of it."""
+    times = process.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.Error:  # it ended meanwhile (and is counted once its parent waits)
+            continue
+        total += child_times.user + child_times.system
+    return total
 
-    def line(cells: Sequence[object]) -> str:
-        return "|" + "".join(f" {cell} |" if cell != "" else " |" for cell in cells)
 
-    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
+# One table writer for the app, the benchmarks and the README.
+markdown_table = markdown.table

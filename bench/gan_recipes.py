@@ -39,10 +39,23 @@ def train(name: str, epochs: int) -> None:
     if len(curve(RUNS / name / "metrics.jsonl")) >= epochs:
         return
     reader = ROOT / "checkpoints" / "classifier.safetensors"
-    argv = [sys.executable, "-m", "explorer.train", "gan", *BASE, *RECIPES[name][1],
-            "--epochs", str(epochs), "--val-reader", str(reader),
-            "--out", str(RUNS / f"{name}.safetensors"), "--run-dir", str(RUNS / name),
-            "--no-progress"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "explorer.train",
+        "gan",
+        *BASE,
+        *RECIPES[name][1],
+        "--epochs",
+        str(epochs),
+        "--val-reader",
+        str(reader),
+        "--out",
+        str(RUNS / f"{name}.safetensors"),
+        "--run-dir",
+        str(RUNS / name),
+        "--no-progress",
+    ]
     subprocess.run(argv, check=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 

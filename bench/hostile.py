@@ -19,7 +19,7 @@ import time
 import psutil
 
 from bench.browser import launch, streamlit_server, wait_idle
-from bench.common import machine, percentile, write_results
+from bench.common import cpu_seconds, machine, percentile, write_results
 
 PAGES = ("AE_vs_VAE", "AE_vs_VAE?view=atlas", "Latent_sliders")
 
@@ -62,10 +62,10 @@ def run(hostile: int, loads: int) -> dict:
         browser = launch(playwright)
         bystander = browser.new_page(viewport={"width": 1280, "height": 720})
         _bystander(bystander, base, len(PAGES))  # warm: every page once
-        cpu0 = sum(server.cpu_times()[:2])
+        cpu0 = cpu_seconds(server)
         quiet = _bystander(bystander, base, loads)
         peak = _Peak(server)
-        cpu1 = sum(server.cpu_times()[:2])
+        cpu1 = cpu_seconds(server)
         tabs = []
         for k in range(hostile):  # each its own browser: its own cookie, its own owner
             tab = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
@@ -80,7 +80,7 @@ def run(hostile: int, loads: int) -> dict:
             else ""
             for tab in tabs
         ]
-        cpu2 = sum(server.cpu_times()[:2])
+        cpu2 = cpu_seconds(server)
         rss = peak.stop()
         browser.close()
     quiet_p50, attacked_p50 = percentile(quiet, 50), percentile(attacked, 50)

@@ -16,7 +16,8 @@
    reader's features between 500 samples and the 500 test digits, and the share of samples each
    reader reads as a digit, for three sample seeds: the DCGAN, the AEs and VAEs (the AE's codes
    from its fitted Gaussian), and 500 training digits as the floor.
-Results go to bench/results/quality.json and print as Markdown for the README.
+Results go to bench/results/quality.json and print as Markdown for the README
+(:mod:`bench.quality_tables`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from pathlib import Path
 
 import torch
 
-from bench.common import ROOT, markdown_table, read_results, write_results
+from bench.common import ROOT, read_results, write_results
+from bench.quality_tables import markdown
 from explorer import checkpoints, compare, data, likelihood, metrics, objectives, train
 
 RUNS = ROOT / "runs" / "quality"
@@ -300,104 +302,6 @@ def main(argv: list[str] | None = None) -> dict:
     write_results("quality.json", results)
     print(markdown(results))
     return results
-
-
-def _aug(s: dict) -> str:
-    parts = []
-    if s["shift"]:
-        parts.append(f"shifts ≤ {s['shift']} px")
-    if s["rotate"]:
-        parts.append(f"rotations ≤ {s['rotate']:g}°")
-    return ", ".join(parts) or "none"
-
-
-def markdown(results: dict) -> str:
-    """The README's tables: what the reference tried on validation, the test scores of both,
-    the readers, and the samples."""
-    tried = []
-    chosen = results["reference"]["settings"]
-    for t in results["reference"]["selection"]:
-        won = all(t[k] == chosen[k] for k in chosen)
-        peak = f"{t['best_epoch']} ({t['best_step']})"
-        cells = [t["batch_size"], _aug(t), peak, f"{t['best_val_elbo']:.1f}"]
-        tried.append([f"reference{' (chosen)' if won else ''}", *cells])
-    header = [
-        "model",
-        "batch",
-        "augmentation",
-        "epochs (steps) at the validation peak",
-        "validation ELBO (1 draw)",
-    ]
-    lines = [markdown_table(header, tried), ""]
-    names = {
-        "test_iwae": "log-likelihood, IWAE L_1000 (nats)",
-        "test_elbo": "ELBO (nats)",
-        "train_elbo": "ELBO on 500 training digits",
-        "overfit_gap": "train − test ELBO",
-    }
-    spread = [
-        [label] + [_spread_cell(results[m][key]) for m in ("ours", "reference")]
-        for key, label in names.items()
-    ]
-    header = [
-        "test digits, 3 training seeds: mean [min, max]",
-        "ours (conv, d = 16)",
-        "reference (MLP, d = 20)",
-    ]
-    lines.append(markdown_table(header, spread))
-    noise = max(r["test_elbo_noise"] for m in ("ours", "reference") for r in results[m]["runs"])
-    g = results["iwae_gain"]
-    lines += [
-        "",
-        f"IWAE gain, ours − reference, paired by seed: **{g['mean']:.1f}** nats "
-        f"[{g['min']:.1f}, {g['max']:.1f}]; the largest Monte Carlo noise of a test ELBO was "
-        f"{noise:.3f} nats.",
-    ]
-    if "readers" in results:
-        rows = [
-            [name, f"{100 * a['val']:.1f} %", f"{100 * a['test']:.1f} %"]
-            for name, a in results["readers"].items()
-        ]
-        lines += ["", markdown_table(["reader", "validation accuracy", "test accuracy"], rows)]
-    if "samples" in results:
-        lines += ["", samples_markdown(results["samples"])]
-    return "\n".join(lines)
-
-
-def _spread_cell(c: dict) -> str:
-    return f"{c['mean']:.1f} [{c['min']:.1f}, {c['max']:.1f}]"
-
-
-SAMPLE_LABELS = {
-    "floor": "500 training digits (the floor)",
-    "gan": "DCGAN",
-    "vae": "VAE d = 16 (N(0, I))",
-    "ae": "AE d = 16 (fitted Gaussian)",
-    "vae2d": "VAE d = 2 (N(0, I))",
-    "ae2d": "AE d = 2 (fitted Gaussian)",
-}
-
-
-def samples_markdown(samples: dict) -> str:
-    """One row per model: per reader, the Fréchet distance (mean of the sample seeds, with
-    each seed's value), KID and the share read as a digit."""
-    header = ["500 samples against the 500 test digits"]
-    for reader in samples:
-        header += [f"Fréchet, {reader}", f"KID, {reader}", f"read as a digit, {reader}"]
-    rows = []
-    for model, label in SAMPLE_LABELS.items():
-        cells = [label]
-        for table in samples.values():
-            values = table[model]
-            frechet = [v["frechet"] for v in values]
-            seeds = f" ({', '.join(f'{f:.0f}' for f in frechet)})" if len(frechet) > 1 else ""
-            cells += [
-                f"{statistics.fmean(frechet):.1f}{seeds}",
-                f"{statistics.fmean(v['kid'] for v in values):.2f}",
-                f"{statistics.fmean(v['confident'] for v in values):.2f}",
-            ]
-        rows.append(cells)
-    return markdown_table(header, rows)
 
 
 if __name__ == "__main__":

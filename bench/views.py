@@ -13,9 +13,9 @@ runs from the browser's navigation start to the first moment of that stretch. Be
 openings the bench waits until the server idles (its background warm-up done), so "warm" is a
 warmed server.
 
-Also measured: the server's CPU seconds (every thread, warm-up included) from the request to the
-drawn view, the time from spawning the server to its health check answering, and the machine's
-load average. Medians over ``--runs`` runs; results in bench/results/views.json and a Markdown
+Also measured: the server's CPU seconds (every thread, the warm-up child included) from the
+request to the drawn view, the time from spawning the server to its health check answering, and
+the machine's load average. Medians over ``--runs`` runs; results in bench/results/views.json and a Markdown
 table on stdout. A clone lacking ``checkpoints/precomputed/`` gets it from
 ``python -m explorer.precompute`` once, kept in ``--shipped-cache`` for later runs.
 """
@@ -34,12 +34,14 @@ from pathlib import Path
 import psutil
 
 from bench.browser import launch, streamlit_server
-from bench.common import machine, markdown_table, write_results
+from bench.common import cpu_seconds, machine, markdown_table, write_results
 from bench.fresh import Clone
+from explorer import warmup
 
 GOAL_COLD_S, GOAL_WARM_S = 3.0, 1.0
 EXACT = ".le-canvas[data-source='exact']"
 MAP_READY = "window.__leTelemetry?.map?.ready === true"
+FLOOR = "bench/floor_page.py"  # a title, a line and an image: Streamlit's own first view
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,19 @@ class View:
     path: str  # relative to the server's URL
     ready: str = ""  # a CSS selector (searched through shadow roots) that must be there
     ready_js: str = ""  # or a JS expression that must be true
+    script: str = "streamlit_app.py"  # what `streamlit run` starts (the floor: its own page)
 
 
 def _views() -> list[View]:
     cmp = "/AE_vs_VAE"
     # The findings' table, or the note that the protocol's results are for other checkpoints.
     table = "[data-testid='stMarkdown'] table, [data-testid='stAlert']"
-    out = [View("home", "Home", "/", "[data-testid='stImage'] img")]
+    image = "[data-testid='stImage'] img"
+    out = [
+        View("floor", "Streamlit's floor (bench/floor_page.py)", "/", image, "", FLOOR),
+        View("floor_chart", "the floor with one Plotly chart", "/?chart=1", image, "", FLOOR),
+        View("home", "Home", "/", image),
+    ]
     for pair, d in (("2d", "2"), ("16d", "16")):
         q = "" if pair == "2d" else "pair=16d&"
         out += [
@@ -126,7 +134,8 @@ WATCH_JS = """(() => {
 
 
 class CpuTrace:
-    """A process's CPU seconds (user + system, every thread), read every 50 ms on a thread."""
+    """A process's CPU seconds (user + system, every thread, its children too), read every 50 ms
+    on a thread."""
 
     def __init__(self, pid: int) -> None:
         self.process, self.samples, self._stop = psutil.Process(pid), [], threading.Event()
@@ -136,10 +145,10 @@ class CpuTrace:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                times = self.process.cpu_times()
+                seconds = cpu_seconds(self.process)
             except psutil.Error:
                 return
-            self.samples.append((time.perf_counter(), times.user + times.system))
+            self.samples.append((time.perf_counter(), seconds))
             time.sleep(0.05)
 
     def settle(self, idle_share: float = 0.1, window_s: float = 2.0, most_s: float = 300.0):
@@ -203,13 +212,18 @@ def one_run(browser, clone: Clone, view: View, timeout_s: float, restart: bool =
     clone.reset(keep_data=restart)
     load_before = os.getloadavg()[0]
     spawned = time.perf_counter()
-    with streamlit_server(clone.env(), poll=0.05, cwd=clone.dir, timeout=120) as (url, proc):
+    server = streamlit_server(
+        clone.env(), poll=0.05, cwd=clone.dir, timeout=120, script=view.script
+    )
+    with server as (url, proc):
         up = time.perf_counter() - spawned
         trace = CpuTrace(proc.pid)
         boot_cpu = trace.at(time.perf_counter())
         context = browser.new_context()  # an empty HTTP cache: a student's first visit
         cold = _open(context, url + view.path, view, trace, timeout_s)
-        settle_s, settle_cpu = trace.settle()  # the warm-up's work, then a warm server
+        # The warm-up's work (its child starts once the pages have been quiet for a while), then
+        # a warm server: quiet for longer than that start's wait.
+        settle_s, settle_cpu = trace.settle(window_s=warmup.START_QUIET_S + 2.0)
         warm = _open(context, url + view.path, view, trace, timeout_s)
         context.close()
         trace.stop()
@@ -256,15 +270,24 @@ def _cell(value: float | None, goal: float | None = None) -> str:
     return f"**{text}**" if goal is not None and value > goal else text
 
 
+def _over(value: float | None, floor: float | None) -> str:
+    return "–" if value is None or floor is None else f"{value - floor:+.2f}"
+
+
 def table(results: dict) -> str:
-    """The README's table: one row per view (a figure over its goal in bold)."""
+    """The README's table: one row per view (a figure over its goal in bold), and how far each
+    view's seconds lie above Streamlit's floor measured in the same run."""
+    floor = results["views"].get("floor", {})
     rows = []
-    for found in results["views"].values():
+    for key, found in results["views"].items():
+        over = not key.startswith("floor")
         rows.append(
             [
                 f"{found['label']} (`{found['path']}`)",
                 _cell(found["cold_s"], GOAL_COLD_S),
+                _over(found["cold_s"], floor.get("cold_s")) if over else "",
                 _cell(found["warm_s"], GOAL_WARM_S),
+                _over(found["warm_s"], floor.get("warm_s")) if over else "",
                 _cell(found["cold_cpu_s"]),
                 _cell(found["warm_cpu_s"]),
                 f"{found['load']:.1f}" if found["load"] is not None else "–",
@@ -273,7 +296,9 @@ def table(results: dict) -> str:
     header = [
         "view (link)",
         "cold, s",
+        "over the floor",
         "warm, s",
+        "over the floor",
         "server CPU cold, s",
         "server CPU warm, s",
         "load avg",
@@ -344,7 +369,8 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"unknown view(s) {set(args.only) - keys}; choose from {sorted(keys)}")
     if not 1 <= args.runs <= 20:
         parser.error("--runs must lie in 1..20")
-    views = [v for v in VIEWS if not args.only or v.key in args.only]
+    # The floors are always measured first: every view's seconds read against them.
+    views = [v for v in VIEWS if not args.only or v.key in args.only or v.key.startswith("floor")]
     results = run(views, args.runs, args.timeout, Path(args.shipped_cache), args.restart)
     write_results(args.out or ("views-restart.json" if args.restart else "views.json"), results)
     print(table(results))

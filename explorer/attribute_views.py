@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer import attributes, smoothness, urlstate, views
+from explorer import attributes, markdown, smoothness, urlstate, views
 
 NAMES = attributes.NAMES
 UNITS = attributes.UNITS
@@ -81,11 +81,6 @@ def interval(estimate: dict, name: str | None = None) -> str:
     return smoothness.Estimate(**estimate).text(digits(name))
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 def readout(measured: np.ndarray, edit: list[float]) -> str:
     """Markdown: the six attributes before (row 0 of ``measured``) and after (row 1) an edit,
     the change asked for and the change measured."""
@@ -95,7 +90,7 @@ def readout(measured: np.ndarray, edit: list[float]) -> str:
         got = fmt(measured[1, j] - measured[0, j], name, sign=True)
         before, now = fmt(measured[0, j], name), fmt(measured[1, j], name)
         rows.append([f"{name} ({UNITS[name]})", before, now, asked, got])
-    return _table(["attribute", "before", "now", "asked", "got"], rows)
+    return markdown.table(["attribute", "before", "now", "asked", "got"], rows)
 
 
 def reads_text(label: str, before: tuple[int, float], after: tuple[int, float]) -> str:
@@ -121,7 +116,7 @@ def comparison(found: attributes.Directions, measured: dict | None, readers: dic
             row += [interval(e["gain"], name), interval(e["slope"]), interval(e["follow_r2"])]
             row += [interval(e["side_sd"]), *(interval(e["kept"][r]) for r in readers)]
         rows.append(row)
-    return _table(header, rows)
+    return markdown.table(header, rows)
 
 
 MEASURE_WORDS = {"r2": "most decodable", "follow_r2": "follows requests best"}

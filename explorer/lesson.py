@@ -212,17 +212,34 @@ def _plain_steps() -> list[Step]:
     """Every step's page, link and button, with text that quotes no measured figure (steps 1-4
     get theirs from :func:`steps`)."""
     return [
-        Step("1. Where each model puts its codes", "The AE's and the VAE's 2-D planes over their "
-             "own codes, with N(0, I)'s circles.", sitemap.AE_VS_VAE,
-             {"view": "atlas", "pair": "2d", "window": "own", "overlay": "coverage"},
-             "Show the codes"),
-        Step("2. Sampling from the prior", "Both models decode the same N(0, I) codes.",
-             sitemap.AE_VS_VAE, {"preset": "prior", "view": "samples", "pair": "16d"},
-             "Sample from the prior"),
-        Step("3. Paths between digits", "200 paths between held-out digits, both 2-D models.",
-             sitemap.AE_VS_VAE, {"view": "pairs", "pair": "2d"}, "Compare 200 paths"),
-        Step("4. Holes: a question to test", "A typical pair beside the boxes of all 200.",
-             sitemap.AE_VS_VAE, {"preset": "typical", "pair": "2d"}, "Test for holes"),
+        Step(
+            "1. Where each model puts its codes",
+            "The AE's and the VAE's 2-D planes over their own codes, with N(0, I)'s circles.",
+            sitemap.AE_VS_VAE,
+            {"view": "atlas", "pair": "2d", "window": "own", "overlay": "coverage"},
+            "Show the codes",
+        ),
+        Step(
+            "2. Sampling from the prior",
+            "Both models decode the same N(0, I) codes.",
+            sitemap.AE_VS_VAE,
+            {"preset": "prior", "view": "samples", "pair": "16d"},
+            "Sample from the prior",
+        ),
+        Step(
+            "3. Paths between digits",
+            "200 paths between held-out digits, both 2-D models.",
+            sitemap.AE_VS_VAE,
+            {"view": "pairs", "pair": "2d"},
+            "Compare 200 paths",
+        ),
+        Step(
+            "4. Holes: a question to test",
+            "A typical pair beside the boxes of all 200.",
+            sitemap.AE_VS_VAE,
+            {"preset": "typical", "pair": "2d"},
+            "Test for holes",
+        ),
         Step(
             "5. What the VAE pays for it: the ELBO of one digit",
             "The VAE's objective is reconstruction minus KL: its reconstructions are blurrier "
@@ -254,7 +271,7 @@ def _plain_steps() -> list[Step]:
             {"method": "tsne", "overlay": "prior"},
             "Open the latent map",
         ),
-    ]  # fmt: skip
+    ]
 
 
 # ---- What a direction means (issue 25): numbers from bench/results/attributes.json ------------

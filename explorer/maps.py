@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer import attributes, data, mapfiles, neighbours, projection, smoothness, views
+from explorer import attributes, data, mapfiles, markdown, neighbours, projection, smoothness, views
 
 ROOT = Path(__file__).resolve().parents[1]
 POINT_SETS = ("held_out", "all")
@@ -240,20 +240,19 @@ def warm(
 def table(rows: list[dict]) -> str:
     """The trustworthiness rows as a Markdown table: one row per point set and method."""
     models = sorted({r["model"] for r in rows}, key=lambda m: (len(m), m))
-    lines = ["| points | method | " + " | ".join(models) + " |", "|---|---|" + "---|" * len(models)]
+    lines = []
     for which in dict.fromkeys(r["points"] for r in rows):
         for method in dict.fromkeys(r["method"] for r in rows):
             cells = {r["model"]: r for r in rows if r["points"] == which and r["method"] == method}
             if cells:
                 n = next(iter(cells.values()))["n"]
-                values = " | ".join(
+                values = [
                     f"{cells[m]['trustworthiness']:.3f}" if m in cells else "–" for m in models
-                )
+                ]
                 lines.append(
-                    f"| {which.replace('_', '-')} ({n:,}) | "
-                    f"{projection.METHODS[method]} | {values} |"
+                    [f"{which.replace('_', '-')} ({n:,})", projection.METHODS[method], *values]
                 )
-    return "\n".join(lines)
+    return markdown.table(["points", "method", *models], lines)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -109,9 +109,16 @@ def export_graph(module: nn.Module, example: torch.Tensor, path: Path) -> None:
             # The TorchScript exporter (dynamo=False) needs only the onnx package; the dynamo one
             # would add onnxscript. It is deprecated upstream but handles these plain CNNs.
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(module, (example,), tmp, dynamo=False, opset_version=OPSET,
-                              input_names=["input"], output_names=["output"],
-                              dynamic_axes={"input": {0: "n"}, "output": {0: "n"}})  # fmt: skip
+            torch.onnx.export(
+                module,
+                (example,),
+                tmp,
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=["input"],
+                output_names=["output"],
+                dynamic_axes={"input": {0: "n"}, "output": {0: "n"}},
+            )
         onnx.checker.check_model(tmp, full_check=True)
         raw = Path(tmp).read_bytes()
         Path(tmp).write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))

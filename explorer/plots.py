@@ -317,8 +317,17 @@ def distributions(values: dict[str, np.ndarray], title: str, y_title: str) -> go
     compare at a glance."""
     fig = go.Figure()
     for model, array in values.items():
-        fig.add_trace(go.Box(y=array, name=model, boxpoints="all", jitter=0.4, pointpos=0,
-                             marker={"size": 3, "opacity": 0.5}, boxmean=True))  # fmt: skip
+        fig.add_trace(
+            go.Box(
+                y=array,
+                name=model,
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0,
+                marker={"size": 3, "opacity": 0.5},
+                boxmean=True,
+            )
+        )
     fig.update_layout(title=title, yaxis_title=y_title, showlegend=False, **_LAYOUT)
     return _legible(fig)
 
@@ -326,6 +335,9 @@ def distributions(values: dict[str, np.ndarray], title: str, y_title: str) -> go
 def digit_shares(shares: np.ndarray) -> go.Figure:
     """A small bar chart: the share of samples read as each digit."""
     fig = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=shares, marker_color=DIGIT_COLORS))
-    fig.update_layout(title="digits produced", yaxis={"tickformat": ".0%"},
-                      **{**_LAYOUT, "height": 200, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}})  # fmt: skip
+    fig.update_layout(
+        title="digits produced",
+        yaxis={"tickformat": ".0%"},
+        **{**_LAYOUT, "height": 200, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}},
+    )
     return _legible(fig)

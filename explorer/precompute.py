@@ -10,7 +10,8 @@ page that comes first computes it on first use and keeps it in the run-time cach
 hashes of every checkpoint it depends on and its kind's version in :data:`VERSIONS`: change what
 a kind computes, bump its version.
 
-Three kinds, all for one model and every bundled reader (:func:`readers`):
+Home's sample grids (``grid``: 64 samples of a model at the default seed, as the PNG Home
+shows) and three kinds for one model and every bundled reader (:func:`readers`):
 
 - ``paths``: the study of seeded random held-out pairs (:func:`explorer.protocol.path_arrays`);
 - ``samples``: 1,000 decoded codes from N(0, I) or (an AE) the Gaussian fitted to its codes:
@@ -40,15 +41,17 @@ from explorer import (
     protocol,
     smoothness,
     store,
+    views,
     warmup,
 )
 from explorer.checkpoints import Checkpoint
 
-VERSIONS = {"paths": 2, "samples": 3, "atlas": 2, "codes": 1}
+VERSIONS = {"paths": 2, "samples": 3, "atlas": 2, "codes": 1, "grid": 1}
 DEFAULT_PAIRS, DEFAULT_PAIR_SEED, DEFAULT_SAMPLE_SEED = 200, 0, 0
 READERS = ("classifier", "classifier_mlp")  # file names of the bundled readers
 ATLAS_TILES, ATLAS_HEAT = 15, 31
 SHIPPED = "precomputed"  # beside the checkpoints
+GRID_KINDS = ("ae", "vae", "gan")  # the models Home shows samples of
 
 
 def readers(folder: Path) -> dict[str, Checkpoint]:
@@ -69,7 +72,19 @@ def split_of(model: Checkpoint) -> data.Split:
     return data.Split.from_dict(model.meta.get("split", {}))
 
 
-# ---- The four kinds ----------------------------------------------------------------------------
+# ---- The kinds -----------------------------------------------------------------------------------
+
+
+def grid_name(model: Checkpoint, seed: int) -> str:
+    return store.key("grid", VERSIONS["grid"], model.sha256, seed)
+
+
+def grid(model: Checkpoint, seed: int) -> dict[str, np.ndarray]:
+    """64 samples from the model's prior (an AE: its fitted Gaussian), 8 x 8, as PNG bytes."""
+    m = model.model
+    frames = views.decode(m, m.sample(64, torch.Generator().manual_seed(seed)))
+    png = images.png_bytes(images.grid(frames, ncol=8), scale=2)
+    return {"png": np.frombuffer(png, dtype=np.uint8)}
 
 
 def codes_name(model: Checkpoint) -> str:
@@ -189,8 +204,13 @@ def atlas(model: Checkpoint, found: dict, trained: np.ndarray, window: tuple[flo
 def defaults(folder: Path, cache_dir: Path | None = None) -> Iterator[tuple[str, Callable]]:
     """(name, make) of every result the pages open with, for the checkpoints in ``folder``:
     codes, the default pair study and both sample sources of every AE and VAE, and the d = 2
-    models' atlases over every window choice. The codes that name the atlases are made here
-    when missing (kept in ``cache_dir``, by default the app's run-time cache)."""
+    models' atlases over every window choice; Home's sample grid of every model with a prior.
+    The codes that name the atlases are made here when missing (kept in ``cache_dir``, by
+    default the app's run-time cache)."""
+    for name in checkpoints.discover(Path(folder)):
+        if name.startswith(GRID_KINDS):
+            ckpt = checkpoints.load(Path(folder) / f"{name}.safetensors")
+            yield grid_name(ckpt, DEFAULT_SAMPLE_SEED), lambda c=ckpt: grid(c, DEFAULT_SAMPLE_SEED)
     found = readers(folder)
     if not found:
         return

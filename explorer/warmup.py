@@ -14,14 +14,14 @@ as plain arrays (never pickles):
 ``python -m explorer.precompute`` ships the first two beside the bundled checkpoints
 (``checkpoints/precomputed/``; the run-time caches' files in its ``seed/`` and ``data/``
 folders). A server :func:`seed`s its caches from there when it starts (links or copies: a few
-milliseconds), so a fresh clone's first views read files; then one low-priority background
-thread (:func:`start`) makes whatever is still missing (a retrained checkpoint, a clone without
-``precomputed/``), the ONNX graphs first, each step only while no page is running. With nothing
-missing it loads the checkpoints, reads the files and computes nothing.
-``LATENT_EXPLORER_WARM=0`` turns the thread off (the tests that do not need it).
+milliseconds), so a fresh clone's first views read files; then, once the first page has run,
+one low-priority child process (:func:`start`, ``python -m explorer.warmup``) makes whatever is
+still missing (a retrained checkpoint, a clone without ``precomputed/``), the ONNX graphs first.
+With nothing missing it loads the checkpoints, reads the files and computes nothing.
+``LATENT_EXPLORER_WARM=0`` turns it off (the tests that do not need it).
 
 This module imports only the standard library at the top: a page's first run imports it, and
-scikit-learn, openTSNE, umap and torch.onnx are imported by the thread, never by a page.
+scikit-learn, openTSNE, umap and torch.onnx are imported by the child, never by a page.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -42,6 +44,9 @@ SHIPPED = "precomputed"  # beside the checkpoints (explorer.precompute.SHIPPED)
 SEED, DATA = "seed", "data"  # its folders of the checkpoint cache's and data cache's files
 QUIET_S = 0.5  # a step starts once no page has run for this long…
 MAX_WAIT_S = 30.0  # …or after this long in any case (a busy class still gets its results)
+# The warm-up's start waits longer: a first page's browser is still loading its components (and
+# rerunning for them) for a few seconds after its first script run ends.
+START_QUIET_S = 3.0
 
 
 def checkpoint_cache(checkpoint_dir: Path) -> Path:
@@ -215,17 +220,33 @@ def _maps_done(load, cache_dir: Path, which: str, method: str) -> bool:
 # ---- The thread --------------------------------------------------------------------------------
 
 
+class Quiet:
+    """Waits until ``busy()`` has been False for ``quiet_s`` (or ``most_s`` have passed), and
+    remembers it: a later wait returns at once while ``busy()`` stays False, so a thread that
+    waits before every small step pays the quiet period once, not per step."""
+
+    def __init__(
+        self, busy: Callable[[], bool], quiet_s: float = QUIET_S, most_s: float = MAX_WAIT_S
+    ) -> None:
+        self.busy, self.quiet_s, self.most_s = busy, quiet_s, most_s
+        self.calm_since: float | None = None
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + self.most_s
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if self.busy():
+                self.calm_since = None
+            elif self.calm_since is None:
+                self.calm_since = now
+            elif now - self.calm_since >= self.quiet_s:
+                return
+            time.sleep(0.05)
+
+
 def wait_quiet(busy: Callable[[], bool], quiet_s: float = QUIET_S, most_s: float = MAX_WAIT_S):
     """Return once ``busy()`` has been False for ``quiet_s``, or after ``most_s``."""
-    deadline, calm_since = time.monotonic() + most_s, None
-    while time.monotonic() < deadline:
-        if busy():
-            calm_since = None
-        elif calm_since is None:
-            calm_since = time.monotonic()
-        elif time.monotonic() - calm_since >= quiet_s:
-            return
-        time.sleep(0.05)
+    Quiet(busy, quiet_s, most_s).wait()
 
 
 def run(
@@ -235,16 +256,27 @@ def run(
     load=None,
     export: bool = True,
     say: Callable[[str], None] = print,
+    stop: Callable[[], bool] = lambda: False,
 ) -> list[str]:
-    """Make every missing step (see :func:`steps`), each once no page is running; the names of
-    those made. A step that fails is reported and skipped: its page computes it on demand."""
-    made = []
+    """Make every missing step (see :func:`steps`), each once no page is running, until
+    ``stop()``; the names of those made. A step that fails is reported and skipped: its page
+    computes it on demand.
+
+    Listing a step (which may load a checkpoint) and checking it (which may read the digits and
+    encode them) cost seconds too, so each waits for quiet as well: the warm-up never competes
+    with a page for the interpreter (one thread runs Python at a time)."""
+    made, quiet = [], Quiet(busy)
     try:
-        for step in steps(checkpoint_dir, cache_dir, load, export, say):
+        listed = steps(checkpoint_dir, cache_dir, load, export, say)
+        while not stop():
+            quiet.wait()
+            step = next(listed, None)
+            if step is None:
+                break
             try:
                 if step.done():
                     continue
-                wait_quiet(busy)
+                quiet.wait()
                 step.make()
                 made.append(step.name)
             except Exception as err:  # one model that cannot load or export: the rest go on
@@ -255,20 +287,54 @@ def run(
 
 
 def start(
-    checkpoint_dir: Path, cache_dir: Path, busy: Callable[[], bool] = lambda: False, **options
+    checkpoint_dir: Path,
+    cache_dir: Path,
+    busy: Callable[[], bool] = lambda: False,
+    export: bool = True,
 ) -> threading.Thread | None:
-    """:func:`run` (``options``: its ``load`` and ``export``) on one daemon thread at low CPU
-    priority; None when ``LATENT_EXPLORER_WARM=0``."""
+    """Once no page is running (the first page of a fresh server goes first), :func:`run` in a
+    child process at low CPU priority (``python -m explorer.warmup``), watched by one daemon
+    thread that this returns; None when ``LATENT_EXPLORER_WARM=0``. Without ``export``, no
+    ONNX graphs.
+
+    A process, not a thread of the server: the warm-up is seconds of Python (ONNX exports, maps)
+    and a thread of the server shared its interpreter lock with the pages, slowing a fresh
+    server's first views by about as much as it ran beside them. The child writes only files
+    the pages read (caches keyed by content, written atomically); it stops when the server does.
+    """
     if not enabled():
         return None
 
     def work() -> None:
-        from explorer import jobs
-
-        jobs.lower_priority()
-        wait_quiet(busy)  # the first page of a fresh server goes first
-        run(checkpoint_dir, cache_dir, busy, **options)
+        wait_quiet(busy, START_QUIET_S)
+        command = [sys.executable, "-m", "explorer.warmup", str(checkpoint_dir), str(cache_dir)]
+        command += ["--parent", str(os.getpid())] + ([] if export else ["--no-export"])
+        with contextlib.suppress(OSError):  # no child: the pages compute on demand
+            subprocess.run(command, cwd=Path(__file__).resolve().parents[1], check=False)
 
     thread = threading.Thread(target=work, name="warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child process of :func:`start`: lower its priority, then :func:`run` (stopping
+    between steps once its server, ``--parent``, has gone)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m explorer.warmup", description=main.__doc__)
+    parser.add_argument("checkpoint_dir", type=Path)
+    parser.add_argument("cache_dir", type=Path)
+    parser.add_argument("--parent", type=int, default=None, help="stop once this process ends")
+    parser.add_argument("--no-export", action="store_true", help="no ONNX graphs")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(OSError):
+        os.nice(10)  # the pages (and the class's browsers) come first
+    orphaned = (lambda: os.getppid() != args.parent) if args.parent else (lambda: False)
+    made = run(args.checkpoint_dir, args.cache_dir, export=not args.no_export, stop=orphaned)
+    print(f"warm-up: made {len(made)} result(s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

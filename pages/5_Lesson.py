@@ -17,8 +17,13 @@ for i, step in enumerate(lesson.STEPS):
     with st.container(border=True):
         text, action = st.columns([4, 1], vertical_alignment="center")
         text.markdown(f"**{step.title}**  \n{step.text}")
-        if action.button(step.button, key=f"lesson_{i}", icon=":material/open_in_new:",
-                         use_container_width=True, type="primary" if i == 0 else "secondary"):  # fmt: skip
+        if action.button(
+            step.button,
+            key=f"lesson_{i}",
+            icon=":material/open_in_new:",
+            use_container_width=True,
+            type="primary" if i == 0 else "secondary",
+        ):
             params = {**step.params, **({"present": "1"} if present else {})}
             st.switch_page(step.page.script, query_params=params)
         st.caption(f"Link: `{step.url(present)}`")

@@ -1,10 +1,13 @@
-"""Shared fixtures: small models and checkpoints made in seconds on the 8x8 sklearn digits, and
-for the browser tests a `streamlit run` server, headless Chromium and a tab, one per test module.
+"""Shared fixtures: small models and checkpoints made in seconds on the 8x8 sklearn digits, the
+bundled checkpoints, and for the browser tests a `streamlit run` server, headless Chromium and a
+tab, one per test module.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +16,28 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "checkpoints"
+LATENT = ("ae", "vae", "ae2d", "vae2d", "gan")
 
 torch.set_num_threads(int(os.environ.get("TEST_TORCH_THREADS", "2")))
-# No warm-up thread in the servers and AppTests the tests start (explorer/warmup.py): it would
+# No warm-up in the servers and AppTests the tests start (explorer/warmup.py): it would
 # compute the bundled models' maps and studies beside every test. Its own tests turn it on.
 os.environ.setdefault("LATENT_EXPLORER_WARM", "0")
+# The page tests' shared helpers assert, as the test modules do.
+pytest.register_assert_rewrite("tests.pages_helpers")
+
+
+def python_output(code: str, **env: str) -> str:
+    """What ``python -c code`` prints (stripped) in a fresh process at the repository root, with
+    ``env`` added to this one's environment; it must exit 0."""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +61,14 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
         train.run(args)
         paths[kind] = out
     return paths
+
+
+@pytest.fixture(scope="module")
+def ckpts():
+    """The bundled checkpoints of every latent model and of the classifier, for one test module."""
+    from explorer import checkpoints
+
+    return {n: checkpoints.load(BUNDLED / f"{n}.safetensors") for n in (*LATENT, "classifier")}
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,10 @@ valuesᵀ·basis), the attributes are measured on the decoded image, leaving the
 into the latent sliders' code, and the same request goes to the AE, the VAE and the GAN."""
 
 import functools
-import json
 
 import numpy as np
 import pytest
 import torch
-from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
 from explorer import (
@@ -26,6 +24,7 @@ from explorer import (
 )
 from explorer.ui import cache, controls, display
 from tests.conftest import BUNDLED, ROOT
+from tests.pages_helpers import _component, _id, _images
 
 SLIDERS = "pages/1_Latent_sliders.py"
 
@@ -46,40 +45,6 @@ def _run(page: str, params: dict[str, str] | None = None, **state) -> AppTest:
 def _bundled(name: str) -> tuple[checkpoints.Checkpoint, data.Digits]:
     ckpt = checkpoints.load(BUNDLED / f"{name}.safetensors")
     return ckpt, data.load_parts(data.Split.from_dict(ckpt.meta["split"]))[2]
-
-
-def _images(at: AppTest) -> dict[str, str]:
-    """Caption -> media id of every image on the page (Streamlit names media by their bytes)."""
-    found: dict[str, str] = {}
-
-    def walk(node) -> None:
-        if type(node).__name__ == "Image":
-            for url, caption in zip(node.value, node.captions, strict=True):
-                found[caption] = url.rsplit("/", 1)[-1].split(".")[0]
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    return found
-
-
-def _id(image: torch.Tensor, scale: int = images.DISPLAY_SCALE) -> str:
-    return _calculate_file_id(images.digit_png(image, scale), "image/png")
-
-
-def _component(at: AppTest, name: str) -> dict | None:
-    """The data the page sent the component ``latent_explorer.<name>``."""
-
-    def walk(node):
-        proto = getattr(node, "proto", None)
-        if getattr(proto, "component_name", None) == f"latent_explorer.{name}":
-            return json.loads(json.loads(proto.json)["json"])
-        for child in getattr(node, "children", {}).values():
-            if (found := walk(child)) is not None:
-                return found
-        return None
-
-    return walk(at._tree)
 
 
 LINK = {"model": "vae", "sliders": "attributes", "edit": "thickness:1"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench import quality
+from bench import quality, quality_tables
 
 
 def test_a_run_cut_off_mid_way_is_not_reused():
@@ -63,7 +63,7 @@ def test_markdown_marks_the_chosen_candidate_and_quotes_the_paired_gain():
             }
         },
     }
-    text = quality.markdown(results)
+    text = quality_tables.markdown(results)
     rows = [line for line in text.splitlines() if line.startswith("| reference")]
     assert rows[0].startswith("| reference (chosen) | 128 |")
     assert rows[1].startswith("| reference | 999 |")

@@ -14,8 +14,7 @@ from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 
 from explorer import findings, images, lesson, views
 from explorer.ui import controls, interpolation
-from tests.test_links import _stroke
-from tests.test_pages import (
+from tests.pages_helpers import (
     EPOCH,
     PAGES,
     STEP,
@@ -25,6 +24,7 @@ from tests.test_pages import (
     _images,
     _run,
 )
+from tests.test_links import _stroke
 
 
 def _image_ids(at) -> set[str]:

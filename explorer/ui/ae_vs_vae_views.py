@@ -81,8 +81,10 @@ def show_atlas(cmp: Comparison) -> None:
             config={"displaylogo": False},
         )
     st.html(plots.digit_key())
-    choices = (("Window", "cmp_window", compare.ATLAS_WINDOWS),
-               ("Shading", "cmp_overlay", ae_vs_vae.OVERLAYS))  # fmt: skip
+    choices = (
+        ("Window", "cmp_window", compare.ATLAS_WINDOWS),
+        ("Shading", "cmp_overlay", ae_vs_vae.OVERLAYS),
+    )
     for (title, key, options), column in zip(choices, st.columns(2), strict=True):
         column.segmented_control(
             title, list(options), key=key, required=True, format_func=options.get

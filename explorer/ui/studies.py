@@ -35,6 +35,16 @@ def _read(name: str) -> dict[str, np.ndarray] | None:
     return results().get(name)
 
 
+def sample_grid(ckpt: Checkpoint, seed: int) -> bytes:
+    """Home's 64 samples as a PNG: at the default seed, the shipped grid (made once and kept
+    where it is missing: a retrained checkpoint); at another seed, drawn now."""
+    if seed != precompute.DEFAULT_SAMPLE_SEED:
+        return cache.sample_grid(ckpt.name, ckpt.sha256, seed)
+    name = precompute.grid_name(ckpt, seed)
+    arrays = _read(name) or results().get_or_make(name, lambda: precompute.grid(ckpt, seed))
+    return arrays["png"].tobytes()
+
+
 def readers() -> dict[str, Checkpoint]:
     found = {}
     for name in precompute.READERS:

@@ -97,9 +97,12 @@ def metrics_dashboard(path: Path, key: str) -> None:
     st.caption(f"Run {path.parent.name}: {progress}")
     if (units := active_units(epochs)) is not None:
         epoch, active, dims = units
-        st.metric(f"This run's active units, after epoch {epoch}", f"{active} of {dims}",
-                  help="Burda et al.'s criterion, Var_x(E_q[z_j]) > 0.01, on the validation "
-                  "digits: the same count as the bundled VAE's above.")  # fmt: skip
+        st.metric(
+            f"This run's active units, after epoch {epoch}",
+            f"{active} of {dims}",
+            help="Burda et al.'s criterion, Var_x(E_q[z_j]) > 0.01, on the validation "
+            "digits: the same count as the bundled VAE's above.",
+        )
     # Chart keys carry "_chart_": the page's own widgets share the prefix (kl_live_epochs is the
     # Epochs input), and a shared key raises StreamlitDuplicateElementKey on a full rerun.
     c1, c2 = st.columns(2)
@@ -141,8 +144,11 @@ def train_panel() -> None:
     mine = runs.get(me)
     busy = mine is not None and mine.running
     c1, c2, c3 = st.columns(3)
-    for key, low, high in (("kl_live_dim", 1, 32), ("kl_live_beta", 0.0, 10.0),
-                           ("kl_live_epochs", 1, 30)):  # fmt: skip
+    for key, low, high in (
+        ("kl_live_dim", 1, 32),
+        ("kl_live_beta", 0.0, 10.0),
+        ("kl_live_epochs", 1, 30),
+    ):
         state.clamp_number_state(key, low, high)
     dim = int(c1.number_input("Latent dim", 1, 32, 8, key="kl_live_dim", disabled=busy))
     # A run's β starts at the β chosen above (which a lesson's link sets) until it is set here.

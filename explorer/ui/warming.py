@@ -1,5 +1,5 @@
-"""The server's start: its run-time caches seeded from the shipped files, then one background
-thread that makes what is still missing while no page runs (explorer.warmup)."""
+"""The server's start: its run-time caches seeded from the shipped files, then, once no page
+runs, one low-priority child process that makes what is still missing (explorer.warmup)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import streamlit as st
 
-from explorer import data, warmup
+from explorer import warmup
 from explorer.ui import cache
 
 
@@ -27,15 +27,15 @@ def pages_running() -> bool:
 @st.cache_resource(show_spinner=False)
 def start() -> threading.Thread | None:
     """Once per server, from the first script run of any page: seed the caches (milliseconds),
-    then start the warm-up thread (None with ``LATENT_EXPLORER_WARM=0``). The ONNX graphs are
-    made only while the browser decodes (``LATENT_EXPLORER_BROWSER_DECODE``)."""
+    then start the warm-up (the thread that watches its child process; None with
+    ``LATENT_EXPLORER_WARM=0``). The ONNX graphs are made only while the browser decodes
+    (``LATENT_EXPLORER_BROWSER_DECODE``)."""
     from explorer.ui import controls
 
-    warmup.seed(cache.CHECKPOINT_DIR, cache.CACHE_DIR, data.CACHE_DIR)
+    cache.seeded()
     return warmup.start(
         cache.CHECKPOINT_DIR,
         cache.CACHE_DIR,
         busy=pages_running,
-        load=cache.load,
         export=controls.BROWSER_DECODE,
     )
