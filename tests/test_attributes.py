@@ -97,6 +97,7 @@ def test_an_edit_moves_the_probes_prediction_by_exactly_the_change_asked():
     assert found.steps.shape == (6, 5) and found.pool_codes.shape == (3000, 5)
 
 
+@pytest.mark.slow
 def test_directions_are_kept_per_checkpoint_hash_and_reloaded(tmp_path, tiny_runs, monkeypatch):
     ckpt = checkpoints.load(tiny_runs["ae"])
     first = attributes.load_or_fit(ckpt, tmp_path, n_boot=50)

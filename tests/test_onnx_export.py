@@ -42,7 +42,10 @@ def test_each_kind_exports_the_graphs_the_browser_needs(exported):
     assert not list(folder.glob("*.tmp"))  # written atomically
 
 
-@pytest.mark.parametrize("name", ["vae", "ae2d", "gan"])
+@pytest.mark.parametrize(
+    "name",
+    ["vae", "ae2d", pytest.param("gan", marks=pytest.mark.slow)],  # the GAN: 9 s
+)
 def test_decoder_matches_torch_for_a_batch(exported, name):
     _, ckpts, paths = exported
     model = ckpts[name].model

@@ -97,6 +97,7 @@ def test_unwritable_outputs_fail_before_training_with_one_line(tmp_path, capsys,
         assert len(err.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_disk_full_ends_with_one_line_naming_the_last_good_checkpoint(
     tmp_path, capsys, monkeypatch
 ):

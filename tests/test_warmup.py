@@ -44,6 +44,7 @@ def test_one_variable_moves_every_run_time_cache_of_a_server(tmp_path):
     assert found == [str(tmp_path), str(tmp_path / "checkpoints")]
 
 
+@pytest.mark.slow
 def test_the_warm_up_is_off_when_the_variable_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv(warmup.ENV, "0")
     assert warmup.start(tmp_path, tmp_path) is None
