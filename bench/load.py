@@ -55,8 +55,8 @@ def run(
     with ``ttl`` the run waits that out, lets one new visitor in (Streamlit drops expired
     sessions when another is stored) and reads RSS once more (``rss_mb_after_ttl``). With
     ``drag`` the sessions open a live page each and then drag one slider every ``pace`` seconds
-    (see :func:`bench.classroom.drag_class`); ``env`` goes to the server (``LATENT_EXPLORER_BROWSER_DECODE=0``:
-    the old path).
+    (see :func:`bench.classroom.drag_class`); ``env`` goes to the server
+    (``LATENT_EXPLORER_BROWSER_DECODE=0``: the old path).
     """
     with streamlit_server(env) as (url, proc):
         server = psutil.Process(proc.pid)

@@ -15,8 +15,8 @@ warmed server.
 
 Also measured: the server's CPU seconds (every thread, the warm-up child included) from the
 request to the drawn view, the time from spawning the server to its health check answering, and
-the machine's load average. Medians over ``--runs`` runs; results in bench/results/views.json and a Markdown
-table on stdout. A clone lacking ``checkpoints/precomputed/`` gets it from
+the machine's load average. Medians over ``--runs`` runs; results in bench/results/views.json and
+a Markdown table on stdout. A clone lacking ``checkpoints/precomputed/`` gets it from
 ``python -m explorer.precompute`` once, kept in ``--shipped-cache`` for later runs.
 """
 

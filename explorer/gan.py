@@ -109,9 +109,9 @@ class DCGAN(LatentModel):
     """Generator and discriminator together; the app uses the generator only.
 
     Archs "sn" and "lite" also keep ``generator_ema``, an exponential moving average of the
-    generator's weights (Yazıcı et al., "The Unusual Effectiveness of Averaging in GAN Training", ICLR 2019;
-    Karras et al. 2018), and decodes with it: the average lies between the oscillations of
-    adversarial training and gives cleaner samples than the last step.
+    generator's weights (Yazıcı et al., "The Unusual Effectiveness of Averaging in GAN
+    Training", ICLR 2019; Karras et al. 2018), and decodes with it: the average lies between the
+    oscillations of adversarial training and gives cleaner samples than the last step.
     """
 
     def __init__(self, config: ModelConfig) -> None:

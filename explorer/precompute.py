@@ -23,6 +23,7 @@ shows) and three kinds for one model and every bundled reader (:func:`readers`):
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -207,9 +208,10 @@ def defaults(folder: Path, cache_dir: Path | None = None) -> Iterator[tuple[str,
     models' atlases over every window choice; Home's sample grid of every model with a prior.
     The codes that name the atlases are made here when missing (kept in ``cache_dir``, by
     default the app's run-time cache)."""
+    load = functools.cache(lambda name: checkpoints.load(Path(folder) / f"{name}.safetensors"))
     for name in checkpoints.discover(Path(folder)):
         if name.startswith(GRID_KINDS):
-            ckpt = checkpoints.load(Path(folder) / f"{name}.safetensors")
+            ckpt = load(name)
             yield grid_name(ckpt, DEFAULT_SAMPLE_SEED), lambda c=ckpt: grid(c, DEFAULT_SAMPLE_SEED)
     found = readers(folder)
     if not found:
@@ -217,7 +219,7 @@ def defaults(folder: Path, cache_dir: Path | None = None) -> Iterator[tuple[str,
     cache_dir = Path(cache_dir or warmup.checkpoint_cache(Path(folder)))
     results = store.Store(Path(folder) / SHIPPED, cache_dir / "results")
     for pair, names in compare.PAIRS.items():
-        ckpts = {n: checkpoints.load(Path(folder) / f"{n}.safetensors") for n in names}
+        ckpts = {n: load(n) for n in names}  # the AEs and VAEs loaded once, for their grids
         for ckpt in ckpts.values():
             yield codes_name(ckpt), lambda c=ckpt: codes(c)
         code_sets = {

@@ -29,9 +29,11 @@ def _page(page: str, timeout: float = 180) -> AppTest:
     return at
 
 
-def _run(page: str, params: dict[str, str] | None = None, **state) -> AppTest:
+def _run(
+    page: str, params: dict[str, str] | None = None, *, timeout: float = 180, **state
+) -> AppTest:
     """Run a page with these URL parameters and session state; it must raise nothing."""
-    at = _page(page)
+    at = _page(page, timeout)
     at.query_params.update(params or {})
     for key, value in state.items():
         at.session_state[key] = value

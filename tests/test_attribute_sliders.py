@@ -23,7 +23,8 @@ from explorer import (
     views,
 )
 from explorer.ui import cache, controls, display
-from tests.conftest import BUNDLED, ROOT
+from tests import pages_helpers
+from tests.conftest import BUNDLED
 from tests.pages_helpers import _component, _id, _images
 
 SLIDERS = "pages/1_Latent_sliders.py"
@@ -31,14 +32,7 @@ SLIDERS = "pages/1_Latent_sliders.py"
 
 def _run(page: str, params: dict[str, str] | None = None, **state) -> AppTest:
     """Run a page of the app with these URL parameters and session state; nothing raises."""
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
-    at.switch_page(page)
-    at.query_params.update(params or {})
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return pages_helpers._run(page, params, timeout=300, **state)
 
 
 @functools.cache

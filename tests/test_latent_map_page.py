@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import data, mapfiles, maps, neighbours
 from explorer.ui import cache, latent_map
-from tests.conftest import ROOT
+from tests import pages_helpers
 
 PAGE = "pages/3_Latent_map.py"
 
@@ -34,14 +34,7 @@ def map_payload(at: AppTest) -> dict:
 
 
 def _run(params: dict | None = None, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
-    at.switch_page(PAGE)
-    at.query_params.update(params or {})
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return pages_helpers._run(PAGE, params, timeout=600, **state)
 
 
 def _file(url: str):

@@ -1,6 +1,6 @@
 """Live training runs started from the KL and ELBO page: the server-wide registry, who owns a
-run (a browser, by an anonymous id) and the dashboard of a run's metrics (explorer/training_runs.py runs
-them; this is their Streamlit side).
+run (a browser, by an anonymous id) and the dashboard of a run's metrics
+(explorer/training_runs.py runs them; this is their Streamlit side).
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def metrics_dashboard(path: Path, key: str) -> None:
 
 def train_panel() -> None:
     """ "Train a VAE here": latent size, β and epochs, Start and Stop, and this browser's run
-    live (one run per browser, found again after a reload; see explorer.training_runs for the caps)."""
+    live (one run per browser, found again after a reload; see explorer.training_runs for the
+    caps)."""
     import time
 
     from explorer import train, training_runs
